@@ -1,0 +1,28 @@
+//! Command-line front end: one module per subcommand; each turns library errors into one clear
+//! line on stderr and an exit code (0 success, 1 a property or check failed, 2 bad input).
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod check;
+
+/// Model checker, reference implementation and conformance checker for JPKI on phones.
+#[derive(Parser)]
+#[command(name = "jpkisim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Model-check the protocol (exhaustively, for CI).
+    Check(check::Args),
+}
+
+pub(crate) fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => check::run(args),
+    }
+}
