@@ -1,5 +1,13 @@
-//! Reference implementation of jpkisim.
+//! Reference implementation of jpkisim: the emulated secure element of a phone, holding the JPKI
+//! applet and managed by a GlobalPlatform issuer security domain over SCP03, with a timed signing
+//! path.
 //!
-//! This crate will hold the emulated secure element (the JPKI applet at APDU level, GlobalPlatform
-//! management over SCP03, the timed signing path) and the runtimes that drive the model's own
-//! transition functions with real crypto. It is not part of the model checker.
+//! It is for driving a JPKI client or a TSM byte for byte as a real SE would answer, and for
+//! measuring the signing path. It is not part of the model checker and models no network: the
+//! protocol model lives in `jpkisim-model`. Module map: [`apdu`] (bytes and status words),
+//! [`applet`] (the JPKI application), [`scp03`] (secure channel), [`isd`] (issuer security domain),
+//! [`timing`] (performance profiles and the host deadline), [`se`] (the whole secure element),
+//! [`testcard`] (test keys, certificates, PINs and the personalization script).
+
+pub mod apdu;
+pub mod scp03;
