@@ -7,7 +7,15 @@
 //! protocol model lives in `jpkisim-model`. Module map: [`apdu`] (bytes and status words),
 //! [`applet`] (the JPKI application), [`scp03`] (secure channel), [`isd`] (issuer security domain),
 //! [`timing`] (performance profiles and the host deadline), [`se`] (the whole secure element),
-//! [`testcard`] (test keys, certificates, PINs and the personalization script).
+//! [`testcard`] (test keys, certificates, PINs and the personalization script), [`console`] (the
+//! `jpkisim applet` line format), [`bench`] (the signing-path benchmark).
 
 pub mod apdu;
+pub mod applet;
+pub mod bench;
+pub mod console;
+pub mod isd;
 pub mod scp03;
+pub mod se;
+pub mod testcard;
+pub mod timing;

@@ -1,0 +1,704 @@
+//! The JPKI applet (公的個人認証AP) as the phone's secure element hosts it: the card's APDU
+//! interface byte for byte (../shared/domain/jpki-applet.md), its PINs and retry counters, its
+//! two RSA-2048 keys, and the personalization interface the issuer security domain feeds with
+//! STORE DATA.
+//!
+//! What it is for: letting an unchanged JPKI client log in and sign against the emulator. What it
+//! is not: the card-face applications (a phone token has none), the municipal unblocking
+//! procedure (an unblock is a new PIN DGI from the issuer), or a JPKI personalization format
+//! (the DGI numbers in [`dgi`] are jpkisim's own; the real ones are not public). Life-cycle
+//! states belong to the issuer security domain; this module only learns whether it is
+//! personalized. Each command's status words are listed in docs/applet.md.
+
+use std::{collections::BTreeMap, fmt};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use rsa::{
+    pkcs1::DecodeRsaPrivateKey, traits::PublicKeyParts, BigUint, Pkcs1v15Sign, RsaPrivateKey,
+};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::{
+    apdu::{Case, Class, Command, Response, StatusWord},
+    timing::{self, Stages},
+};
+
+/// The JPKI application identifier, selected by DF name.
+pub const JPKI_AID: [u8; 10] = [0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01];
+
+/// RSA modulus size of both keys, in bytes (RSA-2048).
+pub const MODULUS_LEN: usize = 256;
+
+/// Largest DigestInfo PKCS#1 v1.5 type-1 padding leaves room for in a 2048-bit block.
+pub const MAX_DIGEST_INFO_LEN: usize = MODULUS_LEN - 11;
+
+/// The elementary files of the JPKI application.
+pub mod fid {
+    /// Signing certificate; readable only after the signing password.
+    pub const SIGN_CERT: u16 = 0x0001;
+    /// Signing CA certificate.
+    pub const SIGN_CA_CERT: u16 = 0x0002;
+    /// Token information (label `JPKIAPGPSETOKEN` on a phone).
+    pub const TOKEN_INFO: u16 = 0x0006;
+    /// User-authentication certificate; on the phone readable only after the auth PIN.
+    pub const AUTH_CERT: u16 = 0x000A;
+    /// User-authentication CA certificate.
+    pub const AUTH_CA_CERT: u16 = 0x000B;
+    /// User-authentication private key.
+    pub const AUTH_KEY: u16 = 0x0017;
+    /// User-authentication PIN.
+    pub const AUTH_PIN: u16 = 0x0018;
+    /// Signing private key.
+    pub const SIGN_KEY: u16 = 0x001A;
+    /// Signing password.
+    pub const SIGN_PIN: u16 = 0x001B;
+
+    /// Transparent EFs holding data (certificates and token info).
+    pub const DATA_FILES: [u16; 5] = [SIGN_CERT, SIGN_CA_CERT, TOKEN_INFO, AUTH_CERT, AUTH_CA_CERT];
+}
+
+/// Data grouping identifiers of jpkisim's STORE DATA personalization format (the real JPKI
+/// format is not public). Secret DGIs (`81xx`) must arrive encrypted under the DEK.
+pub mod dgi {
+    /// `01 FF`-style DGIs: `0100 | fid` carries the content of data EF `fid` (certificates, token
+    /// info), e.g. `01 0A` the authentication certificate.
+    pub const FILE_BASE: u16 = 0x0100;
+    /// Authentication PIN (ASCII), secret.
+    pub const AUTH_PIN: u16 = 0x8118;
+    /// Signing password (ASCII), secret.
+    pub const SIGN_PIN: u16 = 0x811B;
+    /// Import of a centre-generated authentication key (PKCS#1 `RSAPrivateKey` DER), secret.
+    pub const AUTH_KEY: u16 = 0x8117;
+    /// Import of a centre-generated signing key (PKCS#1 `RSAPrivateKey` DER), secret.
+    pub const SIGN_KEY: u16 = 0x811A;
+    /// Generate the authentication key pair inside the SE (empty value); STORE DATA answers with
+    /// the 256-byte modulus (public exponent 65537).
+    pub const GEN_AUTH_KEY: u16 = 0x0217;
+    /// Generate the signing key pair inside the SE, as [`GEN_AUTH_KEY`].
+    pub const GEN_SIGN_KEY: u16 = 0x021A;
+}
+
+/// Which of the two PINs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PinKind {
+    /// User-authentication PIN: exactly 4 digits, 3 consecutive tries.
+    Auth,
+    /// Signing password: 6–16 characters of `A–Z0–9`, 5 consecutive tries.
+    Sign,
+}
+
+impl PinKind {
+    /// Consecutive wrong tries before the PIN blocks.
+    pub fn max_tries(self) -> u8 {
+        match self {
+            Self::Auth => 3,
+            Self::Sign => 5,
+        }
+    }
+
+    /// Allowed length range of the PIN in bytes.
+    pub fn lengths(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            Self::Auth => 4..=4,
+            Self::Sign => 6..=16,
+        }
+    }
+
+    /// Whether `pin` has the right format (length and alphabet).
+    pub fn is_well_formed(self, pin: &[u8]) -> bool {
+        self.lengths().contains(&pin.len())
+            && match self {
+                Self::Auth => pin.iter().all(u8::is_ascii_digit),
+                Self::Sign => pin
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+            }
+    }
+
+    fn of_fid(fid: u16) -> Option<Self> {
+        match fid {
+            fid::AUTH_PIN => Some(Self::Auth),
+            fid::SIGN_PIN => Some(Self::Sign),
+            _ => None,
+        }
+    }
+
+    fn of_key_fid(fid: u16) -> Option<Self> {
+        match fid {
+            fid::AUTH_KEY => Some(Self::Auth),
+            fid::SIGN_KEY => Some(Self::Sign),
+            _ => None,
+        }
+    }
+}
+
+/// A stored PIN and its retry counter (persistent: survives sessions and power cycles).
+struct Pin {
+    value: Zeroizing<Vec<u8>>,
+    tries_left: u8,
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pin")
+            .field("value", &"<redacted>")
+            .field("tries_left", &self.tries_left)
+            .finish()
+    }
+}
+
+/// Volatile per-session state: cleared by selecting the application again or a power cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Session {
+    /// The current EF.
+    pub current_ef: Option<u16>,
+    /// The authentication PIN was verified in this session.
+    pub auth_verified: bool,
+    /// The signing password was verified in this session.
+    pub sign_verified: bool,
+}
+
+impl Session {
+    fn verified(&self, kind: PinKind) -> bool {
+        match kind {
+            PinKind::Auth => self.auth_verified,
+            PinKind::Sign => self.sign_verified,
+        }
+    }
+
+    fn set_verified(&mut self, kind: PinKind, v: bool) {
+        match kind {
+            PinKind::Auth => self.auth_verified = v,
+            PinKind::Sign => self.sign_verified = v,
+        }
+    }
+}
+
+/// The JPKI applet instance: persistent contents plus the current session.
+pub struct JpkiApplet {
+    files: BTreeMap<u16, Vec<u8>>,
+    auth_pin: Option<Pin>,
+    sign_pin: Option<Pin>,
+    auth_key: Option<RsaPrivateKey>,
+    sign_key: Option<RsaPrivateKey>,
+    session: Session,
+    /// Blinding and key generation randomness.
+    rng: ChaCha20Rng,
+}
+
+impl fmt::Debug for JpkiApplet {
+    /// Lists which items are present, never their values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JpkiApplet")
+            .field("files", &self.files.keys().collect::<Vec<_>>())
+            .field("auth_pin", &self.auth_pin)
+            .field("sign_pin", &self.sign_pin)
+            .field("auth_key", &self.auth_key.as_ref().map(|_| "<present>"))
+            .field("sign_key", &self.sign_key.as_ref().map(|_| "<present>"))
+            .field("session", &self.session)
+            .finish()
+    }
+}
+
+/// Known DigestInfo prefixes (DER of the AlgorithmIdentifier with NULL parameters and the OCTET
+/// STRING header), by hash: SHA-1, SHA-224, SHA-256, SHA-384, SHA-512. JPKI clients send SHA-1
+/// and SHA-256.
+const DIGEST_INFO_PREFIXES: [(&[u8], usize); 5] = [
+    (
+        &[
+            0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00, 0x04,
+            0x14,
+        ],
+        20,
+    ),
+    (
+        &[
+            0x30, 0x2D, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x04, 0x05, 0x00, 0x04, 0x1C,
+        ],
+        28,
+    ),
+    (
+        &[
+            0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x01, 0x05, 0x00, 0x04, 0x20,
+        ],
+        32,
+    ),
+    (
+        &[
+            0x30, 0x41, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x02, 0x05, 0x00, 0x04, 0x30,
+        ],
+        48,
+    ),
+    (
+        &[
+            0x30, 0x51, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+            0x03, 0x05, 0x00, 0x04, 0x40,
+        ],
+        64,
+    ),
+];
+
+/// Whether `data` is exactly a DER DigestInfo of a known hash.
+pub fn is_digest_info(data: &[u8]) -> bool {
+    DIGEST_INFO_PREFIXES
+        .iter()
+        .any(|(prefix, len)| data.len() == prefix.len() + len && data.starts_with(prefix))
+}
+
+/// The SHA-256 DigestInfo of `message`, as a client builds it.
+pub fn sha256_digest_info(message: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut out = DIGEST_INFO_PREFIXES[2].0.to_vec();
+    out.extend_from_slice(&Sha256::digest(message));
+    out
+}
+
+impl JpkiApplet {
+    /// A freshly installed, empty instance. `seed` feeds the blinding and key-generation RNG, so
+    /// a run is reproducible from one printed seed.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            files: BTreeMap::new(),
+            auth_pin: None,
+            sign_pin: None,
+            auth_key: None,
+            sign_key: None,
+            session: Session::default(),
+            rng: ChaCha20Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// The current session state (for tests and the model's conformance checks).
+    pub fn session(&self) -> Session {
+        self.session
+    }
+
+    /// Tries left for a PIN; `None` before it is personalized.
+    pub fn tries_left(&self, kind: PinKind) -> Option<u8> {
+        self.pin(kind).map(|p| p.tries_left)
+    }
+
+    /// The public key of a key pair, if present (what a TSM or test checks a signature with).
+    pub fn public_key(&self, kind: PinKind) -> Option<rsa::RsaPublicKey> {
+        self.key(kind).map(RsaPrivateKey::to_public_key)
+    }
+
+    /// Whether every file, PIN and key is present: the condition to enter the personalized state.
+    pub fn is_complete(&self) -> bool {
+        fid::DATA_FILES.iter().all(|f| self.files.contains_key(f))
+            && self.auth_pin.is_some()
+            && self.sign_pin.is_some()
+            && self.auth_key.is_some()
+            && self.sign_key.is_some()
+    }
+
+    /// Ends the session: the application was selected again, the channel closed or the power cut.
+    pub fn reset_session(&mut self) {
+        self.session = Session::default();
+    }
+
+    /// Wipes PINs and keys (DELETE). PIN buffers are `Zeroizing` and `rsa` zeroizes private keys
+    /// when dropped; this drops them now rather than whenever the instance goes.
+    pub fn wipe(&mut self) {
+        self.auth_pin = None;
+        self.sign_pin = None;
+        self.auth_key = None;
+        self.sign_key = None;
+        self.files.clear();
+        self.session = Session::default();
+    }
+
+    fn pin(&self, kind: PinKind) -> Option<&Pin> {
+        match kind {
+            PinKind::Auth => self.auth_pin.as_ref(),
+            PinKind::Sign => self.sign_pin.as_ref(),
+        }
+    }
+
+    fn pin_mut(&mut self, kind: PinKind) -> Option<&mut Pin> {
+        match kind {
+            PinKind::Auth => self.auth_pin.as_mut(),
+            PinKind::Sign => self.sign_pin.as_mut(),
+        }
+    }
+
+    fn key(&self, kind: PinKind) -> Option<&RsaPrivateKey> {
+        match kind {
+            PinKind::Auth => self.auth_key.as_ref(),
+            PinKind::Sign => self.sign_key.as_ref(),
+        }
+    }
+
+    fn set_key(&mut self, kind: PinKind, key: RsaPrivateKey) {
+        match kind {
+            PinKind::Auth => self.auth_key = Some(key),
+            PinKind::Sign => self.sign_key = Some(key),
+        }
+    }
+
+    /// Applies one personalization DGI from STORE DATA. `secret` says whether it arrived
+    /// DEK-encrypted (already decrypted by the security domain). Returns response data for key
+    /// generation.
+    pub fn store_dgi(
+        &mut self,
+        tag: u16,
+        value: &[u8],
+        secret: bool,
+    ) -> Result<Option<Vec<u8>>, StatusWord> {
+        let is_secret_tag = tag & 0xFF00 == 0x8100;
+        if is_secret_tag != secret {
+            return Err(StatusWord::WRONG_DATA);
+        }
+        match tag {
+            dgi::AUTH_PIN | dgi::SIGN_PIN => {
+                let kind = if tag == dgi::AUTH_PIN {
+                    PinKind::Auth
+                } else {
+                    PinKind::Sign
+                };
+                if !kind.is_well_formed(value) {
+                    return Err(StatusWord::WRONG_DATA);
+                }
+                let pin = Pin {
+                    value: Zeroizing::new(value.to_vec()),
+                    tries_left: kind.max_tries(),
+                };
+                match kind {
+                    PinKind::Auth => self.auth_pin = Some(pin),
+                    PinKind::Sign => self.sign_pin = Some(pin),
+                }
+                self.session.set_verified(kind, false);
+                Ok(None)
+            }
+            dgi::AUTH_KEY | dgi::SIGN_KEY => {
+                let kind = if tag == dgi::AUTH_KEY {
+                    PinKind::Auth
+                } else {
+                    PinKind::Sign
+                };
+                let key =
+                    RsaPrivateKey::from_pkcs1_der(value).map_err(|_| StatusWord::WRONG_DATA)?;
+                if key.size() != MODULUS_LEN || key.validate().is_err() {
+                    return Err(StatusWord::WRONG_DATA);
+                }
+                self.set_key(kind, key);
+                Ok(None)
+            }
+            dgi::GEN_AUTH_KEY | dgi::GEN_SIGN_KEY => {
+                if !value.is_empty() {
+                    return Err(StatusWord::WRONG_DATA);
+                }
+                let kind = if tag == dgi::GEN_AUTH_KEY {
+                    PinKind::Auth
+                } else {
+                    PinKind::Sign
+                };
+                let key = RsaPrivateKey::new_with_exp(
+                    &mut self.rng,
+                    MODULUS_LEN * 8,
+                    &BigUint::from(65_537u32),
+                )
+                .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+                let modulus = left_pad(&key.n().to_bytes_be());
+                self.set_key(kind, key);
+                Ok(Some(modulus))
+            }
+            _ if tag & 0xFF00 == dgi::FILE_BASE && fid::DATA_FILES.contains(&(tag & 0x00FF)) => {
+                self.files.insert(tag & 0x00FF, value.to_vec());
+                Ok(None)
+            }
+            _ => Err(StatusWord::REF_DATA_NOT_FOUND),
+        }
+    }
+
+    /// Processes one command addressed to the selected JPKI application (SELECT by DF name is
+    /// routed by the secure element, which then calls [`JpkiApplet::reset_session`]).
+    /// `personalized` is the instance's life-cycle condition for everything but SELECT.
+    pub fn process(&mut self, cmd: &Command, personalized: bool, stages: &mut Stages) -> Response {
+        match self.dispatch(cmd, personalized, stages) {
+            Ok(r) => r,
+            Err(sw) => Response::status(sw),
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        cmd: &Command,
+        personalized: bool,
+        stages: &mut Stages,
+    ) -> Result<Response, StatusWord> {
+        let class = cmd.class().map_err(|e| e.status())?;
+        let proprietary = match cmd.ins {
+            0xA4 | 0xB0 | 0x20 | 0x24 => false,
+            0x2A => true,
+            _ => return Err(StatusWord::INS_NOT_SUPPORTED),
+        };
+        check_class(class, proprietary)?;
+        if !personalized {
+            return Err(StatusWord::CONDITIONS);
+        }
+        match cmd.ins {
+            0xA4 => self.select_ef(cmd),
+            0xB0 => self.read_binary(cmd),
+            0x20 => self.verify(cmd, stages),
+            0x24 => self.change_reference_data(cmd, stages),
+            _ => self.compute_signature(cmd, stages),
+        }
+    }
+
+    /// `00 A4 02 0C 02 <FID>`.
+    fn select_ef(&mut self, cmd: &Command) -> Result<Response, StatusWord> {
+        if cmd.p1 != 0x02 || cmd.p2 != 0x0C {
+            return Err(StatusWord::WRONG_P1P2);
+        }
+        let [hi, lo] = cmd.data[..] else {
+            return Err(StatusWord::WRONG_LENGTH);
+        };
+        if cmd.le.is_some() {
+            return Err(StatusWord::WRONG_LENGTH);
+        }
+        let fid = u16::from_be_bytes([hi, lo]);
+        let exists = self.files.contains_key(&fid)
+            || PinKind::of_fid(fid).is_some_and(|k| self.pin(k).is_some())
+            || PinKind::of_key_fid(fid).is_some_and(|k| self.key(k).is_some());
+        if !exists {
+            return Err(StatusWord::NOT_FOUND);
+        }
+        self.session.current_ef = Some(fid);
+        Ok(Response::status(StatusWord::OK))
+    }
+
+    /// `00 B0 <offset> <Le>`: 15-bit offset, up to 256 bytes.
+    fn read_binary(&mut self, cmd: &Command) -> Result<Response, StatusWord> {
+        if cmd.p1 & 0x80 != 0 {
+            return Err(StatusWord::WRONG_P1P2); // short-EF addressing is not offered
+        }
+        let (Case::Two, Some(le)) = (cmd.case(), cmd.le) else {
+            return Err(StatusWord::WRONG_LENGTH);
+        };
+        let fid = self.session.current_ef.ok_or(StatusWord::NO_CURRENT_EF)?;
+        let Some(content) = self.files.get(&fid) else {
+            return Err(StatusWord::INCOMPATIBLE_FILE); // key and PIN EFs are not transparent
+        };
+        let needs = match fid {
+            fid::SIGN_CERT => Some(PinKind::Sign),
+            fid::AUTH_CERT => Some(PinKind::Auth),
+            _ => None,
+        };
+        if needs.is_some_and(|k| !self.session.verified(k)) {
+            return Err(StatusWord::SECURITY_STATUS);
+        }
+        let offset = usize::from(u16::from_be_bytes([cmd.p1, cmd.p2]));
+        if offset >= content.len() {
+            return Err(StatusWord::WRONG_OFFSET);
+        }
+        let end = content.len().min(offset + usize::from(le));
+        let data = content[offset..end].to_vec();
+        // Le = 00 means "up to 256": a short read is normal. An explicit Le that the file cannot
+        // fill gets the ISO warning 62 82 with the data.
+        let sw = if data.len() < usize::from(le) && le != 256 {
+            StatusWord::END_OF_FILE
+        } else {
+            StatusWord::OK
+        };
+        Ok(Response { data, sw })
+    }
+
+    fn current_pin(&self) -> Result<PinKind, StatusWord> {
+        let fid = self.session.current_ef.ok_or(StatusWord::NO_CURRENT_EF)?;
+        PinKind::of_fid(fid).ok_or(StatusWord::INCOMPATIBLE_FILE)
+    }
+
+    /// `00 20 00 80 [Lc PIN]`: the case-1 form queries the counter without spending a try.
+    fn verify(&mut self, cmd: &Command, stages: &mut Stages) -> Result<Response, StatusWord> {
+        if cmd.p1 != 0x00 || cmd.p2 != 0x80 {
+            return Err(StatusWord::WRONG_P1P2);
+        }
+        let kind = self.current_pin()?;
+        let verified = self.session.verified(kind);
+        let pin = self.pin_mut(kind).ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
+        match cmd.case() {
+            Case::One => {
+                return Ok(Response::status(if pin.tries_left == 0 {
+                    StatusWord::AUTH_BLOCKED
+                } else if verified {
+                    StatusWord::OK // ISO 7816-4: no verification needed any more
+                } else {
+                    StatusWord::tries_left(pin.tries_left)
+                }));
+            }
+            Case::Three => {}
+            Case::Two | Case::Four => return Err(StatusWord::WRONG_LENGTH),
+        }
+        if pin.tries_left == 0 {
+            return Err(StatusWord::AUTH_BLOCKED);
+        }
+        if !kind.lengths().contains(&cmd.data.len()) {
+            return Err(StatusWord::WRONG_LENGTH); // rejected before comparison: no try spent
+        }
+        let ok = timing::time(&mut stages.pin_check, || {
+            // The counter is decremented before the comparison and restored on success, as a
+            // card does against tearing.
+            pin.tries_left -= 1;
+            let ok = bool::from(pin.value.as_slice().ct_eq(&cmd.data));
+            if ok {
+                pin.tries_left = kind.max_tries();
+            }
+            ok
+        });
+        let left = pin.tries_left;
+        self.session.set_verified(kind, ok);
+        Ok(Response::status(if ok {
+            StatusWord::OK
+        } else {
+            StatusWord::tries_left(left)
+        }))
+    }
+
+    /// `00 24 01 80 Lc <new PIN>` after VERIFY of the same PIN in this session.
+    fn change_reference_data(
+        &mut self,
+        cmd: &Command,
+        stages: &mut Stages,
+    ) -> Result<Response, StatusWord> {
+        if cmd.p1 != 0x01 || cmd.p2 != 0x80 {
+            return Err(StatusWord::WRONG_P1P2);
+        }
+        if cmd.case() != Case::Three {
+            return Err(StatusWord::WRONG_LENGTH);
+        }
+        let kind = self.current_pin()?;
+        if !self.session.verified(kind) {
+            return Err(StatusWord::SECURITY_STATUS);
+        }
+        if !kind.is_well_formed(&cmd.data) {
+            return Err(StatusWord::WRONG_DATA);
+        }
+        let pin = self.pin_mut(kind).ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
+        timing::time(&mut stages.pin_check, || {
+            pin.value = Zeroizing::new(cmd.data.clone());
+            pin.tries_left = kind.max_tries();
+        });
+        Ok(Response::status(StatusWord::OK))
+    }
+
+    /// `80 2A 00 80 Lc <DigestInfo> 00`: PKCS#1 v1.5 type-1 padding and the RSA-2048 private-key
+    /// operation with blinding, after the matching PIN in this session.
+    fn compute_signature(
+        &mut self,
+        cmd: &Command,
+        stages: &mut Stages,
+    ) -> Result<Response, StatusWord> {
+        if cmd.p1 != 0x00 || cmd.p2 != 0x80 {
+            return Err(StatusWord::WRONG_P1P2);
+        }
+        if cmd.case() != Case::Four || cmd.le != Some(256) || cmd.data.len() > MAX_DIGEST_INFO_LEN {
+            return Err(StatusWord::WRONG_LENGTH);
+        }
+        let fid = self.session.current_ef.ok_or(StatusWord::NO_CURRENT_EF)?;
+        let kind = PinKind::of_key_fid(fid).ok_or(StatusWord::INCOMPATIBLE_FILE)?;
+        if !self.session.verified(kind) {
+            return Err(StatusWord::SECURITY_STATUS);
+        }
+        if !timing::time(&mut stages.digest_info_check, || is_digest_info(&cmd.data)) {
+            return Err(StatusWord::WRONG_DATA);
+        }
+        let key = match kind {
+            PinKind::Auth => self.auth_key.as_ref(),
+            PinKind::Sign => self.sign_key.as_ref(),
+        }
+        .ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
+        let rng = &mut self.rng;
+        let signature = timing::time(&mut stages.rsa, || {
+            key.sign_with_rng(rng, Pkcs1v15Sign::new_unprefixed(), &cmd.data)
+        })
+        .map_err(|_| StatusWord::WRONG_DATA)?;
+        Ok(Response::ok(signature))
+    }
+}
+
+/// JPKI commands are interindustry (CLA `0x`) except COMPUTE DIGITAL SIGNATURE (`8x`); any
+/// logical channel is accepted, ISO secure messaging is not.
+fn check_class(class: Class, proprietary: bool) -> Result<(), StatusWord> {
+    if class.proprietary != proprietary {
+        return Err(StatusWord::CLA_NOT_SUPPORTED);
+    }
+    if class.secure_messaging {
+        return Err(StatusWord::SM_NOT_SUPPORTED);
+    }
+    Ok(())
+}
+
+/// Big-endian integer to exactly [`MODULUS_LEN`] bytes.
+fn left_pad(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; MODULUS_LEN.saturating_sub(bytes.len())];
+    out.extend_from_slice(bytes);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_formats() {
+        assert!(PinKind::Auth.is_well_formed(b"0000"));
+        assert!(!PinKind::Auth.is_well_formed(b"00000"));
+        assert!(!PinKind::Auth.is_well_formed(b"12a4"));
+        assert!(PinKind::Sign.is_well_formed(b"ABC123"));
+        assert!(PinKind::Sign.is_well_formed(b"ABCDEFGHIJ123456"));
+        assert!(!PinKind::Sign.is_well_formed(b"abc123"));
+        assert!(!PinKind::Sign.is_well_formed(b"ABC12"));
+        assert!(!PinKind::Sign.is_well_formed(b"ABCDEFGHIJ1234567"));
+    }
+
+    #[test]
+    fn digest_info_recognition() {
+        let di = sha256_digest_info(b"abc");
+        assert_eq!(di.len(), 51);
+        assert!(is_digest_info(&di));
+        assert!(!is_digest_info(&di[..50]));
+        assert!(!is_digest_info(&[0u8; 51]));
+        let mut sha1 = DIGEST_INFO_PREFIXES[0].0.to_vec();
+        sha1.extend_from_slice(&[0u8; 20]);
+        assert!(is_digest_info(&sha1));
+    }
+
+    #[test]
+    fn debug_redacts_pins() {
+        let mut a = JpkiApplet::new(1);
+        a.store_dgi(dgi::AUTH_PIN, b"9876", true).expect("pin");
+        let shown = format!("{a:?}");
+        assert!(
+            !shown.contains("9876") && !shown.contains("57, 56") && shown.contains("redacted"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn secret_dgis_must_be_encrypted() {
+        let mut a = JpkiApplet::new(1);
+        assert_eq!(
+            a.store_dgi(dgi::AUTH_PIN, b"9876", false),
+            Err(StatusWord::WRONG_DATA)
+        );
+        assert_eq!(a.store_dgi(0x010A, b"x", true), Err(StatusWord::WRONG_DATA));
+        assert_eq!(
+            a.store_dgi(0x0107, b"x", false),
+            Err(StatusWord::REF_DATA_NOT_FOUND)
+        );
+        assert_eq!(
+            a.store_dgi(dgi::SIGN_KEY, b"not a key", true),
+            Err(StatusWord::WRONG_DATA)
+        );
+        assert_eq!(
+            a.store_dgi(dgi::SIGN_PIN, b"abc123", true),
+            Err(StatusWord::WRONG_DATA)
+        );
+    }
+}
