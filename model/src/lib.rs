@@ -1,1 +1,27 @@
-//! Protocol model (being written).
+//! The protocol model of jpkisim: how a JPKI identity gets onto a phone's secure element.
+//!
+//! One module per party, each a pure, total transition function `(state, input) -> (state,
+//! outputs)` ([`transition`]); crypto enters through the [`crypto::Crypto`] trait (symbolic here,
+//! real in the reference crate) and time is the CA's logical clock ([`ids::Epoch`]). The
+//! [`actors`] module wraps the parties as Stateright actors; the properties crate adds the named
+//! properties and runs the checker. The protocol itself is described in `docs/protocol.md`.
+
+pub mod actors;
+pub mod applicant;
+pub mod ca;
+pub mod config;
+pub mod crypto;
+pub mod describe;
+pub mod ids;
+pub mod msg;
+pub mod mvno;
+pub mod relying_party;
+pub mod se;
+pub mod se_tsm;
+pub mod sp_tsm;
+pub mod transition;
+pub mod world;
+
+pub use actors::{build, JpkiModel, JpkiState, PartyActor, PartyState, Topology};
+pub use config::{Config, ConfigError};
+pub use world::World;

@@ -1,10 +1,114 @@
-//! `jpkisim check` (being written).
+//! `jpkisim check`: exhaustive model checking of one configuration, for CI.
+//!
+//! Exit codes: 0 every safety property holds and every reachability property was witnessed;
+//! 1 a property failed; 2 bad flags or configuration (one line on stderr).
 
+use super::config_flags::ConfigFlags;
+use jpkisim_properties::check::{self, Options, Report, Verdict};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    #[command(flatten)]
+    config: ConfigFlags,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the report as JSON (the CI interface).
+    #[arg(long)]
+    json: bool,
+    /// Seconds between progress lines on stderr (0: none).
+    #[arg(long, default_value_t = 5)]
+    progress: u64,
+}
 
-pub(crate) fn run(_args: Args) -> ExitCode {
-    ExitCode::from(2)
+pub(crate) fn run(args: Args) -> ExitCode {
+    let cfg = match args.config.to_config() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("jpkisim check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut opts = Options::default();
+    if let Some(t) = args.threads {
+        opts.threads = t;
+    }
+    opts.progress_every = (args.progress > 0).then(|| Duration::from_secs(args.progress));
+    let report = match check::run(cfg, opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("jpkisim check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("jpkisim check: cannot write the report as JSON: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        print_table(&report);
+    }
+    if report.all_good() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_table(r: &Report) {
+    println!(
+        "{} states, {} unique, max depth {}, {:.1}s on {} thread(s), {}",
+        r.states,
+        r.unique_states,
+        r.max_depth,
+        r.seconds,
+        r.threads,
+        if r.complete {
+            "complete"
+        } else {
+            "INCOMPLETE (depth bound or early stop)"
+        }
+    );
+    println!();
+    println!(
+        "{:<44} {:<10} {:<12} {:>5}",
+        "property", "kind", "verdict", "depth"
+    );
+    for p in &r.properties {
+        let kind = match p.kind {
+            jpkisim_properties::Kind::Always => "always",
+            jpkisim_properties::Kind::Sometimes => "sometimes",
+        };
+        let verdict = match p.verdict {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "VIOLATED",
+            Verdict::Witnessed => "witnessed",
+            Verdict::Unwitnessed => "UNWITNESSED",
+        };
+        let depth = p.depth.map_or_else(|| "-".to_string(), |d| d.to_string());
+        println!("{:<44} {:<10} {:<12} {:>5}", p.id, kind, verdict, depth);
+    }
+    for na in &r.not_applicable {
+        println!(
+            "{:<44} {:<10} {:<12} {:>5}   ({})",
+            na.id, "", "n/a", "-", na.reason
+        );
+    }
+    for p in r
+        .properties
+        .iter()
+        .filter(|p| p.verdict == Verdict::Violated)
+    {
+        println!();
+        println!("{} violated ({} steps):", p.id, p.depth.unwrap_or(0));
+        for (i, step) in p.path.iter().flatten().enumerate() {
+            println!("  {:>3}. {step}", i + 1);
+        }
+    }
 }

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod check;
+mod config_flags;
 
 /// Model checker, reference implementation and conformance checker for JPKI on phones.
 #[derive(Parser)]

@@ -1,0 +1,348 @@
+//! The Stateright adapter: every party as a Stateright [`Actor`], calling the pure transition
+//! functions of its module with symbolic crypto, and the [`ActorModel`] built from a [`Config`].
+//!
+//! Nothing protocol-specific is decided here. Environment choices (the applicant's, the CA's CRL
+//! publication) are offered to the checker as Stateright random choices, recomputed after every
+//! step of the actor that owns them; budgets summed over all persons are enforced by the model's
+//! boundary.
+
+use crate::applicant::{self, ApplicantState, Choice};
+use crate::ca::{self, CaChoice, CaState};
+use crate::config::{Config, ConfigError, Ordering};
+use crate::crypto::Symbolic;
+use crate::ids::{Party, PersonId, SeId};
+use crate::msg::Msg;
+use crate::mvno;
+use crate::relying_party::{self, RpState};
+use crate::se::{self, SeState};
+use crate::se_tsm::{self, SeTsmState};
+use crate::sp_tsm::{self, SpTsmState};
+use crate::transition::{Ctx, Outbox, Step};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network, Out};
+use std::borrow::Cow;
+
+/// The key under which an actor offers its environment choices.
+const CHOICES: &str = "choice";
+
+/// Fixed actor indices of the singleton parties; applicants and SEs follow.
+const SINGLETONS: [Party; 5] = [
+    Party::Ca,
+    Party::SpTsm,
+    Party::SeTsm,
+    Party::RelyingParty,
+    Party::Mvno,
+];
+
+/// Maps protocol parties to Stateright actor ids and back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Topology {
+    persons: u8,
+    ses: u8,
+}
+
+impl Topology {
+    /// The topology of a configuration.
+    pub fn of(cfg: &Config) -> Topology {
+        Topology {
+            persons: cfg.persons,
+            ses: cfg.persons * cfg.ses_per_person,
+        }
+    }
+
+    /// Every party, in actor-index order.
+    pub fn parties(&self) -> Vec<Party> {
+        let mut v = SINGLETONS.to_vec();
+        v.extend((0..self.persons).map(|p| Party::Applicant(PersonId(p))));
+        v.extend((0..self.ses).map(|s| Party::Se(SeId(s))));
+        v
+    }
+
+    /// The actor id of a party.
+    pub fn id(&self, party: Party) -> Id {
+        let base = SINGLETONS.len();
+        let ix = match party {
+            Party::Ca => 0,
+            Party::SpTsm => 1,
+            Party::SeTsm => 2,
+            Party::RelyingParty => 3,
+            Party::Mvno => 4,
+            Party::Applicant(p) => base + usize::from(p.0),
+            Party::Se(s) => base + usize::from(self.persons) + usize::from(s.0),
+        };
+        Id::from(ix)
+    }
+
+    /// The party of an actor id.
+    pub fn party(&self, id: Id) -> Party {
+        let ix = usize::from(id);
+        let base = SINGLETONS.len();
+        let persons = usize::from(self.persons);
+        if ix < base {
+            SINGLETONS[ix]
+        } else if ix < base + persons {
+            Party::Applicant(PersonId((ix - base) as u8))
+        } else {
+            Party::Se(SeId((ix - base - persons) as u8))
+        }
+    }
+}
+
+/// One party's state, whatever the party.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PartyState {
+    /// The CA.
+    Ca(CaState),
+    /// The SP-TSM.
+    SpTsm(SpTsmState),
+    /// The SE issuer's TSM.
+    SeTsm(SeTsmState),
+    /// The relying party.
+    RelyingParty(RpState),
+    /// The MVNO (stateless).
+    Mvno,
+    /// An applicant.
+    Applicant(ApplicantState),
+    /// A secure element.
+    Se(SeState),
+}
+
+/// A choice offered to the checker by an actor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PartyChoice {
+    /// An applicant's (or their environment's) choice.
+    Applicant(Choice),
+    /// The CA's choice.
+    Ca(CaChoice),
+}
+
+/// A party as a Stateright actor.
+#[derive(Clone, Debug)]
+pub struct PartyActor {
+    /// Which party.
+    pub party: Party,
+    /// The model instance.
+    pub cfg: Config,
+}
+
+/// The model as Stateright sees it.
+pub type JpkiModel = ActorModel<PartyActor, Config, ()>;
+/// A global state of the model.
+pub type JpkiState = ActorModelState<PartyActor, ()>;
+
+impl PartyActor {
+    fn ctx(&self) -> Ctx<'_, Symbolic> {
+        Ctx {
+            cfg: &self.cfg,
+            crypto: &Symbolic,
+        }
+    }
+
+    /// The initial state of this party (also used by the reference runtime).
+    pub fn initial_state(&self) -> PartyState {
+        let ctx = self.ctx();
+        match self.party {
+            Party::Ca => PartyState::Ca(ca::init(&ctx)),
+            Party::SpTsm => PartyState::SpTsm(sp_tsm::init(&ctx)),
+            Party::SeTsm => PartyState::SeTsm(se_tsm::init(&ctx)),
+            Party::RelyingParty => PartyState::RelyingParty(RpState::default()),
+            Party::Mvno => PartyState::Mvno,
+            Party::Applicant(p) => {
+                let card = ca::init(&ctx).card_of(p).map(|r| r.cert);
+                PartyState::Applicant(applicant::init(&ctx, p, card))
+            }
+            Party::Se(s) => PartyState::Se(se::init(s)),
+        }
+    }
+
+    /// The choices this party offers in `state`.
+    pub fn choices(&self, state: &PartyState) -> Vec<PartyChoice> {
+        let ctx = self.ctx();
+        match state {
+            PartyState::Applicant(s) => applicant::choices(&ctx, s)
+                .into_iter()
+                .map(PartyChoice::Applicant)
+                .collect(),
+            PartyState::Ca(s) => ca::choices(&ctx, s)
+                .into_iter()
+                .map(PartyChoice::Ca)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The party's transition on a delivered message.
+    pub fn deliver(&self, state: &PartyState, from: Party, msg: &Msg) -> Step<PartyState> {
+        let ctx = self.ctx();
+        macro_rules! step {
+            ($variant:ident, $s:expr, $f:path) => {{
+                let Step { state, out } = $f(&ctx, $s, from, msg);
+                Step {
+                    state: PartyState::$variant(state),
+                    out,
+                }
+            }};
+        }
+        match state {
+            PartyState::Ca(s) => step!(Ca, s, ca::on_msg),
+            PartyState::SpTsm(s) => step!(SpTsm, s, sp_tsm::on_msg),
+            PartyState::SeTsm(s) => step!(SeTsm, s, se_tsm::on_msg),
+            PartyState::RelyingParty(s) => step!(RelyingParty, s, relying_party::on_msg),
+            PartyState::Applicant(s) => step!(Applicant, s, applicant::on_msg),
+            PartyState::Se(s) => step!(Se, s, se::on_msg),
+            PartyState::Mvno => Step {
+                state: PartyState::Mvno,
+                out: mvno::on_msg(&ctx, &(), from, msg).out,
+            },
+        }
+    }
+
+    /// The party's transition on one of its choices.
+    pub fn choose(&self, state: &PartyState, choice: PartyChoice) -> Step<PartyState> {
+        let ctx = self.ctx();
+        match (state, choice) {
+            (PartyState::Applicant(s), PartyChoice::Applicant(c)) => {
+                let Step { state, out } = applicant::on_choice(&ctx, s, c);
+                Step {
+                    state: PartyState::Applicant(state),
+                    out,
+                }
+            }
+            (PartyState::Ca(s), PartyChoice::Ca(c)) => {
+                let Step { state, out } = ca::on_choice(&ctx, s, c);
+                Step {
+                    state: PartyState::Ca(state),
+                    out,
+                }
+            }
+            _ => Step {
+                state: state.clone(),
+                out: Outbox::default(),
+            },
+        }
+    }
+
+    /// Applies a step to Stateright's copy-on-write state and output buffer.
+    fn apply(&self, state: &mut Cow<'_, PartyState>, step: Step<PartyState>, o: &mut Out<Self>) {
+        let topo = Topology::of(&self.cfg);
+        let changed = step.state != **state;
+        for (to, msg) in step.out.0 {
+            o.send(topo.id(to), msg);
+        }
+        if changed {
+            self.offer(&step.state, o);
+            *state.to_mut() = step.state;
+        }
+    }
+
+    fn offer(&self, state: &PartyState, o: &mut Out<Self>) {
+        let choices = self.choices(state);
+        if choices.is_empty() {
+            o.remove_random(CHOICES);
+        } else {
+            o.choose_random(CHOICES, choices);
+        }
+    }
+}
+
+impl Actor for PartyActor {
+    type Msg = Msg;
+    type State = PartyState;
+    type Timer = ();
+    type Random = PartyChoice;
+    type Storage = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> PartyState {
+        let state = self.initial_state();
+        self.offer(&state, o);
+        state
+    }
+
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut Cow<'_, PartyState>,
+        src: Id,
+        msg: Msg,
+        o: &mut Out<Self>,
+    ) {
+        let from = Topology::of(&self.cfg).party(src);
+        let step = self.deliver(state, from, &msg);
+        self.apply(state, step, o);
+    }
+
+    fn on_random(
+        &self,
+        _id: Id,
+        state: &mut Cow<'_, PartyState>,
+        random: &PartyChoice,
+        o: &mut Out<Self>,
+    ) {
+        let step = self.choose(state, *random);
+        let unchanged = step.state == **state && step.out.is_empty();
+        self.apply(state, step, o);
+        if unchanged {
+            // The choice was consumed by the checker; offer the same ones again.
+            self.offer(state, o);
+        }
+    }
+
+    fn name(&self) -> String {
+        self.party.to_string()
+    }
+}
+
+/// Builds the Stateright model of a configuration (without properties; see the properties crate).
+pub fn build(cfg: Config) -> Result<JpkiModel, ConfigError> {
+    cfg.validate()?;
+    let net = &cfg.network;
+    let network = match (net.ordering, net.duplicating) {
+        (Ordering::Ordered, false) => Network::new_ordered([]),
+        (Ordering::Unordered, false) => Network::new_unordered_nonduplicating([]),
+        (Ordering::Unordered, true) => Network::new_unordered_duplicating([]),
+        (Ordering::Ordered, true) => {
+            return Err(ConfigError(
+                "an ordered network cannot also duplicate messages (Stateright has no such network); choose one".into(),
+            ))
+        }
+    };
+    let topo = Topology::of(&cfg);
+    let actors: Vec<PartyActor> = topo
+        .parties()
+        .into_iter()
+        .map(|party| PartyActor { party, cfg })
+        .collect();
+    Ok(ActorModel::new(cfg, ())
+        .actors(actors)
+        .init_network(network)
+        .lossy_network(if net.lossy {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        })
+        .within_boundary(within_budgets))
+}
+
+/// The budgets summed over all persons.
+fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
+    let mut total = applicant::Used::default();
+    for s in state.actor_states.iter() {
+        if let PartyState::Applicant(a) = &**s {
+            let u = a.used;
+            total.applications += u.applications;
+            total.thefts += u.thefts;
+            total.pin_entries += u.pin_entries;
+            total.card_events += u.card_events;
+            total.sim_events += u.sim_events;
+            total.device_events += u.device_events;
+        }
+    }
+    let b = &cfg.budgets;
+    total.applications <= b.applications
+        && total.thefts <= b.thefts
+        && total.pin_entries <= b.pin_entries
+        && total.card_events <= b.card_events
+        && total.sim_events <= b.sim_events
+        && total.device_events <= b.device_events
+        && total.events() <= b.events
+}

@@ -1,0 +1,386 @@
+//! The JPKI certification authority at J-LIS: issues phone certificates linked to card
+//! certificates, keeps their status, answers status requests and publishes the CRL.
+//!
+//! Status changes follow the lifecycle rules of the 2020 study and the deployed service (seed 004;
+//! `docs/protocol.md`): a new issuance supersedes the person's previous phone certificate, card
+//! revocation or renewal revokes the linked phone certificates, expiry of the card expires them,
+//! a reported loss suspends them. It is not a PKI library: certificates are terms.
+
+use crate::config::{Flaw, RevocationCheck};
+use crate::crypto::{Certificate, Crypto, KeyName, PublicKey, Subject};
+use crate::ids::{AppNo, CardGen, Epoch, Party, PersonId, SeId, Serial};
+use crate::msg::{CardEventKind, CertStatus, Msg, StatusEvidence};
+use crate::transition::{pure, Ctx, Outbox, Step};
+use serde::{Deserialize, Serialize};
+
+/// One certificate in the CA's database, with its whole status history.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CertRecord {
+    /// The certificate.
+    pub cert: Certificate,
+    /// For a phone certificate: the card certificate it was applied with.
+    pub linked_card: Option<Serial>,
+    /// Every status it has had, with the epoch it took effect; the first entry is issuance.
+    pub history: Vec<(Epoch, CertStatus)>,
+}
+
+impl CertRecord {
+    /// Current status.
+    pub fn status(&self) -> CertStatus {
+        self.history.last().map_or(CertStatus::Valid, |(_, s)| *s)
+    }
+
+    /// Status at `epoch` (`None` if not yet issued then).
+    pub fn status_at(&self, epoch: Epoch) -> Option<CertStatus> {
+        self.history
+            .iter()
+            .take_while(|(e, _)| *e <= epoch)
+            .last()
+            .map(|(_, s)| *s)
+    }
+
+    /// When it was issued.
+    pub fn issued_at(&self) -> Epoch {
+        self.history.first().map_or(Epoch(0), |(e, _)| *e)
+    }
+
+    /// The holder, for either kind of certificate.
+    pub fn person(&self) -> PersonId {
+        match self.cert.subject {
+            Subject::Card { person, .. } | Subject::Phone { person, .. } => person,
+        }
+    }
+
+    /// The SE, for a phone certificate.
+    pub fn se(&self) -> Option<SeId> {
+        match self.cert.subject {
+            Subject::Phone { se, .. } => Some(se),
+            Subject::Card { .. } => None,
+        }
+    }
+}
+
+/// The CA's state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CaState {
+    /// Logical clock: one tick per change to the database.
+    pub epoch: Epoch,
+    /// Every certificate issued, card and phone, in issuance order.
+    pub certs: Vec<CertRecord>,
+    /// Next serial number to assign.
+    pub next_serial: u8,
+    /// Epoch of the last published CRL.
+    pub crl_published: Epoch,
+    /// SEs their issuer reported out of service: nothing more is certified for them. Without this
+    /// an issuance already in flight when the carrier retires a SIM completes after the
+    /// revocation and leaves a valid certificate on the retired SIM (found by the model checker:
+    /// `disposed_se_never_accepted`, see docs/protocol.md).
+    pub retired_ses: Vec<SeId>,
+}
+
+/// The CA's own choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CaChoice {
+    /// Publish a CRL reflecting the current database (CRL mode only).
+    PublishCrl,
+}
+
+impl CaState {
+    /// The record for `serial` (the first one, should a flawed CA reuse serials).
+    pub fn record(&self, serial: Serial) -> Option<&CertRecord> {
+        self.certs.iter().find(|r| r.cert.serial == serial)
+    }
+
+    /// The person's current card certificate.
+    pub fn card_of(&self, person: PersonId) -> Option<&CertRecord> {
+        self.certs
+            .iter()
+            .rev()
+            .find(|r| matches!(r.cert.subject, Subject::Card { person: p, .. } if p == person))
+    }
+
+    /// The person's phone certificates.
+    pub fn phone_certs_of(&self, person: PersonId) -> impl Iterator<Item = &CertRecord> {
+        self.certs.iter().filter(
+            move |r| matches!(r.cert.subject, Subject::Phone { person: p, .. } if p == person),
+        )
+    }
+
+    fn tick(&mut self) -> Epoch {
+        self.epoch = Epoch(self.epoch.0 + 1);
+        self.epoch
+    }
+
+    /// Sets the status of every record selected by `which` whose status `from` accepts; one tick
+    /// for the whole change. Returns whether anything changed.
+    fn set_status(
+        &mut self,
+        which: impl Fn(&CertRecord) -> bool,
+        from: impl Fn(CertStatus) -> bool,
+        to: CertStatus,
+    ) -> bool {
+        let hits: Vec<usize> = (0..self.certs.len())
+            .filter(|&i| which(&self.certs[i]) && from(self.certs[i].status()))
+            .collect();
+        if hits.is_empty() {
+            return false;
+        }
+        let at = self.tick();
+        for i in hits {
+            self.certs[i].history.push((at, to));
+        }
+        true
+    }
+
+    fn issue(
+        &mut self,
+        cert_for: impl FnOnce(Serial) -> Certificate,
+        linked: Option<Serial>,
+        reuse: bool,
+    ) -> Certificate {
+        let serial = Serial(self.next_serial);
+        if !reuse {
+            self.next_serial += 1;
+        }
+        let cert = cert_for(serial);
+        let at = self.tick();
+        self.certs.push(CertRecord {
+            cert,
+            linked_card: linked,
+            history: vec![(at, CertStatus::Valid)],
+        });
+        cert
+    }
+
+    /// Revokes (or expires) the phone certificates linked to `card`, unless the cascade is flawed.
+    fn cascade<C: Crypto>(&mut self, ctx: &Ctx<'_, C>, card: Serial, to: CertStatus) {
+        if !ctx.flawed(Flaw::NoCardRevocationCascade) {
+            self.set_status(|r| r.linked_card == Some(card), CertStatus::is_live, to);
+        }
+    }
+}
+
+/// The initial database: one valid card certificate per person (serials 1..=persons).
+pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> CaState {
+    let mut ca = CaState {
+        epoch: Epoch(0),
+        certs: Vec::new(),
+        next_serial: 1,
+        crl_published: Epoch(0),
+        retired_ses: Vec::new(),
+    };
+    for person in ctx.cfg.all_persons() {
+        let gen = CardGen(0);
+        ca.issue(|serial| card_cert(serial, person, gen), None, false);
+    }
+    // Issuing the cards is the world before time starts.
+    ca.epoch = Epoch(0);
+    for r in &mut ca.certs {
+        r.history = vec![(Epoch(0), CertStatus::Valid)];
+    }
+    ca
+}
+
+fn card_cert(serial: Serial, person: PersonId, gen: CardGen) -> Certificate {
+    Certificate {
+        serial,
+        subject: Subject::Card { person, gen },
+        key: PublicKey(KeyName::Card { person, gen }),
+    }
+}
+
+/// The CA's choices enabled in `state`.
+pub fn choices<C: Crypto>(ctx: &Ctx<'_, C>, state: &CaState) -> Vec<CaChoice> {
+    if ctx.cfg.revocation == RevocationCheck::Crl && state.crl_published < state.epoch {
+        vec![CaChoice::PublishCrl]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The CA's transition on its own choice.
+pub fn on_choice<C: Crypto>(_ctx: &Ctx<'_, C>, state: &CaState, choice: CaChoice) -> Step<CaState> {
+    pure(state, |ca, _| match choice {
+        CaChoice::PublishCrl => ca.crl_published = ca.epoch,
+    })
+}
+
+/// The CA's transition on a delivered message.
+pub fn on_msg<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    state: &CaState,
+    from: Party,
+    msg: &Msg,
+) -> Step<CaState> {
+    pure(state, |ca, out| handle(ctx, ca, from, msg, out))
+}
+
+fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg, out: &mut Outbox) {
+    match *msg {
+        Msg::IssueCert {
+            person,
+            se,
+            app,
+            key,
+            card,
+            supersedes,
+        } if from == Party::SpTsm => {
+            issue_phone_cert(ctx, ca, person, se, app, key, card, supersedes, out)
+        }
+        Msg::ReportLoss { person } if from == Party::Applicant(person) => {
+            ca.set_status(
+                |r| r.se().is_some() && r.person() == person,
+                |s| s == CertStatus::Valid,
+                CertStatus::Suspended,
+            );
+        }
+        Msg::Unsuspend { person } if from == Party::Applicant(person) => {
+            ca.set_status(
+                |r| r.se().is_some() && r.person() == person,
+                |s| s == CertStatus::Suspended,
+                CertStatus::Valid,
+            );
+        }
+        Msg::RevokeFromPhone { person, se } if from == Party::Applicant(person) => {
+            ca.set_status(
+                |r| r.se() == Some(se),
+                CertStatus::is_live,
+                CertStatus::Revoked,
+            );
+        }
+        Msg::CardEvent { person, event } if from == Party::Applicant(person) => {
+            card_event(ctx, ca, person, event, out);
+        }
+        Msg::RevokeForSe { se } if from == Party::SeTsm => {
+            if !ca.retired_ses.contains(&se) {
+                ca.retired_ses.push(se);
+            }
+            ca.set_status(
+                |r| r.se() == Some(se),
+                CertStatus::is_live,
+                CertStatus::Revoked,
+            );
+            out.send(Party::SeTsm, Msg::SeRevoked { se });
+        }
+        Msg::BootStatusQuery { serial } => {
+            if let (Party::Se(_), Some(r)) = (from, ca.record(serial)) {
+                out.send(
+                    from,
+                    Msg::BootStatus {
+                        serial,
+                        status: r.status(),
+                    },
+                );
+            }
+        }
+        Msg::StatusRequest { login, serial } if from == Party::RelyingParty => {
+            let evidence = match ctx.cfg.revocation {
+                RevocationCheck::Ocsp => StatusEvidence::Ocsp {
+                    serial,
+                    status: ca
+                        .record(serial)
+                        .map_or(CertStatus::Revoked, CertRecord::status),
+                    at: ca.epoch,
+                },
+                RevocationCheck::Crl => StatusEvidence::Crl {
+                    entries: crl_entries(ca, ca.crl_published),
+                    published: ca.crl_published,
+                    at: ca.epoch,
+                },
+            };
+            out.send(Party::RelyingParty, Msg::StatusResponse { login, evidence });
+        }
+        _ => {}
+    }
+}
+
+/// The CRL as published at `epoch`: every serial not valid then.
+pub fn crl_entries(ca: &CaState, epoch: Epoch) -> Vec<(Serial, CertStatus)> {
+    ca.certs
+        .iter()
+        .filter_map(|r| match r.status_at(epoch) {
+            Some(s) if s != CertStatus::Valid => Some((r.cert.serial, s)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn issue_phone_cert<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    ca: &mut CaState,
+    person: PersonId,
+    se: SeId,
+    app: AppNo,
+    key: PublicKey,
+    card: Serial,
+    supersedes: Option<Serial>,
+    out: &mut Outbox,
+) {
+    // Idempotent: a retried or duplicated request gets the certificate already issued for it.
+    if !ctx.flawed(Flaw::NonIdempotentIssue) {
+        let already = ca.certs.iter().find(
+            |r| matches!(r.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app),
+        );
+        if let Some(r) = already {
+            out.send(Party::SpTsm, Msg::CertIssued { app, cert: r.cert });
+            return;
+        }
+    }
+    let card_ok = ca.record(card).is_some_and(|r| {
+        matches!(r.cert.subject, Subject::Card { person: p, .. } if p == person)
+            && (r.status() == CertStatus::Valid || ctx.flawed(Flaw::AcceptRevokedCard))
+    });
+    if !card_ok || ca.retired_ses.contains(&se) {
+        out.send(Party::SpTsm, Msg::IssueRefused { person, app });
+        return;
+    }
+    if let Some(old) = supersedes {
+        ca.set_status(
+            |r| r.cert.serial == old && r.person() == person && r.se().is_some(),
+            CertStatus::is_live,
+            CertStatus::Revoked,
+        );
+    }
+    let reuse = ctx.flawed(Flaw::SerialReuse);
+    let cert = ca.issue(
+        |serial| Certificate {
+            serial,
+            subject: Subject::Phone { person, se, app },
+            key,
+        },
+        Some(card),
+        reuse,
+    );
+    out.send(Party::SpTsm, Msg::CertIssued { app, cert });
+}
+
+fn card_event<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    ca: &mut CaState,
+    person: PersonId,
+    event: CardEventKind,
+    out: &mut Outbox,
+) {
+    let Some(card) = ca
+        .card_of(person)
+        .filter(|r| r.status() == CertStatus::Valid)
+    else {
+        return;
+    };
+    let (serial, gen) = match card.cert.subject {
+        Subject::Card { gen, .. } => (card.cert.serial, gen),
+        Subject::Phone { .. } => return,
+    };
+    let to = match event {
+        CardEventKind::Lost | CardEventKind::Renewed => CertStatus::Revoked,
+        CardEventKind::Expired => CertStatus::Expired,
+    };
+    ca.set_status(|r| r.cert.serial == serial, |_| true, to);
+    ca.cascade(ctx, serial, to);
+    if event == CardEventKind::Renewed {
+        let new_gen = CardGen(gen.0 + 1);
+        let cert = ca.issue(|s| card_cert(s, person, new_gen), None, false);
+        out.send(Party::Applicant(person), Msg::CardIssued { cert });
+    }
+}

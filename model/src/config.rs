@@ -1,0 +1,305 @@
+//! The configuration of one model instance: the design choices under study, the threats, and
+//! the budgets that keep the state space finite without cutting exploration by depth.
+//!
+//! Every dimension here is a choice the studies discuss (see `docs/protocol.md`); the defaults are
+//! the 2015–2019 SIM design through the carrier's TSM, with keys generated in the SE and relying
+//! parties checking status online.
+
+use crate::ids::{PersonId, SeId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which secure element carries the JPKI applet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Medium {
+    /// A SIM/UICC managed by the carrier's MNO-TSM: it can move between phones and be ported.
+    Uicc,
+    /// The phone's embedded GlobalPlatform SE managed by the SE issuer's TSM (the 2023 design).
+    GpSe,
+}
+
+/// Whose subscriber the applicant is (SIM medium).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Carrier {
+    /// A host mobile network operator with its own TSM.
+    Mno,
+    /// A virtual operator without a TSM: installation goes through the host MNO's TSM.
+    Mvno,
+}
+
+/// Where the phone's key pair is generated (an open question of the 2016 plan, seed 003).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyGen {
+    /// Inside the SE; only the public key leaves it.
+    OnSe,
+    /// At J-LIS, delivered to the SE encrypted for it.
+    Center,
+}
+
+/// How relying parties learn certificate status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationCheck {
+    /// A fresh OCSP-like answer from the CA for each login.
+    Ocsp,
+    /// The CA's published CRL, which the CA publishes on its own schedule and so may be stale.
+    Crl,
+}
+
+/// Message ordering of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ordering {
+    /// Any in-flight message may be delivered next (reordering).
+    Unordered,
+    /// Per-channel FIFO delivery.
+    Ordered,
+}
+
+/// Network semantics: what the network may do to messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NetworkSemantics {
+    /// Ordered or unordered delivery.
+    pub ordering: Ordering,
+    /// Messages may be lost.
+    pub lossy: bool,
+    /// Messages may be delivered more than once (replay of old messages).
+    pub duplicating: bool,
+}
+
+/// Limits on the environment's choices. Each limit bounds one kind of choice summed over all
+/// persons; `events` bounds the total of counted choices. Together they make every run finite,
+/// so exploration is exhaustive without a depth cut.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Budgets {
+    /// Applications for issuance (including re-applications on another SE).
+    pub applications: u8,
+    /// Phones stolen (the thief keeps the SE and may guess PINs).
+    pub thefts: u8,
+    /// PIN entries at login, right or wrong, by owner or thief.
+    pub pin_entries: u8,
+    /// Card events: the card is lost (revoked), renewed, or expires.
+    pub card_events: u8,
+    /// SIM moves to another phone, carrier switches and SIM disposals (SIM medium).
+    pub sim_events: u8,
+    /// Revocations requested from the phone, and old phones powered on again.
+    pub device_events: u8,
+    /// Total of the counted choices above, across everything.
+    pub events: u8,
+}
+
+/// A deliberate protocol flaw: the variants catalogue switches these on inside the real
+/// transition code to show that each property catches the mistake it exists for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flaw {
+    /// The SP-TSM does not supersede (revoke) the person's existing certificate on a new issuance.
+    SkipIssuedCheck,
+    /// The CA issues again for a duplicated or retried issue request.
+    NonIdempotentIssue,
+    /// The relying party accepts whatever the status answer says.
+    RpSkipsStatusCheck,
+    /// Status checks treat a suspended certificate as valid.
+    SuspendIgnored,
+    /// The card signature on an application does not cover the designated SE.
+    UnboundSeInApplication,
+    /// Revoking a card certificate does not revoke the phone certificates linked to it.
+    NoCardRevocationCascade,
+    /// The applet does not count wrong PINs.
+    NoRetryCounter,
+    /// The issuing side does not check the card certificate's status.
+    AcceptRevokedCard,
+    /// A centre-generated key is sent to the SE unencrypted.
+    CenterKeyPlaintext,
+    /// The CA reuses a serial number.
+    SerialReuse,
+    /// An old SE keeps its key after learning that its certificate was revoked.
+    NoWipeOnBoot,
+    /// The MVNO installs the applet itself instead of through the host MNO's TSM.
+    MvnoBypassesHostTsm,
+    /// Switching carrier or disposing of a SIM does not revoke its certificate.
+    NoRevokeOnCarrierSwitch,
+}
+
+impl Flaw {
+    /// Every flaw, in catalogue order.
+    pub const ALL: [Flaw; 13] = [
+        Flaw::SkipIssuedCheck,
+        Flaw::NonIdempotentIssue,
+        Flaw::RpSkipsStatusCheck,
+        Flaw::SuspendIgnored,
+        Flaw::UnboundSeInApplication,
+        Flaw::NoCardRevocationCascade,
+        Flaw::NoRetryCounter,
+        Flaw::AcceptRevokedCard,
+        Flaw::CenterKeyPlaintext,
+        Flaw::SerialReuse,
+        Flaw::NoWipeOnBoot,
+        Flaw::MvnoBypassesHostTsm,
+        Flaw::NoRevokeOnCarrierSwitch,
+    ];
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+/// A set of flaws; empty for the correct protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Flaws(u16);
+
+impl Flaws {
+    /// No flaw: the protocol as designed.
+    pub const NONE: Flaws = Flaws(0);
+
+    /// The set with `flaw` added.
+    pub fn with(self, flaw: Flaw) -> Flaws {
+        Flaws(self.0 | flaw.bit())
+    }
+
+    /// Whether `flaw` is switched on.
+    pub fn has(self, flaw: Flaw) -> bool {
+        self.0 & flaw.bit() != 0
+    }
+
+    /// The flaws switched on, in catalogue order.
+    pub fn iter(self) -> impl Iterator<Item = Flaw> {
+        Flaw::ALL.into_iter().filter(move |f| self.has(*f))
+    }
+}
+
+/// One model instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Config {
+    /// Number of persons (applicants).
+    pub persons: u8,
+    /// Secure elements per person (SIMs or phones with a GP-SE).
+    pub ses_per_person: u8,
+    /// SIM/UICC or GP-SE.
+    pub medium: Medium,
+    /// MNO or MVNO subscribers (SIM medium).
+    pub carrier: Carrier,
+    /// Where phone keys are generated.
+    pub keygen: KeyGen,
+    /// How relying parties check status.
+    pub revocation: RevocationCheck,
+    /// What the network may do.
+    pub network: NetworkSemantics,
+    /// Limits on the environment's choices.
+    pub budgets: Budgets,
+    /// Optional depth bound for exploration (the budgets already make the space finite).
+    pub max_depth: Option<usize>,
+    /// Deliberate flaws (empty for the correct protocol).
+    pub flaws: Flaws,
+}
+
+/// A configuration that cannot describe a meaningful model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            persons: 2,
+            ses_per_person: 2,
+            medium: Medium::Uicc,
+            carrier: Carrier::Mno,
+            keygen: KeyGen::OnSe,
+            revocation: RevocationCheck::Ocsp,
+            network: NetworkSemantics {
+                ordering: Ordering::Unordered,
+                lossy: false,
+                duplicating: false,
+            },
+            budgets: Budgets::default(),
+            max_depth: None,
+            flaws: Flaws::NONE,
+        }
+    }
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Budgets {
+            applications: 2,
+            thefts: 1,
+            pin_entries: 3,
+            card_events: 1,
+            sim_events: 1,
+            device_events: 1,
+            events: 4,
+        }
+    }
+}
+
+impl Config {
+    /// Rejects configurations the model cannot represent, with one clear sentence.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=3).contains(&self.persons) {
+            return Err(ConfigError(format!(
+                "persons must be 1 to 3, got {}",
+                self.persons
+            )));
+        }
+        if !(1..=3).contains(&self.ses_per_person) {
+            return Err(ConfigError(format!(
+                "ses-per-person must be 1 to 3, got {}",
+                self.ses_per_person
+            )));
+        }
+        if self.carrier == Carrier::Mvno && self.medium == Medium::GpSe {
+            return Err(ConfigError(
+                "carrier mvno needs medium uicc: a GP-SE is managed by its issuer's TSM, not a carrier's"
+                    .into(),
+            ));
+        }
+        if self.flaws.has(Flaw::MvnoBypassesHostTsm) && self.carrier != Carrier::Mvno {
+            return Err(ConfigError(
+                "flaw mvno_bypasses_host_tsm needs carrier mvno".into(),
+            ));
+        }
+        if self.budgets.events == 0 {
+            return Err(ConfigError("budget events must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The SEs belonging to `person`, in order.
+    pub fn ses_of(&self, person: PersonId) -> impl Iterator<Item = SeId> {
+        let k = self.ses_per_person;
+        (0..k).map(move |j| SeId(person.0 * k + j))
+    }
+
+    /// All SEs.
+    pub fn all_ses(&self) -> impl Iterator<Item = SeId> {
+        (0..self.persons * self.ses_per_person).map(SeId)
+    }
+
+    /// All persons.
+    pub fn all_persons(&self) -> impl Iterator<Item = PersonId> {
+        (0..self.persons).map(PersonId)
+    }
+
+    /// The owner of an SE (fixed: SEs are given to persons at the start).
+    pub fn owner_of(&self, se: SeId) -> PersonId {
+        PersonId(se.0 / self.ses_per_person)
+    }
+
+    /// Whether `se` is in service at the start: on a SIM only the first SIM of each person is an
+    /// active subscription and the others are blank SIMs a new carrier may hand out; every GP-SE is
+    /// in a phone the person owns.
+    pub fn initially_active(&self, se: SeId) -> bool {
+        self.medium == Medium::GpSe || se.0 % self.ses_per_person == 0
+    }
+}

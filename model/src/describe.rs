@@ -1,0 +1,153 @@
+//! Human-readable names for steps of the model: "SP-TSM → CA: IssueCert(person 0, SE 1, app 0)".
+//!
+//! Counterexample paths in reports, the Explorer and exported traces use these names so that a
+//! step reads like a protocol step rather than a Rust value.
+
+use crate::actors::{PartyChoice, Topology};
+use crate::applicant::Choice;
+use crate::ca::CaChoice;
+use crate::msg::{Msg, StatusEvidence};
+use stateright::actor::ActorModelAction;
+
+/// One line for a message.
+pub fn message(msg: &Msg) -> String {
+    match msg {
+        Msg::Apply(a) => format!(
+            "Apply({}, {}, {}, card {})",
+            a.person, a.se, a.app, a.card_cert.serial
+        ),
+        Msg::InstallApplet { person, se, app } => format!("InstallApplet({person}, {se}, {app})"),
+        Msg::AuthoriseInstall { person, se, app } => {
+            format!("AuthoriseInstall({person}, {se}, {app})")
+        }
+        Msg::Install { person, app } => format!("Install({person}, {app})"),
+        Msg::InstallRefused { person, app } => format!("InstallRefused({person}, {app})"),
+        Msg::AppletInstalled { se, app, key, .. } => match key {
+            Some(_) => format!("AppletInstalled({se}, {app}, public key)"),
+            None => format!("AppletInstalled({se}, {app})"),
+        },
+        Msg::IssueCert {
+            person,
+            se,
+            app,
+            card,
+            supersedes,
+            ..
+        } => match supersedes {
+            Some(old) => format!("IssueCert({person}, {se}, {app}, card {card}, supersedes {old})"),
+            None => format!("IssueCert({person}, {se}, {app}, card {card})"),
+        },
+        Msg::CertIssued { app, cert } => format!("CertIssued({app}, {})", cert.serial),
+        Msg::IssueRefused { person, app } => format!("IssueRefused({person}, {app})"),
+        Msg::StoreData { app, cert, key } => match key {
+            None => format!("StoreData({app}, cert {})", cert.serial),
+            Some(crate::crypto::KeyDelivery::Sealed { .. }) => {
+                format!("StoreData({app}, cert {}, sealed key)", cert.serial)
+            }
+            Some(crate::crypto::KeyDelivery::Plain(_)) => {
+                format!("StoreData({app}, cert {}, PLAINTEXT key)", cert.serial)
+            }
+        },
+        Msg::CardIssued { cert } => format!("CardIssued({})", cert.serial),
+        Msg::ReportLoss { person } => format!("ReportLoss({person})"),
+        Msg::Unsuspend { person } => format!("Unsuspend({person})"),
+        Msg::RevokeFromPhone { person, se } => format!("RevokeFromPhone({person}, {se})"),
+        Msg::CardEvent { person, event } => format!("CardEvent({person}, {event:?})"),
+        Msg::RetireSim {
+            se,
+            replacement,
+            why,
+        } => match replacement {
+            Some(new) => format!("RetireSim({se} → {new}, {why:?})"),
+            None => format!("RetireSim({se}, {why:?})"),
+        },
+        Msg::RevokeForSe { se } => format!("RevokeForSe({se})"),
+        Msg::SeRevoked { se } => format!("SeRevoked({se})"),
+        Msg::SimRetired { se } => format!("SimRetired({se})"),
+        Msg::LockApplet => "LockApplet".into(),
+        Msg::Boot => "Boot".into(),
+        Msg::BootStatusQuery { serial } => format!("BootStatusQuery({serial})"),
+        Msg::BootStatus { serial, status } => format!("BootStatus({serial}, {status:?})"),
+        Msg::Authenticate { login, pin_correct } => {
+            format!(
+                "Authenticate({login}, {} PIN)",
+                if *pin_correct { "right" } else { "wrong" }
+            )
+        }
+        Msg::LoginResponse { login, cert, .. } => {
+            format!("LoginResponse({login}, {})", cert.serial)
+        }
+        Msg::StatusRequest { login, serial } => format!("StatusRequest({login}, {serial})"),
+        Msg::StatusResponse { login, evidence } => match evidence {
+            StatusEvidence::Ocsp { serial, status, at } => {
+                format!("StatusResponse({login}, OCSP {serial} {status:?} at {at})")
+            }
+            StatusEvidence::Crl {
+                entries,
+                published,
+                at,
+            } => format!(
+                "StatusResponse({login}, CRL of {published} with {} entries, fetched at {at})",
+                entries.len()
+            ),
+        },
+    }
+}
+
+/// One line for an environment choice.
+pub fn choice(c: &PartyChoice) -> String {
+    match c {
+        PartyChoice::Ca(CaChoice::PublishCrl) => "PublishCrl".into(),
+        PartyChoice::Applicant(c) => match c {
+            Choice::Apply { se } => format!("Apply on {se}"),
+            Choice::Reapply => "Reapply (retry)".into(),
+            Choice::Login { se, pin_correct } => {
+                format!(
+                    "Login from {se} with the {} PIN",
+                    if *pin_correct { "right" } else { "wrong" }
+                )
+            }
+            Choice::Steal { se } => format!("a thief steals the phone with {se}"),
+            Choice::ThiefGuessesPin { se } => format!("the thief guesses a PIN on {se}"),
+            Choice::ThiefRetargetsApplication { se } => {
+                format!("the thief replays the last application designating {se}")
+            }
+            Choice::ReportLoss => "ReportLoss".into(),
+            Choice::PhoneFound { se } => format!("the phone with {se} is found"),
+            Choice::Unsuspend => "Unsuspend".into(),
+            Choice::Card(e) => format!("card {e:?}"),
+            Choice::MoveSim { se } => format!("move {se} to the other phone"),
+            Choice::RetireSim { se, why } => format!("retire {se} ({why:?})"),
+            Choice::RevokeFromPhone { se } => format!("RevokeFromPhone on {se}"),
+            Choice::Boot { se } => format!("power on the phone with {se}"),
+        },
+    }
+}
+
+/// One line for a step of the Stateright model.
+pub fn action(topo: &Topology, a: &ActorModelAction<Msg, (), PartyChoice>) -> String {
+    match a {
+        ActorModelAction::Deliver { src, dst, msg } => {
+            format!(
+                "{} → {}: {}",
+                topo.party(*src),
+                topo.party(*dst),
+                message(msg)
+            )
+        }
+        ActorModelAction::Drop(env) => {
+            format!(
+                "network loses {} → {}: {}",
+                topo.party(env.src),
+                topo.party(env.dst),
+                message(&env.msg)
+            )
+        }
+        ActorModelAction::SelectRandom { actor, random, .. } => {
+            format!("{} chooses: {}", topo.party(*actor), choice(random))
+        }
+        ActorModelAction::Timeout(id, _) => format!("{} times out", topo.party(*id)),
+        ActorModelAction::Crash(id) => format!("{} crashes", topo.party(*id)),
+        ActorModelAction::Recover(id) => format!("{} recovers", topo.party(*id)),
+    }
+}

@@ -1,0 +1,75 @@
+//! A typed view of one global state: each party's state by name instead of by actor index.
+//!
+//! Properties, the readable counterexample output and the Explorer's state view read the world
+//! through this; nothing here changes state.
+
+use crate::actors::{JpkiState, PartyState};
+use crate::applicant::ApplicantState;
+use crate::ca::CaState;
+use crate::ids::{PersonId, SeId};
+use crate::msg::Msg;
+use crate::relying_party::RpState;
+use crate::se::SeState;
+use crate::se_tsm::SeTsmState;
+use crate::sp_tsm::SpTsmState;
+
+/// Every party's state in one global state.
+#[derive(Debug)]
+pub struct World<'a> {
+    /// The CA.
+    pub ca: &'a CaState,
+    /// The SP-TSM.
+    pub sp_tsm: &'a SpTsmState,
+    /// The SE issuer's TSM.
+    pub se_tsm: &'a SeTsmState,
+    /// The relying party.
+    pub rp: &'a RpState,
+    /// Applicants by person.
+    pub applicants: Vec<&'a ApplicantState>,
+    /// SEs by id.
+    pub ses: Vec<&'a SeState>,
+    state: &'a JpkiState,
+}
+
+impl<'a> World<'a> {
+    /// Reads a global state; `None` if it is not a state of this model.
+    pub fn of(state: &'a JpkiState) -> Option<World<'a>> {
+        let (mut ca, mut sp_tsm, mut se_tsm, mut rp) = (None, None, None, None);
+        let (mut applicants, mut ses) = (Vec::new(), Vec::new());
+        for s in &state.actor_states {
+            match &**s {
+                PartyState::Ca(x) => ca = Some(x),
+                PartyState::SpTsm(x) => sp_tsm = Some(x),
+                PartyState::SeTsm(x) => se_tsm = Some(x),
+                PartyState::RelyingParty(x) => rp = Some(x),
+                PartyState::Mvno => {}
+                PartyState::Applicant(x) => applicants.push(x),
+                PartyState::Se(x) => ses.push(x),
+            }
+        }
+        Some(World {
+            ca: ca?,
+            sp_tsm: sp_tsm?,
+            se_tsm: se_tsm?,
+            rp: rp?,
+            applicants,
+            ses,
+            state,
+        })
+    }
+
+    /// The applicant state of `person`.
+    pub fn applicant(&self, person: PersonId) -> Option<&'a ApplicantState> {
+        self.applicants.get(usize::from(person.0)).copied()
+    }
+
+    /// The state of `se`.
+    pub fn se(&self, se: SeId) -> Option<&'a SeState> {
+        self.ses.get(usize::from(se.0)).copied()
+    }
+
+    /// Every message in flight.
+    pub fn in_flight(&self) -> impl Iterator<Item = &'a Msg> {
+        self.state.network.iter_all().map(|e| e.msg)
+    }
+}

@@ -1,0 +1,408 @@
+//! The named properties: what each guarantees, why, and which study sentence it comes from.
+//!
+//! Every property has a stable snake_case id used by the CLI, the JSON report and the manifest.
+//! Safety properties (`always`) must hold in every reachable state; reachability properties
+//! (`sometimes`) must be witnessed, so that no safety property holds only because nothing happens.
+//! Conditions read the global state through [`World`]; they never change it.
+
+use jpkisim_model::ca::CertRecord;
+use jpkisim_model::config::{Carrier, Config, Medium};
+use jpkisim_model::crypto::{KeyDelivery, KeyName, Subject};
+use jpkisim_model::msg::{CertStatus, Msg};
+use jpkisim_model::se::{Lifecycle, AUTH_PIN_TRIES};
+use jpkisim_model::{JpkiModel, JpkiState, World};
+use serde::Serialize;
+
+/// How a property is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Safety: holds in every reachable state.
+    Always,
+    /// Reachability: holds in at least one reachable state.
+    Sometimes,
+}
+
+/// One named property.
+#[derive(Clone, Copy, Debug)]
+pub struct PropertyDef {
+    /// Stable id.
+    pub id: &'static str,
+    /// Safety or reachability.
+    pub kind: Kind,
+    /// One line: what it guarantees (or witnesses).
+    pub summary: &'static str,
+    /// The study sentence or lifecycle rule it comes from.
+    pub source: &'static str,
+    /// Whether the property means anything in a configuration; `Err` says why not.
+    pub applies: fn(&Config) -> Result<(), &'static str>,
+    /// The condition on a global state.
+    pub condition: fn(&Config, &World<'_>) -> bool,
+    /// The same condition in the form Stateright takes.
+    pub stateright: fn(&JpkiModel, &JpkiState) -> bool,
+}
+
+impl PropertyDef {
+    /// Evaluates the condition on a Stateright state (false for a state that is not of this model).
+    pub fn holds_in(&self, cfg: &Config, state: &JpkiState) -> bool {
+        World::of(state).is_some_and(|w| (self.condition)(cfg, &w))
+    }
+}
+
+fn always_applies(_: &Config) -> Result<(), &'static str> {
+    Ok(())
+}
+
+fn sim_only(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.medium == Medium::Uicc {
+        Ok(())
+    } else {
+        Err("needs a SIM (medium uicc): a GP-SE cannot move or be ported")
+    }
+}
+
+fn mvno_only(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.carrier == Carrier::Mvno {
+        Ok(())
+    } else {
+        Err("needs MVNO subscribers (carrier mvno)")
+    }
+}
+
+fn sim_with_spare(cfg: &Config) -> Result<(), &'static str> {
+    sim_only(cfg)?;
+    if cfg.ses_per_person > 1 {
+        Ok(())
+    } else {
+        Err("needs a second SIM to port to (ses-per-person >= 2)")
+    }
+}
+
+fn two_ses(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.ses_per_person > 1 {
+        Ok(())
+    } else {
+        Err("needs a second SE per person (ses-per-person >= 2)")
+    }
+}
+
+fn phone_certs<'a>(w: &'a World<'_>) -> impl Iterator<Item = &'a CertRecord> {
+    w.ca.certs.iter().filter(|r| r.se().is_some())
+}
+
+// ---- safety -------------------------------------------------------------------------------
+
+fn no_double_issuance(_cfg: &Config, w: &World<'_>) -> bool {
+    w.applicants.iter().all(|a| {
+        w.ca.phone_certs_of(a.person)
+            .filter(|r| r.status().is_live())
+            .count()
+            <= 1
+    })
+}
+
+fn status_at_evidence(w: &World<'_>, bad: CertStatus) -> bool {
+    w.rp.accepted.iter().all(|acc| {
+        w.ca.record(acc.serial)
+            .and_then(|r| r.status_at(acc.evidence_at))
+            .is_none_or(|s| s != bad)
+    })
+}
+
+fn revoked_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
+    status_at_evidence(w, CertStatus::Revoked)
+}
+
+fn suspended_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
+    status_at_evidence(w, CertStatus::Suspended)
+}
+
+fn key_only_in_designated_se(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses.iter().all(|se| match (se.applet, se.key) {
+        (Some(applet), Some(_)) => w
+            .applicant(applet.person)
+            .is_some_and(|a| a.applications.contains(&(applet.app, se.id))),
+        _ => true,
+    })
+}
+
+fn issuance_requires_valid_card_application(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).all(|r| {
+        let Subject::Phone { person, app, .. } = r.cert.subject else {
+            return true;
+        };
+        let card_valid = r
+            .linked_card
+            .and_then(|c| w.ca.record(c))
+            .is_some_and(|card| {
+                card.person() == person && card.status_at(r.issued_at()) == Some(CertStatus::Valid)
+            });
+        let applied = w
+            .applicant(person)
+            .is_some_and(|a| a.applications.iter().any(|(n, _)| *n == app));
+        card_valid && applied
+    })
+}
+
+fn card_revocation_cascades(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).all(|r| {
+        let Some(card) = r.linked_card.and_then(|c| w.ca.record(c)) else {
+            return true;
+        };
+        let issued_under_valid_card = card.status_at(r.issued_at()) == Some(CertStatus::Valid);
+        !issued_under_valid_card || !r.status().is_live() || card.status() == CertStatus::Valid
+    })
+}
+
+fn pin_lockout(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses
+        .iter()
+        .all(|se| !se.ghost_signed_after_lockout && se.pin_tries_left <= AUTH_PIN_TRIES)
+}
+
+fn distinct_serials(_cfg: &Config, w: &World<'_>) -> bool {
+    let mut serials: Vec<_> = w.ca.certs.iter().map(|r| r.cert.serial).collect();
+    serials.sort_unstable();
+    serials.windows(2).all(|p| p[0] != p[1])
+}
+
+fn private_key_never_leaves_se(_cfg: &Config, w: &World<'_>) -> bool {
+    let held_where_made = w.ses.iter().all(|se| match se.key {
+        Some(KeyName::Se { se: made_in, .. }) => made_in == se.id,
+        _ => true,
+    });
+    let none_in_flight = w.in_flight().all(|m| {
+        !matches!(m, Msg::StoreData { key: Some(d), .. } if matches!(d.key(), KeyName::Se { .. }))
+    });
+    held_where_made && none_in_flight
+}
+
+fn center_key_only_encrypted(_cfg: &Config, w: &World<'_>) -> bool {
+    w.in_flight().all(|m| {
+        !matches!(
+            m,
+            Msg::StoreData {
+                key: Some(KeyDelivery::Plain(_)),
+                ..
+            }
+        )
+    })
+}
+
+fn old_se_wiped_after_boot(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses
+        .iter()
+        .all(|se| !se.learned_revoked || se.key.is_none())
+}
+
+fn applet_only_via_authorised_tsm(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses.iter().all(|se| {
+        se.applet
+            .is_none_or(|a| a.installed_by == jpkisim_model::ids::Party::SeTsm)
+    })
+}
+
+fn disposed_se_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
+    w.rp.accepted.iter().all(|acc| {
+        w.applicant(acc.login.person).is_none_or(|a| {
+            a.logins
+                .iter()
+                .all(|l| l.login != acc.login || !l.after_retirement)
+        })
+    })
+}
+
+// ---- reachability -------------------------------------------------------------------------
+
+fn issued(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses.iter().any(|se| se.usable())
+}
+
+fn device_changed(_cfg: &Config, w: &World<'_>) -> bool {
+    w.applicants.iter().any(|a| {
+        let certs: Vec<_> = w.ca.phone_certs_of(a.person).collect();
+        certs.iter().any(|old| {
+            old.status() == CertStatus::Revoked
+                && certs
+                    .iter()
+                    .any(|new| new.status() == CertStatus::Valid && new.se() != old.se())
+        })
+    })
+}
+
+fn lost_and_suspended(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).any(|r| r.status() == CertStatus::Suspended)
+}
+
+fn unsuspended(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).any(|r| {
+        r.history
+            .windows(2)
+            .any(|p| p[0].1 == CertStatus::Suspended && p[1].1 == CertStatus::Valid)
+    })
+}
+
+fn card_revoked_and_cascaded(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).any(|r| {
+        r.status() == CertStatus::Revoked
+            && r.linked_card
+                .and_then(|c| w.ca.record(c))
+                .is_some_and(|card| card.status() == CertStatus::Revoked)
+    })
+}
+
+fn rp_accepted(_cfg: &Config, w: &World<'_>) -> bool {
+    !w.rp.accepted.is_empty()
+}
+
+fn pin_blocked(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses
+        .iter()
+        .any(|se| se.applet.is_some() && se.pin_tries_left == 0)
+}
+
+fn sim_moved_still_usable(_cfg: &Config, w: &World<'_>) -> bool {
+    w.rp.accepted.iter().any(|acc| {
+        w.applicant(acc.login.person).is_some_and(|a| {
+            a.logins
+                .iter()
+                .any(|l| l.login == acc.login && l.after_move)
+        })
+    })
+}
+
+fn carrier_switched_and_reissued(cfg: &Config, w: &World<'_>) -> bool {
+    w.ses
+        .iter()
+        .any(|se| !cfg.initially_active(se.id) && se.usable())
+}
+
+fn old_se_wiped(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses
+        .iter()
+        .any(|se| se.learned_revoked && se.applet.is_some_and(|a| a.life == Lifecycle::Deleted))
+}
+
+fn retired_sim_login_rejected(_cfg: &Config, w: &World<'_>) -> bool {
+    w.rp.rejected.iter().any(|login| {
+        w.applicant(login.person).is_some_and(|a| {
+            a.logins
+                .iter()
+                .any(|l| l.login == *login && l.after_retirement)
+        })
+    })
+}
+
+fn mvno_issued(cfg: &Config, w: &World<'_>) -> bool {
+    cfg.carrier == Carrier::Mvno && issued(cfg, w)
+}
+
+macro_rules! catalogue {
+    ($($kind:ident $id:ident ($applies:path): $summary:literal; $source:literal;)*) => {
+        /// Wrappers in the `fn` form Stateright needs (its conditions cannot capture anything).
+        mod stateright_form {
+            use super::*;
+            $(
+                pub(super) fn $id(m: &JpkiModel, s: &JpkiState) -> bool {
+                    World::of(s).is_some_and(|w| super::$id(&m.cfg, &w))
+                }
+            )*
+        }
+
+        /// Every property, safety first, in catalogue order.
+        pub const ALL: &[PropertyDef] = &[$(
+            PropertyDef {
+                id: stringify!($id),
+                kind: Kind::$kind,
+                summary: $summary,
+                source: $source,
+                applies: $applies,
+                condition: $id,
+                stateright: stateright_form::$id,
+            },
+        )*];
+    };
+}
+
+catalogue! {
+    Always no_double_issuance (always_applies):
+        "At most one usable (valid or suspended) phone certificate per person at any time.";
+        "Seed 004 / lifecycle: one device per person; issuance on a new phone revokes the previous one, and even a first issuance must check that nothing is issued yet (no double issuance).";
+    Always revoked_never_accepted (always_applies):
+        "No relying party accepts a login on status evidence obtained when the certificate was already revoked.";
+        "Seed 002: only the CRL/OCSP status counts as revocation; relying parties must see it.";
+    Always suspended_never_accepted (always_applies):
+        "No relying party accepts a login on status evidence obtained while the certificate was suspended.";
+        "Seed 004 / lifecycle: after a reported loss the certificates are suspended (24-hour hotline).";
+    Always key_only_in_designated_se (always_applies):
+        "A personalised key for a person sits only in an SE that person designated in an application.";
+        "Seed 003 open question: how to make sure the applet goes only to the terminal the applicant designated.";
+    Always issuance_requires_valid_card_application (always_applies):
+        "Every phone certificate answers an application the person made, signed with a card certificate valid at issuance.";
+        "Seed 004 / lifecycle: the application is signed online with the card's signing certificate.";
+    Always card_revocation_cascades (always_applies):
+        "When a card certificate is revoked or expires, no phone certificate issued under it stays usable.";
+        "Seed 003 (linkage of card and phone certificates); lifecycle: phone certificates expire with the card's, renewal needs a new application.";
+    Always pin_lockout (always_applies):
+        "After 3 consecutive wrong auth PINs an SE signs nothing until it is re-personalised.";
+        "Seed 003 open question: PIN forgotten or locked; the card's auth PIN blocks after 3 tries (docs/applet.md).";
+    Always distinct_serials (always_applies):
+        "No two certificates, card or phone, share a serial number.";
+        "Lifecycle: phone certificates must be distinguishable from card certificates (own serials).";
+    Always private_key_never_leaves_se (always_applies):
+        "A key generated in an SE stays in that SE and never travels in a message.";
+        "Seed 003 open question: key pair generated in the SIM (on-SE mode); lifecycle: the card's keys never leave the card.";
+    Always center_key_only_encrypted (always_applies):
+        "No private key ever travels in the clear (centre-generated keys go sealed for their SE).";
+        "Seed 003: key generated at J-LIS and downloaded through the secure channel plus SP content encryption.";
+    Always old_se_wiped_after_boot (always_applies):
+        "An SE that learned on boot that its certificate is revoked no longer holds the key.";
+        "Seed 004 / lifecycle: if the old phone comes online later, its SE deletes the key and certificate when it boots.";
+    Always applet_only_via_authorised_tsm (always_applies):
+        "Every applet instance was installed by the SE issuer's TSM (for MVNO subscribers, on the authorised MVNO's request).";
+        "Seed 000: the SIM belongs to the host MNO and the MVNO has no TSM, so the MVNO path needs the host MNO's TSM and its authorisation.";
+    Always disposed_se_never_accepted (always_applies):
+        "No login started from a SIM after it was taken out of service (ported or disposed) is accepted.";
+        "Seed 003 open questions: moving the function between SIMs (MNO and MVNO included) and SIM disposal.";
+    Sometimes issued (always_applies):
+        "Some SE holds a personalised applet with a key and a certificate.";
+        "Seed 002 / 004: issuance to the phone.";
+    Sometimes device_changed (two_ses):
+        "A person's certificate on one SE was revoked by a newer valid one on another SE.";
+        "Seed 004: device change from the new phone alone.";
+    Sometimes lost_and_suspended (always_applies):
+        "A phone certificate is suspended after a reported loss.";
+        "Seed 004: loss handled with the card; the hotline suspends.";
+    Sometimes unsuspended (always_applies):
+        "A suspended phone certificate became valid again.";
+        "Seed 004: if the phone is found, the authentication certificate is unsuspended.";
+    Sometimes card_revoked_and_cascaded (always_applies):
+        "A card certificate is revoked and a phone certificate linked to it is revoked too.";
+        "Lifecycle: validity tied to the card.";
+    Sometimes rp_accepted (always_applies):
+        "A relying party accepted a login.";
+        "Seed 002: the phone is used for user authentication to services.";
+    Sometimes pin_blocked (always_applies):
+        "An SE's auth PIN is blocked.";
+        "Seed 003: PIN forgotten or locked.";
+    Sometimes mvno_issued (mvno_only):
+        "An MVNO subscriber's SIM holds a personalised applet.";
+        "Seed 000: MVNO subscribers must be served through the host MNO's TSM.";
+    Sometimes sim_moved_still_usable (sim_only):
+        "A login from a SIM moved to another phone was accepted (the key travels with the SIM).";
+        "Seed 003: the SIM can move between terminals.";
+    Sometimes carrier_switched_and_reissued (sim_with_spare):
+        "After porting, the new SIM holds a personalised applet.";
+        "Seed 003: moving the function between SIMs, MNO and MVNO included.";
+    Sometimes old_se_wiped (two_ses):
+        "An old SE wiped its key after learning on boot that its certificate was revoked.";
+        "Seed 004: the old phone deletes key and certificate when it boots.";
+    Sometimes retired_sim_login_rejected (sim_only):
+        "A login from a SIM taken out of service was rejected.";
+        "Seed 003: SIM disposal.";
+}
+
+/// The property with this id.
+pub fn by_id(id: &str) -> Option<&'static PropertyDef> {
+    ALL.iter().find(|p| p.id == id)
+}
