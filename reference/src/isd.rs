@@ -176,7 +176,14 @@ impl Isd {
         };
         match plain.ins {
             0xE6 => self.install(&plain, registry),
-            0xE2 => self.store_data(&plain, registry),
+            0xE2 => {
+                let result = self.store_data(&plain, registry);
+                if result.is_err() {
+                    // A refused block aborts the sequence: the TSM starts again at block 0.
+                    self.store = StoreState::default();
+                }
+                result
+            }
             0xE4 => self.delete(&plain, registry),
             0xF2 => self.get_status(&plain, registry),
             _ => self.set_status(&plain, registry),
@@ -298,7 +305,8 @@ impl Isd {
 
     /// STORE DATA `80 E2 <P1> <block>`: P1 bit 8 last block, bits 7–6 `11` DEK-encrypted, bits
     /// 5–4 `01` DGI format (the only one accepted). DGIs may span blocks; each is handed to the
-    /// applet when complete. The last block moves a complete applet to personalized (`0F`).
+    /// applet when complete. The last block moves a complete applet to personalized (`0F`). A
+    /// refused block aborts the sequence (DGIs already handed over stay applied).
     fn store_data(
         &mut self,
         cmd: &Command,

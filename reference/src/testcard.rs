@@ -145,6 +145,12 @@ impl<'a> Tsm<'a> {
         Ok(response)
     }
 
+    /// Wraps a command in the secure channel without sending it (to record, tamper with or
+    /// replay it in tests). Advances the host's MAC chain and counter as sending would.
+    pub fn wrap(&mut self, cmd: &Command) -> Result<Command, ScpError> {
+        self.host.wrap(cmd)
+    }
+
     /// Sends a command wrapped in the secure channel.
     pub fn send_secure(
         &mut self,
