@@ -135,6 +135,7 @@ impl PinKind {
 }
 
 /// A stored PIN and its retry counter (persistent: survives sessions and power cycles).
+#[derive(Clone)]
 struct Pin {
     value: Zeroizing<Vec<u8>>,
     tries_left: u8,
@@ -176,7 +177,9 @@ impl Session {
     }
 }
 
-/// The JPKI applet instance: persistent contents plus the current session.
+/// The JPKI applet instance: persistent contents plus the current session. `Clone` lets a
+/// harness fork a personalized card instead of personalizing it again.
+#[derive(Clone)]
 pub struct JpkiApplet {
     files: BTreeMap<u16, Vec<u8>>,
     auth_pin: Option<Pin>,

@@ -54,7 +54,7 @@ impl AppState {
 }
 
 /// One installed application instance.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Instance {
     /// Its state before any lock.
     pub state: AppState,
@@ -88,7 +88,7 @@ impl Instance {
 pub type Registry = BTreeMap<Vec<u8>, Instance>;
 
 /// STORE DATA reassembly: DGIs may span blocks.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct StoreState {
     next_block: u8,
     buffer: Vec<u8>,
@@ -97,7 +97,7 @@ struct StoreState {
 }
 
 /// The issuer security domain.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Isd {
     keys: StaticKeys,
     key_diversification: [u8; 10],

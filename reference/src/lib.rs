@@ -14,6 +14,8 @@ pub mod apdu;
 pub mod applet;
 pub mod bench;
 pub mod console;
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
 pub mod isd;
 pub mod scp03;
 pub mod se;

@@ -292,7 +292,7 @@ pub fn dek_decrypt(dek: &AesKey, ct: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The running per-session protection state, identical on both ends.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Channel {
     keys: SessionKeys,
     level: SecurityLevel,
@@ -414,7 +414,7 @@ impl HostSession {
 }
 
 /// Card end of an SCP03 session, held by the issuer security domain.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct CardSession {
     host_challenge: [u8; 8],
     card_challenge: [u8; 8],

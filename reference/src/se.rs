@@ -35,7 +35,8 @@ pub struct Exchange {
 }
 
 /// The emulated secure element.
-#[derive(Debug)]
+/// `Clone` forks the whole card, persistent and volatile state alike.
+#[derive(Clone, Debug)]
 pub struct SecureElement {
     isd: Isd,
     registry: Registry,
