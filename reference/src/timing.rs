@@ -164,15 +164,15 @@ impl TimingRecord {
 
     /// A single line for the console: stage times in microseconds, card time in milliseconds.
     pub fn summary(&self) -> String {
-        let us =
-            |d: Option<Duration>| d.map_or_else(|| "-".to_owned(), |d| d.as_micros().to_string());
+        let us = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1e6);
+        let stage = |d: Option<Duration>| d.map_or_else(|| "-".to_owned(), us);
         format!(
             "transport_us={} pin_check_us={} digest_info_check_us={} rsa_us={} measured_us={} card_time_ms={:.3}",
-            self.transport.as_micros(),
-            us(self.stages.pin_check),
-            us(self.stages.digest_info_check),
-            us(self.stages.rsa),
-            self.measured.as_micros(),
+            us(self.transport),
+            stage(self.stages.pin_check),
+            stage(self.stages.digest_info_check),
+            stage(self.stages.rsa),
+            us(self.measured),
             self.card_time.as_secs_f64() * 1e3
         )
     }

@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod applet;
+mod bench;
 mod check;
 mod config_flags;
 
@@ -19,11 +21,17 @@ struct Cli {
 enum Command {
     /// Model-check the protocol (exhaustively, for CI).
     Check(check::Args),
+    /// APDU console against a freshly personalized emulated secure element.
+    Applet(applet::Args),
+    /// Measure on this machine (`bench applet`: the signing path).
+    Bench(bench::Args),
 }
 
 pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Applet(args) => applet::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
