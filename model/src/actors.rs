@@ -323,10 +323,21 @@ pub fn build(cfg: Config) -> Result<JpkiModel, ConfigError> {
         .within_boundary(within_budgets))
 }
 
-/// The budgets summed over all persons.
+/// The budgets summed over all persons, and a cap on what a flawed CA can issue: a CA that is not
+/// idempotent issues again for every replay on a duplicating network, without end. The cap leaves
+/// room for one certificate more than a correct CA could ever issue, so the flaw still shows.
 fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
+    let b = &cfg.budgets;
+    let most_certs = usize::from(cfg.persons) * (1 + usize::from(b.card_events))
+        + usize::from(b.applications)
+        + 1;
     let mut total = applicant::Used::default();
     for s in state.actor_states.iter() {
+        if let PartyState::Ca(ca) = &**s {
+            if ca.certs.len() > most_certs || ca.epoch.0 == u8::MAX {
+                return false;
+            }
+        }
         if let PartyState::Applicant(a) = &**s {
             let u = a.used;
             total.applications += u.applications;
@@ -337,7 +348,6 @@ fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
             total.device_events += u.device_events;
         }
     }
-    let b = &cfg.budgets;
     total.applications <= b.applications
         && total.thefts <= b.thefts
         && total.pin_entries <= b.pin_entries

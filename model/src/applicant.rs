@@ -420,7 +420,13 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
         }
         Choice::ReportLoss => {
             s.loss_reported = true;
-            out.send(Party::Ca, Msg::ReportLoss { person: s.person });
+            out.send(
+                Party::Ca,
+                Msg::ReportLoss {
+                    person: s.person,
+                    case: s.used.thefts,
+                },
+            );
         }
         Choice::PhoneFound { se } => {
             if let Some(d) = device(s, se) {
@@ -429,15 +435,25 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
         }
         Choice::Unsuspend => {
             s.unsuspend_asked = true;
-            out.send(Party::Ca, Msg::Unsuspend { person: s.person });
+            out.send(
+                Party::Ca,
+                Msg::Unsuspend {
+                    person: s.person,
+                    case: s.used.thefts,
+                },
+            );
         }
         Choice::Card(event) => {
+            let Some(crate::crypto::Subject::Card { gen, .. }) = s.card.map(|c| c.subject) else {
+                return;
+            };
             s.card = None;
             s.used.card_events += 1;
             out.send(
                 Party::Ca,
                 Msg::CardEvent {
                     person: s.person,
+                    gen,
                     event,
                 },
             );

@@ -76,6 +76,9 @@ pub struct CaState {
     /// revocation and leaves a valid certificate on the retired SIM (found by the model checker:
     /// `disposed_se_never_accepted`, see docs/protocol.md).
     pub retired_ses: Vec<SeId>,
+    /// Loss cases handled, per person: `(person, case, unsuspended)`. Requests name their case
+    /// so that a replayed report or unsuspension changes nothing.
+    pub loss_cases: Vec<(PersonId, u8, bool)>,
 }
 
 /// The CA's own choices.
@@ -107,7 +110,8 @@ impl CaState {
     }
 
     fn tick(&mut self) -> Epoch {
-        self.epoch = Epoch(self.epoch.0 + 1);
+        // Saturates rather than wraps: the model's boundary stops exploration long before.
+        self.epoch = Epoch(self.epoch.0.saturating_add(1));
         self.epoch
     }
 
@@ -140,7 +144,7 @@ impl CaState {
     ) -> Certificate {
         let serial = Serial(self.next_serial);
         if !reuse {
-            self.next_serial += 1;
+            self.next_serial = self.next_serial.saturating_add(1);
         }
         let cert = cert_for(serial);
         let at = self.tick();
@@ -168,6 +172,7 @@ pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> CaState {
         next_serial: 1,
         crl_published: Epoch(0),
         retired_ses: Vec::new(),
+        loss_cases: Vec::new(),
     };
     for person in ctx.cfg.all_persons() {
         let gen = CardGen(0);
@@ -227,14 +232,30 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
         } if from == Party::SpTsm => {
             issue_phone_cert(ctx, ca, person, se, app, key, card, supersedes, out)
         }
-        Msg::ReportLoss { person } if from == Party::Applicant(person) => {
+        Msg::ReportLoss { person, case } if from == Party::Applicant(person) => {
+            if ca
+                .loss_cases
+                .iter()
+                .any(|&(p, c, _)| p == person && c == case)
+            {
+                return;
+            }
+            ca.loss_cases.push((person, case, false));
             ca.set_status(
                 |r| r.se().is_some() && r.person() == person,
                 |s| s == CertStatus::Valid,
                 CertStatus::Suspended,
             );
         }
-        Msg::Unsuspend { person } if from == Party::Applicant(person) => {
+        Msg::Unsuspend { person, case } if from == Party::Applicant(person) => {
+            let Some(open) = ca
+                .loss_cases
+                .iter_mut()
+                .find(|(p, c, closed)| *p == person && *c == case && !*closed)
+            else {
+                return;
+            };
+            open.2 = true;
             ca.set_status(
                 |r| r.se().is_some() && r.person() == person,
                 |s| s == CertStatus::Suspended,
@@ -248,8 +269,8 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
                 CertStatus::Revoked,
             );
         }
-        Msg::CardEvent { person, event } if from == Party::Applicant(person) => {
-            card_event(ctx, ca, person, event, out);
+        Msg::CardEvent { person, gen, event } if from == Party::Applicant(person) => {
+            card_event(ctx, ca, person, gen, event, out);
         }
         Msg::RevokeForSe { se } if from == Party::SeTsm => {
             if !ca.retired_ses.contains(&se) {
@@ -359,6 +380,7 @@ fn card_event<C: Crypto>(
     ctx: &Ctx<'_, C>,
     ca: &mut CaState,
     person: PersonId,
+    event_gen: CardGen,
     event: CardEventKind,
     out: &mut Outbox,
 ) {
@@ -372,6 +394,9 @@ fn card_event<C: Crypto>(
         Subject::Card { gen, .. } => (card.cert.serial, gen),
         Subject::Phone { .. } => return,
     };
+    if gen != event_gen {
+        return; // a replayed event about an older card
+    }
     let to = match event {
         CardEventKind::Lost | CardEventKind::Renewed => CertStatus::Revoked,
         CardEventKind::Expired => CertStatus::Expired,

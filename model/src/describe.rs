@@ -49,10 +49,10 @@ pub fn message(msg: &Msg) -> String {
             }
         },
         Msg::CardIssued { cert } => format!("CardIssued({})", cert.serial),
-        Msg::ReportLoss { person } => format!("ReportLoss({person})"),
-        Msg::Unsuspend { person } => format!("Unsuspend({person})"),
+        Msg::ReportLoss { person, case } => format!("ReportLoss({person}, case {case})"),
+        Msg::Unsuspend { person, case } => format!("Unsuspend({person}, case {case})"),
         Msg::RevokeFromPhone { person, se } => format!("RevokeFromPhone({person}, {se})"),
-        Msg::CardEvent { person, event } => format!("CardEvent({person}, {event:?})"),
+        Msg::CardEvent { person, gen, event } => format!("CardEvent({person}, {gen}, {event:?})"),
         Msg::RetireSim {
             se,
             replacement,

@@ -5,7 +5,7 @@
 //! own SE and is modelled as right or wrong, never as a value.
 
 use crate::crypto::{Certificate, KeyDelivery, PublicKey, Signature};
-use crate::ids::{AppNo, Epoch, LoginId, PersonId, SeId, Serial};
+use crate::ids::{AppNo, CardGen, Epoch, LoginId, PersonId, SeId, Serial};
 use serde::{Deserialize, Serialize};
 
 /// Status of a certificate in the CA's database.
@@ -178,11 +178,15 @@ pub enum Msg {
     ReportLoss {
         /// Who.
         person: PersonId,
+        /// The loss case (the person's n-th loss): a replayed report changes nothing.
+        case: u8,
     },
     /// Applicant → CA (with the card): unsuspend my phone's authentication certificate.
     Unsuspend {
         /// Who.
         person: PersonId,
+        /// The loss case being closed.
+        case: u8,
     },
     /// Applicant's phone → CA: revoke this phone's certificate (before giving the phone away).
     RevokeFromPhone {
@@ -195,6 +199,8 @@ pub enum Msg {
     CardEvent {
         /// Who.
         person: PersonId,
+        /// The card generation it concerns: a replayed event for an old card changes nothing.
+        gen: CardGen,
         /// What happened.
         event: CardEventKind,
     },

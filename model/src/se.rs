@@ -218,7 +218,8 @@ fn authenticate<C: Crypto>(
         if !ctx.flawed(Flaw::NoRetryCounter) {
             se.pin_tries_left -= 1;
         }
-        se.ghost_wrong_in_a_row = se.ghost_wrong_in_a_row.saturating_add(1);
+        // Counting past the limit adds nothing but states.
+        se.ghost_wrong_in_a_row = (se.ghost_wrong_in_a_row + 1).min(AUTH_PIN_TRIES);
         return;
     }
     se.pin_tries_left = AUTH_PIN_TRIES;

@@ -110,12 +110,10 @@ fn handle<C: Crypto>(
 ) {
     match *msg {
         Msg::Apply(a) => apply(ctx, sp, &a, out),
+        // A refusal counts only in the stage it answers: a replayed refusal must not cancel a
+        // session that has moved on (found by the model checker on a duplicating network).
         Msg::InstallRefused { person, app } if from == Party::SeTsm => {
-            if let Some(rec) = sp.persons.get_mut(usize::from(person.0)) {
-                if rec.in_flight.is_some_and(|s| s.app == app) {
-                    rec.in_flight = None;
-                }
-            }
+            abandon(sp, person, app, |stage| stage == Stage::Installing)
         }
         Msg::AppletInstalled {
             person,
@@ -125,13 +123,23 @@ fn handle<C: Crypto>(
         } if from == Party::Se(se) => applet_installed(ctx, sp, person, se, app, key, out),
         Msg::CertIssued { app, cert } if from == Party::Ca => cert_issued(ctx, sp, app, cert, out),
         Msg::IssueRefused { person, app } if from == Party::Ca => {
-            if let Some(rec) = sp.persons.get_mut(usize::from(person.0)) {
-                if rec.in_flight.is_some_and(|s| s.app == app) {
-                    rec.in_flight = None;
-                }
-            }
+            abandon(sp, person, app, |stage| {
+                matches!(stage, Stage::Certifying { .. })
+            })
         }
         _ => {}
+    }
+}
+
+/// Ends the person's session for `app` if it is in a stage `in_stage` accepts.
+fn abandon(sp: &mut SpTsmState, person: PersonId, app: AppNo, in_stage: impl Fn(Stage) -> bool) {
+    if let Some(rec) = sp.persons.get_mut(usize::from(person.0)) {
+        if rec
+            .in_flight
+            .is_some_and(|s| s.app == app && in_stage(s.stage))
+        {
+            rec.in_flight = None;
+        }
     }
 }
 

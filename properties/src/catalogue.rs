@@ -74,7 +74,7 @@ fn sim_with_spare(cfg: &Config) -> Result<(), &'static str> {
     if cfg.ses_per_person > 1 {
         Ok(())
     } else {
-        Err("needs a second SIM to port to (ses-per-person >= 2)")
+        Err("needs a second SIM or phone (ses-per-person >= 2)")
     }
 }
 
@@ -388,7 +388,7 @@ catalogue! {
     Sometimes mvno_issued (mvno_only):
         "An MVNO subscriber's SIM holds a personalised applet.";
         "Seed 000: MVNO subscribers must be served through the host MNO's TSM.";
-    Sometimes sim_moved_still_usable (sim_only):
+    Sometimes sim_moved_still_usable (sim_with_spare):
         "A login from a SIM moved to another phone was accepted (the key travels with the SIM).";
         "Seed 003: the SIM can move between terminals.";
     Sometimes carrier_switched_and_reissued (sim_with_spare):

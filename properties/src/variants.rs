@@ -1,0 +1,182 @@
+//! The catalogue of deliberately broken protocol variants: each switches on one [`Flaw`] inside
+//! the real transition code and names the property that must catch it, with the configuration the
+//! flaw needs to show (a duplicating network for a non-idempotent CA, centre key generation for a
+//! plaintext key, MVNO subscribers for the MVNO bypass).
+//!
+//! A variant that stops being caught means a property went blind; tests keep every one caught.
+
+use jpkisim_model::config::{Budgets, Carrier, Config, Flaw, KeyGen};
+
+/// One broken variant.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant {
+    /// The flaw switched on.
+    pub flaw: Flaw,
+    /// Stable id (the flaw's snake_case name).
+    pub id: &'static str,
+    /// What is broken.
+    pub description: &'static str,
+    /// The property that must catch it.
+    pub violates: &'static str,
+    /// Changes to a base configuration that the flaw needs in order to show.
+    pub needs: fn(Config) -> Config,
+    /// The same changes as CLI flags, for documentation and reports.
+    pub needs_flags: &'static str,
+}
+
+impl Variant {
+    /// The configuration to check this variant in, starting from `base`.
+    pub fn config(&self, base: Config) -> Config {
+        let mut cfg = (self.needs)(base);
+        cfg.flaws = cfg.flaws.with(self.flaw);
+        cfg
+    }
+}
+
+fn as_is(c: Config) -> Config {
+    c
+}
+
+fn duplicating(mut c: Config) -> Config {
+    c.network.duplicating = true;
+    c
+}
+
+fn center(c: Config) -> Config {
+    Config {
+        keygen: KeyGen::Center,
+        ..c
+    }
+}
+
+fn mvno(c: Config) -> Config {
+    Config {
+        carrier: Carrier::Mvno,
+        ..c
+    }
+}
+
+fn four_wrong_pins(c: Config) -> Config {
+    Config {
+        budgets: Budgets {
+            pin_entries: c.budgets.pin_entries.max(4),
+            events: c.budgets.events.max(5),
+            ..c.budgets
+        },
+        ..c
+    }
+}
+
+/// Every variant, in catalogue order.
+pub const ALL: &[Variant] = &[
+    Variant {
+        flaw: Flaw::SkipIssuedCheck,
+        id: "skip_issued_check",
+        description:
+            "SP-TSM does not supersede the person's existing certificate on a new issuance",
+        violates: "no_double_issuance",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::NonIdempotentIssue,
+        id: "non_idempotent_issue",
+        description: "a duplicated or retried issue request issues again",
+        violates: "no_double_issuance",
+        needs: duplicating,
+        needs_flags: "--duplicating",
+    },
+    Variant {
+        flaw: Flaw::RpSkipsStatusCheck,
+        id: "rp_skips_status_check",
+        description: "relying party accepts whatever the status answer says",
+        violates: "revoked_never_accepted",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::SuspendIgnored,
+        id: "suspend_ignored",
+        description: "status check treats suspended as valid",
+        violates: "suspended_never_accepted",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::UnboundSeInApplication,
+        id: "unbound_se_in_application",
+        description: "the designated SE is not covered by the card signature",
+        violates: "key_only_in_designated_se",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::NoCardRevocationCascade,
+        id: "no_card_revocation_cascade",
+        description: "CA does not revoke linked phone certificates",
+        violates: "card_revocation_cascades",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::NoRetryCounter,
+        id: "no_retry_counter",
+        description: "applet does not count wrong PINs",
+        violates: "pin_lockout",
+        needs: four_wrong_pins,
+        needs_flags: "--pin-entries 4 --events 5",
+    },
+    Variant {
+        flaw: Flaw::AcceptRevokedCard,
+        id: "accept_revoked_card",
+        description: "the issuing side skips the card certificate status check",
+        violates: "issuance_requires_valid_card_application",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::CenterKeyPlaintext,
+        id: "center_key_plaintext",
+        description: "centre-generated key delivered without encryption",
+        violates: "center_key_only_encrypted",
+        needs: center,
+        needs_flags: "--keygen center",
+    },
+    Variant {
+        flaw: Flaw::SerialReuse,
+        id: "serial_reuse",
+        description: "CA reuses a serial",
+        violates: "distinct_serials",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::NoWipeOnBoot,
+        id: "no_wipe_on_boot",
+        description: "old SE keeps its key after learning of revocation",
+        violates: "old_se_wiped_after_boot",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::MvnoBypassesHostTsm,
+        id: "mvno_bypasses_host_tsm",
+        description: "MVNO path installs the applet without the host MNO's authorisation",
+        violates: "applet_only_via_authorised_tsm",
+        needs: mvno,
+        needs_flags: "--carrier mvno",
+    },
+    Variant {
+        flaw: Flaw::NoRevokeOnCarrierSwitch,
+        id: "no_revoke_on_carrier_switch",
+        description: "switching carrier or disposing of a SIM leaves its certificate valid",
+        violates: "disposed_se_never_accepted",
+        needs: as_is,
+        needs_flags: "",
+    },
+];
+
+/// The variant with this id.
+pub fn by_id(id: &str) -> Option<&'static Variant> {
+    ALL.iter().find(|v| v.id == id)
+}
