@@ -381,12 +381,11 @@ impl Isd {
 
     /// GET STATUS `80 F2 <80 ISD | 40 applications> <00 legacy | 02 TLV> 4F 00`.
     fn get_status(&mut self, cmd: &Command, registry: &Registry) -> Result<Response, StatusWord> {
-        if !matches!(cmd.p2, 0x00 | 0x02) || cmd.data != [0x4F, 0x00] {
-            return Err(if cmd.data != [0x4F, 0x00] {
-                StatusWord::WRONG_DATA
-            } else {
-                StatusWord::WRONG_P1P2
-            });
+        if cmd.data != [0x4F, 0x00] {
+            return Err(StatusWord::WRONG_DATA); // only "all", no other search criteria
+        }
+        if !matches!(cmd.p2, 0x00 | 0x02) {
+            return Err(StatusWord::WRONG_P1P2);
         }
         let entries: Vec<(&[u8], u8, u8)> = match cmd.p1 {
             0x80 => vec![(&ISD_AID[..], ISD_LIFECYCLE_SECURED, 0x9E)],
@@ -479,19 +478,19 @@ fn next_dgi(buf: &[u8]) -> Option<(u16, &[u8], usize)> {
     Some((tag, value, header + len))
 }
 
-/// Encodes one DGI (for TSM scripts and tests).
-pub fn encode_dgi(tag: u16, value: &[u8]) -> Vec<u8> {
+/// Encodes one DGI (for TSM scripts and tests); `None` if the value exceeds the 65 535 bytes a
+/// DGI length can say.
+pub fn encode_dgi(tag: u16, value: &[u8]) -> Option<Vec<u8>> {
     let mut out = tag.to_be_bytes().to_vec();
     match u8::try_from(value.len()) {
         Ok(l) if l < 0xFF => out.push(l),
         _ => {
             out.push(0xFF);
-            // Values are bounded by the STORE DATA stream the caller builds; 64 KiB is plenty.
-            out.extend_from_slice(&(value.len().min(0xFFFF) as u16).to_be_bytes());
+            out.extend_from_slice(&u16::try_from(value.len()).ok()?.to_be_bytes());
         }
     }
     out.extend_from_slice(value);
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -501,8 +500,9 @@ mod tests {
     #[test]
     fn dgi_framing() {
         let long = vec![7u8; 300];
-        let mut buf = encode_dgi(0x010A, &long);
-        buf.extend(encode_dgi(0x8118, b"abcd"));
+        let mut buf = encode_dgi(0x010A, &long).expect("fits");
+        buf.extend(encode_dgi(0x8118, b"abcd").expect("fits"));
+        assert_eq!(encode_dgi(0x0101, &vec![0; 0x1_0000]), None);
         let (tag, value, used) = next_dgi(&buf).expect("first");
         assert_eq!((tag, value.len(), used), (0x010A, 300, 305));
         let (tag, value, _) = next_dgi(&buf[used..]).expect("second");

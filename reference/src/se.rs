@@ -30,6 +30,8 @@ pub enum Selected {
 pub struct Exchange {
     /// The response APDU.
     pub response: Response,
+    /// The response as sent on the wire (data ‖ SW1 SW2).
+    pub wire: Vec<u8>,
     /// The timing record of this command.
     pub timing: TimingRecord,
 }
@@ -71,16 +73,19 @@ impl SecureElement {
             Err(e) => Response::status(e.status()),
         };
         let encode_start = Instant::now();
-        let encoded = response.to_bytes();
+        let wire = response.to_bytes();
         let transport = parse_time + encode_start.elapsed();
         let measured = start.elapsed();
-        drop(encoded);
         let timing = TimingRecord::new(self.profile, transport, stages, measured);
         if self.clock_mode == ClockMode::RealTime {
             std::thread::sleep(timing.card_time.saturating_sub(start.elapsed()));
         }
         self.clock += timing.card_time;
-        Exchange { response, timing }
+        Exchange {
+            response,
+            wire,
+            timing,
+        }
     }
 
     /// Sends a command and applies the host's deadline: past it the host learns nothing, although

@@ -88,8 +88,9 @@ pub enum PersoError {
 pub type Transcript = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// The personalization a TSM performs, as data: which DGIs go in the clear and which under the
-/// DEK. The key DGIs are imports of centre-generated keys.
-pub fn test_dgis() -> (Vec<u8>, Vec<u8>) {
+/// DEK. The key DGIs are imports of centre-generated keys. (Every test value fits a DGI; the
+/// `None` of [`encode_dgi`] is passed on rather than assumed away.)
+pub fn test_dgis() -> Option<(Vec<u8>, Vec<u8>)> {
     let mut plain = Vec::new();
     for (f, content) in [
         (fid::TOKEN_INFO, token_info()),
@@ -98,7 +99,7 @@ pub fn test_dgis() -> (Vec<u8>, Vec<u8>) {
         (fid::SIGN_CERT, SIGN_CERT_DER.to_vec()),
         (fid::AUTH_CERT, AUTH_CERT_DER.to_vec()),
     ] {
-        plain.extend(encode_dgi(dgi::FILE_BASE | f, &content));
+        plain.extend(encode_dgi(dgi::FILE_BASE | f, &content)?);
     }
     let dek = isd_keys().dek;
     let mut secret = Vec::new();
@@ -108,9 +109,9 @@ pub fn test_dgis() -> (Vec<u8>, Vec<u8>) {
         (dgi::AUTH_KEY, AUTH_KEY_DER),
         (dgi::SIGN_KEY, SIGN_KEY_DER),
     ] {
-        secret.extend(encode_dgi(tag, &dek_encrypt(&dek, value)));
+        secret.extend(encode_dgi(tag, &dek_encrypt(&dek, value))?);
     }
-    (plain, secret)
+    Some((plain, secret))
 }
 
 /// A TSM talking to one secure element: sends commands, records the transcript.
@@ -134,8 +135,9 @@ impl<'a> Tsm<'a> {
     /// Sends a command as is; a status other than `90 00` is an error naming `step`.
     pub fn send(&mut self, step: &'static str, cmd: &Command) -> Result<Response, PersoError> {
         let bytes = cmd.to_bytes().ok_or(PersoError::Scp(ScpError::Malformed))?;
-        let response = self.se.transmit(&bytes).response;
-        self.transcript.push((bytes, response.to_bytes()));
+        let ex = self.se.transmit(&bytes);
+        let response = ex.response;
+        self.transcript.push((bytes, ex.wire));
         if response.sw != StatusWord::OK {
             return Err(PersoError::Refused {
                 step,
@@ -239,7 +241,7 @@ pub fn personalize(se: &mut SecureElement) -> Result<Transcript, PersoError> {
         "INSTALL [for personalization]",
         &Command::new(0x80, 0xE6, 0x20, 0x00, install_for_perso_data(), Some(256)),
     )?;
-    let (plain, secret) = test_dgis();
+    let (plain, secret) = test_dgis().ok_or(PersoError::Scp(ScpError::Malformed))?;
     let next = tsm.store_stream(&plain, false, false, 0)?;
     tsm.store_stream(&secret, true, true, next)?;
     Ok(tsm.transcript)

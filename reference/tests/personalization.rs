@@ -121,7 +121,8 @@ fn ready_for_store_data(se: &mut SecureElement) -> Tsm<'_> {
 fn wrong_mac_is_rejected_and_changes_nothing() {
     let mut se = empty_se();
     let mut tsm = ready_for_store_data(&mut se);
-    let token = encode_dgi(dgi::FILE_BASE | fid::TOKEN_INFO, &testcard::token_info());
+    let token =
+        encode_dgi(dgi::FILE_BASE | fid::TOKEN_INFO, &testcard::token_info()).expect("fits");
     let mut wrapped = tsm
         .wrap(&Command::new(0x80, 0xE2, 0x88, 0x00, token.clone(), None))
         .expect("wrap")
@@ -173,7 +174,7 @@ fn replayed_pin_reset_is_rejected_and_the_users_pin_stays() {
     // A TSM session resets the auth PIN to 1234; an attacker records that STORE DATA.
     let mut se = testcard::personalized_se(Profile::Instant, ClockMode::Simulated).expect("card");
     let dek = isd_keys().dek;
-    let pin_dgi = encode_dgi(dgi::AUTH_PIN, &dek_encrypt(&dek, b"1234"));
+    let pin_dgi = encode_dgi(dgi::AUTH_PIN, &dek_encrypt(&dek, b"1234")).expect("fits");
     let recorded = {
         let mut tsm = Tsm::new(&mut se);
         tsm.open_secure_channel(SecurityLevel::C_MAC)
@@ -359,7 +360,7 @@ fn key_generated_inside_the_se_signs_and_its_modulus_is_returned() {
             &Command::new(0x80, 0xE6, 0x20, 0x00, install_for_perso_data(), Some(256)),
         )
         .expect("perso");
-        let gen = encode_dgi(dgi::GEN_SIGN_KEY, &[]);
+        let gen = encode_dgi(dgi::GEN_SIGN_KEY, &[]).expect("fits");
         tsm.send_secure(
             "generate",
             &Command::new(0x80, 0xE2, 0x88, 0x00, gen, Some(256)),
@@ -400,7 +401,7 @@ fn store_data_rules() {
     let mut se = empty_se();
     let mut tsm = ready_for_store_data(&mut se);
     // A secret DGI sent in the clear is refused.
-    let clear_pin = encode_dgi(dgi::AUTH_PIN, b"1234");
+    let clear_pin = encode_dgi(dgi::AUTH_PIN, b"1234").expect("fits");
     let r = tsm.send_secure(
         "clear secret",
         &Command::new(0x80, 0xE2, 0x08, 0x00, clear_pin, None),
@@ -416,7 +417,8 @@ fn store_data_rules() {
         "{r:?}"
     );
     // Out-of-order block number.
-    let token = encode_dgi(dgi::FILE_BASE | fid::TOKEN_INFO, &testcard::token_info());
+    let token =
+        encode_dgi(dgi::FILE_BASE | fid::TOKEN_INFO, &testcard::token_info()).expect("fits");
     let r = tsm.send_secure(
         "block 5",
         &Command::new(0x80, 0xE2, 0x08, 0x05, token.clone(), None),
