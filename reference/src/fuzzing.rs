@@ -42,6 +42,9 @@ pub enum Step {
     },
     /// One of the meaningful commands, so that deep states are reached.
     Known(u8),
+    /// Select the application, verify the auth PIN (`false`) or signing password (`true`) and
+    /// select the matching key EF: four commands that make signatures reachable.
+    Login(bool),
     /// Power cycle.
     PowerCycle,
 }
@@ -103,8 +106,8 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
         let Ok(step) = u.arbitrary::<Step>() else {
             break;
         };
-        let apdu = match step {
-            Step::Raw(bytes) => bytes,
+        let apdus = match step {
+            Step::Raw(bytes) => vec![bytes],
             Step::Framed {
                 cla,
                 ins,
@@ -121,27 +124,38 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
                     v.extend_from_slice(&data);
                 }
                 v.extend(le.iter());
-                v
+                vec![v]
             }
-            Step::Known(i) => known(i),
+            Step::Known(i) => vec![known(i)],
+            Step::Login(sign) => [
+                0,
+                if sign { 2 } else { 1 },
+                if sign { 8 } else { 7 },
+                if sign { 4 } else { 3 },
+            ]
+            .into_iter()
+            .map(known)
+            .collect(),
             Step::PowerCycle => {
                 se.power_cycle();
                 continue;
             }
         };
-        let before = tries(&se);
-        let session_before = se.instance(&JPKI_AID).map(|i| i.applet.session());
-        let response = se.transmit(&apdu).response;
-        sent += 1;
-        let after = tries(&se);
-        check(
-            &apdu,
-            &response.data,
-            response.sw,
-            before,
-            after,
-            session_before,
-        );
+        for apdu in apdus {
+            let before = tries(&se);
+            let session_before = se.instance(&JPKI_AID).map(|i| i.applet.session());
+            let response = se.transmit(&apdu).response;
+            sent += 1;
+            let after = tries(&se);
+            check(
+                &apdu,
+                &response.data,
+                response.sw,
+                before,
+                after,
+                session_before,
+            );
+        }
     }
     Ok(sent)
 }
