@@ -8,7 +8,8 @@
 //! [`applet`] (the JPKI application), [`scp03`] (secure channel), [`isd`] (issuer security domain),
 //! [`timing`] (performance profiles and the host deadline), [`se`] (the whole secure element),
 //! [`testcard`] (test keys, certificates, PINs and the personalization script), [`console`] (the
-//! `jpkisim applet` line format), [`bench`] (the signing-path benchmark).
+//! `jpkisim applet` line format), [`bench`](mod@bench) (the signing-path benchmark), and with the `arbitrary` feature
+//! `fuzzing` (the harness shared by `fuzz/` and the fuzz smoke test).
 
 pub mod apdu;
 pub mod applet;

@@ -128,7 +128,8 @@ pub struct Stages {
     pub pin_check: Option<Duration>,
     /// DigestInfo structure check (COMPUTE DIGITAL SIGNATURE).
     pub digest_info_check: Option<Duration>,
-    /// RSA private-key operation (COMPUTE DIGITAL SIGNATURE, key generation).
+    /// RSA private-key operation (COMPUTE DIGITAL SIGNATURE; key generation in STORE DATA is
+    /// not timed).
     pub rsa: Option<Duration>,
 }
 

@@ -456,3 +456,28 @@ fn store_data_rules() {
         Some(AppState::Selectable)
     );
 }
+
+/// No PIN, password or key material in the `Debug` output of a whole card, mid-session or after.
+#[test]
+fn debug_output_of_the_whole_card_carries_no_secrets() {
+    let mut se = testcard::personalized_se(Profile::Instant, ClockMode::Simulated).expect("card");
+    for apdu in [select_ap(), select_ef(fid::AUTH_PIN), verify(b"1234")] {
+        assert_eq!(sw(&mut se, &apdu), StatusWord::OK);
+    }
+    let shown = format!("{se:?}");
+    let pin_bytes = format!("{:?}", b"1234".to_vec()); // "[49, 50, 51, 52]"
+    let password_bytes = format!("{:?}", b"JPKISIM1".to_vec());
+    let isd_key = format!("{:?}", (0x40u8..0x50).collect::<Vec<u8>>());
+    for secret in [
+        &pin_bytes[1..pin_bytes.len() - 1],
+        &password_bytes[1..password_bytes.len() - 1],
+        &isd_key[1..20],
+        "JPKISIM1",
+    ] {
+        assert!(!shown.contains(secret), "Debug shows {secret}: {shown}");
+    }
+    assert!(
+        shown.contains("redacted") && shown.contains("<present>"),
+        "{shown}"
+    );
+}
