@@ -11,7 +11,9 @@ use std::{
 };
 
 use jpkisim_reference::{
-    console, testcard,
+    console,
+    se::SecureElement,
+    testcard,
     timing::{ClockMode, Profile},
 };
 
@@ -54,31 +56,95 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut out = io::stdout().lock();
+    match console_session(&mut se, input, &mut io::stdout().lock(), args.timings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Stop::Closed) => ExitCode::SUCCESS, // a closed pipe (e.g. `| head`) ends quietly
+        Err(Stop::Input { line, message }) => {
+            eprintln!("error: {name}:{line}: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Why a console session ended early.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    /// Output could not be written.
+    Closed,
+    /// A line could not be read or is not hex (1-based line number).
+    Input { line: usize, message: String },
+}
+
+/// Runs every line of `input` against `se`, writing one response line per command.
+fn console_session(
+    se: &mut SecureElement,
+    input: impl BufRead,
+    out: &mut impl Write,
+    timings: bool,
+) -> Result<(), Stop> {
     for (i, line) in input.lines().enumerate() {
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: {name}:{}: {e}", i + 1);
-                return ExitCode::from(2);
-            }
-        };
-        let exchange = match console::run_line(&mut se, &line) {
+        let line = line.map_err(|e| Stop::Input {
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        let exchange = match console::run_line(se, &line) {
             Ok(Some(ex)) => ex,
             Ok(None) => continue,
             Err(e) => {
-                eprintln!("error: {name}:{}: bad hex: {e}", i + 1);
-                return ExitCode::from(2);
+                return Err(Stop::Input {
+                    line: i + 1,
+                    message: format!("bad hex: {e}"),
+                })
             }
         };
         let mut text = console::format_response(&exchange.response);
-        if args.timings {
+        if timings {
             text.push_str(&format!("\n# timing: {}", exchange.timing.summary()));
         }
-        // A closed pipe (e.g. `| head`) ends the session quietly.
-        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
-            return ExitCode::SUCCESS;
-        }
+        writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(|_| Stop::Closed)?;
     }
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> SecureElement {
+        testcard::personalized_se(Profile::Instant, ClockMode::Simulated).expect("test card")
+    }
+
+    /// The reference crate's golden login script gives its golden output through the console.
+    #[test]
+    fn golden_login_script_through_the_console() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/tests/golden");
+        let script = std::fs::read_to_string(root.join("login.apdu")).expect("script");
+        let expected = std::fs::read_to_string(root.join("login.out")).expect("expected output");
+        let mut out = Vec::new();
+        assert_eq!(
+            console_session(&mut card(), script.as_bytes(), &mut out, false),
+            Ok(())
+        );
+        assert_eq!(String::from_utf8(out).expect("utf-8"), expected);
+    }
+
+    #[test]
+    fn bad_hex_names_the_line_after_running_the_lines_before() {
+        let script =
+            "# select\n00A4040C0AD392F000260100000001\n\n00 A4 02 0C 02 00 1X\n00B0000004\n";
+        let mut out = Vec::new();
+        let stop = console_session(&mut card(), script.as_bytes(), &mut out, true);
+        assert_eq!(
+            stop,
+            Err(Stop::Input {
+                line: 4,
+                message: "bad hex: 'X' at column 20 is not a hex digit".to_owned()
+            })
+        );
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.starts_with("9000\n# timing: transport_us="), "{text}");
+        assert_eq!(text.lines().count(), 2);
+    }
 }
