@@ -455,6 +455,30 @@ mod tests {
         assert!(!shown.contains("31") && !shown.contains("1234"), "{shown}");
     }
 
+    proptest::proptest! {
+        /// Any well-formed short command survives encode → parse unchanged.
+        #[test]
+        fn encode_parse_round_trip(
+            ins in 0u8..=255, p1 in 0u8..=255, p2 in 0u8..=255,
+            channel in 0u8..4, proprietary: bool,
+            data in proptest::collection::vec(0u8..=255, 0..=255),
+            le in proptest::option::of(1u16..=256),
+        ) {
+            let cla = channel | if proprietary { 0x80 } else { 0x00 };
+            let cmd = Command::new(cla, ins, p1, p2, data, le);
+            let bytes = cmd.to_bytes().expect("short form");
+            proptest::prop_assert_eq!(Command::parse(&bytes), Ok(cmd));
+        }
+
+        /// Arbitrary bytes parse or are refused with a status word; never a panic.
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(0u8..=255, 0..300)) {
+            if let Err(e) = Command::parse(&bytes) {
+                proptest::prop_assert!(matches!(e.status().0, 0x6700 | 0x6E00 | 0x6884));
+            }
+        }
+    }
+
     #[test]
     fn hex() {
         assert_eq!(from_hex("00 a4\t0C"), Ok(vec![0x00, 0xA4, 0x0C]));
