@@ -11,9 +11,7 @@ use std::{fs, path::Path, str::FromStr, time::Duration};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use rsa::{
-    pkcs1::EncodeRsaPrivateKey, pkcs1v15::SigningKey, pkcs8::EncodePublicKey, RsaPrivateKey,
-};
+use rsa::{pkcs1::EncodeRsaPrivateKey, pkcs1v15::SigningKey, RsaPrivateKey};
 use sha2::Sha256;
 use x509_cert::{
     builder::{Builder, CertificateBuilder, Profile},
@@ -110,12 +108,5 @@ fn main() {
     write("sign_cert.der", &sign_cert);
     write("auth_ca_cert.der", &auth_ca);
     write("sign_ca_cert.der", &sign_ca);
-    write(
-        "ca_pub.spki.der",
-        ca.to_public_key()
-            .to_public_key_der()
-            .expect("spki")
-            .as_bytes(),
-    );
     println!("wrote test keys and certificates to {}", out.display());
 }
