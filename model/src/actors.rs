@@ -44,10 +44,12 @@ pub struct Topology {
 impl Topology {
     /// The topology of a configuration.
     pub fn of(cfg: &Config) -> Topology {
-        Topology {
-            persons: cfg.persons,
-            ses: cfg.persons * cfg.ses_per_person,
-        }
+        Topology::new(cfg.persons, cfg.persons * cfg.ses_per_person)
+    }
+
+    /// The topology of `persons` applicants and `ses` SEs in all.
+    pub fn new(persons: u8, ses: u8) -> Topology {
+        Topology { persons, ses }
     }
 
     /// Every party, in actor-index order.

@@ -315,15 +315,18 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
     }
 }
 
-/// The CRL as published at `epoch`: every serial not valid then.
+/// The CRL as published at `epoch`: every serial not valid then, in serial order.
 pub fn crl_entries(ca: &CaState, epoch: Epoch) -> Vec<(Serial, CertStatus)> {
-    ca.certs
+    let mut entries: Vec<_> = ca
+        .certs
         .iter()
         .filter_map(|r| match r.status_at(epoch) {
             Some(s) if s != CertStatus::Valid => Some((r.cert.serial, s)),
             _ => None,
         })
-        .collect()
+        .collect();
+    entries.sort();
+    entries
 }
 
 #[allow(clippy::too_many_arguments)]

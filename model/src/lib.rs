@@ -19,6 +19,7 @@ pub mod relying_party;
 pub mod se;
 pub mod se_tsm;
 pub mod sp_tsm;
+pub mod symmetry;
 pub mod transition;
 pub mod world;
 

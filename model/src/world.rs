@@ -13,7 +13,8 @@ use crate::se::SeState;
 use crate::se_tsm::SeTsmState;
 use crate::sp_tsm::SpTsmState;
 
-/// Every party's state in one global state.
+/// Every party's state in one global state. Building it allocates nothing: properties build one
+/// per state they check.
 #[derive(Debug)]
 pub struct World<'a> {
     /// The CA.
@@ -24,10 +25,6 @@ pub struct World<'a> {
     pub se_tsm: &'a SeTsmState,
     /// The relying party.
     pub rp: &'a RpState,
-    /// Applicants by person.
-    pub applicants: Vec<&'a ApplicantState>,
-    /// SEs by id.
-    pub ses: Vec<&'a SeState>,
     state: &'a JpkiState,
 }
 
@@ -35,16 +32,13 @@ impl<'a> World<'a> {
     /// Reads a global state; `None` if it is not a state of this model.
     pub fn of(state: &'a JpkiState) -> Option<World<'a>> {
         let (mut ca, mut sp_tsm, mut se_tsm, mut rp) = (None, None, None, None);
-        let (mut applicants, mut ses) = (Vec::new(), Vec::new());
-        for s in &state.actor_states {
+        for s in state.actor_states.iter().take(5) {
             match &**s {
                 PartyState::Ca(x) => ca = Some(x),
                 PartyState::SpTsm(x) => sp_tsm = Some(x),
                 PartyState::SeTsm(x) => se_tsm = Some(x),
                 PartyState::RelyingParty(x) => rp = Some(x),
-                PartyState::Mvno => {}
-                PartyState::Applicant(x) => applicants.push(x),
-                PartyState::Se(x) => ses.push(x),
+                _ => {}
             }
         }
         Some(World {
@@ -52,20 +46,34 @@ impl<'a> World<'a> {
             sp_tsm: sp_tsm?,
             se_tsm: se_tsm?,
             rp: rp?,
-            applicants,
-            ses,
             state,
+        })
+    }
+
+    /// Every applicant, by person.
+    pub fn applicants(&self) -> impl Iterator<Item = &'a ApplicantState> {
+        self.state.actor_states.iter().filter_map(|s| match &**s {
+            PartyState::Applicant(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Every SE, by id.
+    pub fn ses(&self) -> impl Iterator<Item = &'a SeState> {
+        self.state.actor_states.iter().filter_map(|s| match &**s {
+            PartyState::Se(x) => Some(x),
+            _ => None,
         })
     }
 
     /// The applicant state of `person`.
     pub fn applicant(&self, person: PersonId) -> Option<&'a ApplicantState> {
-        self.applicants.get(usize::from(person.0)).copied()
+        self.applicants().nth(usize::from(person.0))
     }
 
     /// The state of `se`.
     pub fn se(&self, se: SeId) -> Option<&'a SeState> {
-        self.ses.get(usize::from(se.0)).copied()
+        self.ses().nth(usize::from(se.0))
     }
 
     /// Every message in flight.

@@ -93,7 +93,7 @@ fn phone_certs<'a>(w: &'a World<'_>) -> impl Iterator<Item = &'a CertRecord> {
 // ---- safety -------------------------------------------------------------------------------
 
 fn no_double_issuance(_cfg: &Config, w: &World<'_>) -> bool {
-    w.applicants.iter().all(|a| {
+    w.applicants().all(|a| {
         w.ca.phone_certs_of(a.person)
             .filter(|r| r.status().is_live())
             .count()
@@ -118,7 +118,7 @@ fn suspended_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn key_only_in_designated_se(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses.iter().all(|se| match (se.applet, se.key) {
+    w.ses().all(|se| match (se.applet, se.key) {
         (Some(applet), Some(_)) => w
             .applicant(applet.person)
             .is_some_and(|a| a.applications.contains(&(applet.app, se.id))),
@@ -155,8 +155,7 @@ fn card_revocation_cascades(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn pin_lockout(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses
-        .iter()
+    w.ses()
         .all(|se| !se.ghost_signed_after_lockout && se.pin_tries_left <= AUTH_PIN_TRIES)
 }
 
@@ -167,7 +166,7 @@ fn distinct_serials(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn private_key_never_leaves_se(_cfg: &Config, w: &World<'_>) -> bool {
-    let held_where_made = w.ses.iter().all(|se| match se.key {
+    let held_where_made = w.ses().all(|se| match se.key {
         Some(KeyName::Se { se: made_in, .. }) => made_in == se.id,
         _ => true,
     });
@@ -190,13 +189,11 @@ fn center_key_only_encrypted(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn old_se_wiped_after_boot(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses
-        .iter()
-        .all(|se| !se.learned_revoked || se.key.is_none())
+    w.ses().all(|se| !se.learned_revoked || se.key.is_none())
 }
 
 fn applet_only_via_authorised_tsm(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses.iter().all(|se| {
+    w.ses().all(|se| {
         se.applet
             .is_none_or(|a| a.installed_by == jpkisim_model::ids::Party::SeTsm)
     })
@@ -215,11 +212,11 @@ fn disposed_se_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
 // ---- reachability -------------------------------------------------------------------------
 
 fn issued(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses.iter().any(|se| se.usable())
+    w.ses().any(|se| se.usable())
 }
 
 fn device_changed(_cfg: &Config, w: &World<'_>) -> bool {
-    w.applicants.iter().any(|a| {
+    w.applicants().any(|a| {
         let certs: Vec<_> = w.ca.phone_certs_of(a.person).collect();
         certs.iter().any(|old| {
             old.status() == CertStatus::Revoked
@@ -256,8 +253,7 @@ fn rp_accepted(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn pin_blocked(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses
-        .iter()
+    w.ses()
         .any(|se| se.applet.is_some() && se.pin_tries_left == 0)
 }
 
@@ -272,14 +268,12 @@ fn sim_moved_still_usable(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn carrier_switched_and_reissued(cfg: &Config, w: &World<'_>) -> bool {
-    w.ses
-        .iter()
+    w.ses()
         .any(|se| !cfg.initially_active(se.id) && se.usable())
 }
 
 fn old_se_wiped(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses
-        .iter()
+    w.ses()
         .any(|se| se.learned_revoked && se.applet.is_some_and(|a| a.life == Lifecycle::Deleted))
 }
 

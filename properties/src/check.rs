@@ -23,6 +23,8 @@ pub struct Options {
     pub threads: usize,
     /// Print progress on stderr every this often (`None`: silent).
     pub progress_every: Option<Duration>,
+    /// Explore one state per class of states that differ only by a renaming of persons.
+    pub symmetry: bool,
 }
 
 impl Default for Options {
@@ -30,6 +32,7 @@ impl Default for Options {
         Options {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             progress_every: None,
+            symmetry: true,
         }
     }
 }
@@ -98,6 +101,8 @@ pub struct Report {
     pub seconds: f64,
     /// Worker threads used.
     pub threads: usize,
+    /// Whether symmetry reduction over persons was used (then `unique_states` counts classes).
+    pub symmetry: bool,
     /// One entry per applicable property, in catalogue order.
     pub properties: Vec<PropertyResult>,
     /// Properties that do not apply to this configuration.
@@ -118,6 +123,9 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
     let topo = Topology::of(&cfg);
     let started = Instant::now();
     let mut builder = model.checker().threads(opts.threads.max(1));
+    if opts.symmetry {
+        builder = builder.symmetry_fn(jpkisim_model::symmetry::representative);
+    }
     if let Some(d) = cfg.max_depth {
         builder = builder.target_max_depth(d);
     }
@@ -179,6 +187,7 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
         max_depth,
         seconds,
         threads: opts.threads.max(1),
+        symmetry: opts.symmetry,
         properties,
         not_applicable: not_applicable
             .into_iter()

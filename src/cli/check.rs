@@ -5,6 +5,8 @@
 
 use super::config_flags::ConfigFlags;
 use jpkisim_properties::check::{self, Options, Report, Verdict};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,6 +20,9 @@ pub(crate) struct Args {
     /// Print the report as JSON (the CI interface).
     #[arg(long)]
     json: bool,
+    /// Explore every state rather than one per class of person-renamed states.
+    #[arg(long)]
+    no_symmetry: bool,
     /// Seconds between progress lines on stderr (0: none).
     #[arg(long, default_value_t = 5)]
     progress: u64,
@@ -35,6 +40,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     if let Some(t) = args.threads {
         opts.threads = t;
     }
+    opts.symmetry = !args.no_symmetry;
     opts.progress_every = (args.progress > 0).then(|| Duration::from_secs(args.progress));
     let report = match check::run(cfg, opts) {
         Ok(r) => r,
@@ -45,14 +51,17 @@ pub(crate) fn run(args: Args) -> ExitCode {
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => {
+                let _ = writeln!(std::io::stdout().lock(), "{s}");
+            }
             Err(e) => {
                 eprintln!("jpkisim check: cannot write the report as JSON: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        print_table(&report);
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table(&report).as_bytes());
     }
     if report.all_good() {
         ExitCode::SUCCESS
@@ -61,8 +70,10 @@ pub(crate) fn run(args: Args) -> ExitCode {
     }
 }
 
-fn print_table(r: &Report) {
-    println!(
+fn table(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "{} states, {} unique, max depth {}, {:.1}s on {} thread(s), {}",
         r.states,
         r.unique_states,
@@ -75,8 +86,9 @@ fn print_table(r: &Report) {
             "INCOMPLETE (depth bound or early stop)"
         }
     );
-    println!();
-    println!(
+    out.push('\n');
+    let _ = writeln!(
+        out,
         "{:<44} {:<10} {:<12} {:>5}",
         "property", "kind", "verdict", "depth"
     );
@@ -92,10 +104,15 @@ fn print_table(r: &Report) {
             Verdict::Unwitnessed => "UNWITNESSED",
         };
         let depth = p.depth.map_or_else(|| "-".to_string(), |d| d.to_string());
-        println!("{:<44} {:<10} {:<12} {:>5}", p.id, kind, verdict, depth);
+        let _ = writeln!(
+            out,
+            "{:<44} {:<10} {:<12} {:>5}",
+            p.id, kind, verdict, depth
+        );
     }
     for na in &r.not_applicable {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<44} {:<10} {:<12} {:>5}   ({})",
             na.id, "", "n/a", "-", na.reason
         );
@@ -105,10 +122,11 @@ fn print_table(r: &Report) {
         .iter()
         .filter(|p| p.verdict == Verdict::Violated)
     {
-        println!();
-        println!("{} violated ({} steps):", p.id, p.depth.unwrap_or(0));
+        out.push('\n');
+        let _ = writeln!(out, "{} violated ({} steps):", p.id, p.depth.unwrap_or(0));
         for (i, step) in p.path.iter().flatten().enumerate() {
-            println!("  {:>3}. {step}", i + 1);
+            let _ = writeln!(out, "  {:>3}. {step}", i + 1);
         }
     }
+    out
 }
