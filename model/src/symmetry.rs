@@ -538,7 +538,7 @@ impl Relabel for PartyChoice {
 }
 
 fn relabel_network(net: &Network<Msg>, p: &Perm, topo: &Topology) -> Network<Msg> {
-    let envs = net.iter_all().map(|e| Envelope {
+    let envs = crate::world::envelopes(net).map(|e| Envelope {
         src: p.actor(topo, e.src),
         dst: p.actor(topo, e.dst),
         msg: e.msg.relabel(p),

@@ -12,6 +12,7 @@ use crate::relying_party::RpState;
 use crate::se::SeState;
 use crate::se_tsm::SeTsmState;
 use crate::sp_tsm::SpTsmState;
+use stateright::actor::{Envelope, Network};
 
 /// Every party's state in one global state. Building it allocates nothing: properties build one
 /// per state they check.
@@ -78,6 +79,64 @@ impl<'a> World<'a> {
 
     /// Every message in flight.
     pub fn in_flight(&self) -> impl Iterator<Item = &'a Msg> {
-        self.state.network.iter_all().map(|e| e.msg)
+        envelopes(&self.state.network).map(|e| e.msg)
+    }
+}
+
+/// Every envelope in a network, each as many times as it is in flight.
+///
+/// Stateright 0.31's `Network::iter_all` cannot be used: on an ordered network it never advances
+/// within a channel (an endless iterator), and on an unordered one it yields a message sent n > 1
+/// times n + 1 times. This reads the network's public variants directly.
+pub fn envelopes(net: &Network<Msg>) -> Box<dyn Iterator<Item = Envelope<&Msg>> + '_> {
+    match net {
+        Network::UnorderedDuplicating(set, _) => Box::new(set.iter().map(|e| Envelope {
+            src: e.src,
+            dst: e.dst,
+            msg: &e.msg,
+        })),
+        Network::UnorderedNonDuplicating(multiset) => {
+            Box::new(multiset.iter().flat_map(|(e, &n)| {
+                std::iter::repeat_n(
+                    Envelope {
+                        src: e.src,
+                        dst: e.dst,
+                        msg: &e.msg,
+                    },
+                    n,
+                )
+            }))
+        }
+        Network::Ordered(channels) => Box::new(channels.iter().flat_map(|(&(src, dst), queue)| {
+            queue.iter().map(move |msg| Envelope { src, dst, msg })
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stateright::actor::Id;
+
+    fn env(n: usize) -> Envelope<Msg> {
+        Envelope {
+            src: Id::from(n),
+            dst: Id::from(1),
+            msg: Msg::Boot,
+        }
+    }
+
+    #[test]
+    fn every_network_kind_yields_each_message_as_often_as_it_is_in_flight() {
+        let ordered = Network::new_ordered([env(0), env(0), env(2)]);
+        assert_eq!(envelopes(&ordered).count(), 3);
+        let multiset = Network::new_unordered_nonduplicating([env(0), env(0), env(2)]);
+        assert_eq!(envelopes(&multiset).count(), 3);
+        let set = Network::new_unordered_duplicating([env(0), env(0), env(2)]);
+        assert_eq!(
+            envelopes(&set).count(),
+            2,
+            "a duplicating network holds each message once"
+        );
     }
 }
