@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 pub mod check;
+pub mod markdown;
 pub mod variants;
 
 pub use catalogue::{Kind, PropertyDef, ALL};

@@ -1,0 +1,42 @@
+//! The property and variant catalogues as Markdown tables, for `docs/properties.md`. The doc
+//! embeds this output between markers, and a test fails when the two drift apart.
+
+use crate::catalogue::{Kind, ALL};
+use crate::variants;
+use jpkisim_model::Config;
+
+/// The catalogue tables.
+pub fn catalogue() -> String {
+    let mut out = String::new();
+    let default = Config::default();
+    for (kind, title) in [
+        (Kind::Always, "Safety (always)"),
+        (Kind::Sometimes, "Reachability (sometimes)"),
+    ] {
+        out.push_str(&format!("### {title}\n\n| id | guarantees | source | in the default configuration |\n|---|---|---|---|\n"));
+        for p in ALL.iter().filter(|p| p.kind == kind) {
+            let applies = match (p.applies)(&default) {
+                Ok(()) => "checked".to_string(),
+                Err(why) => format!("not applicable: {why}"),
+            };
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                p.id, p.summary, p.source, applies
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("### Broken variants\n\n| flaw (`--flaw ID`) | what is broken | must violate | needs |\n|---|---|---|---|\n");
+    for v in variants::ALL {
+        let needs = if v.needs_flags.is_empty() {
+            "—".to_string()
+        } else {
+            format!("`{}`", v.needs_flags)
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` | {} |\n",
+            v.id, v.description, v.violates, needs
+        ));
+    }
+    out
+}
