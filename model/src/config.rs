@@ -300,6 +300,6 @@ impl Config {
     /// active subscription and the others are blank SIMs a new carrier may hand out; every GP-SE is
     /// in a phone the person owns.
     pub fn initially_active(&self, se: SeId) -> bool {
-        self.medium == Medium::GpSe || se.0 % self.ses_per_person == 0
+        self.medium == Medium::GpSe || se.0.is_multiple_of(self.ses_per_person)
     }
 }

@@ -1,36 +1,34 @@
 //! The configuration flags shared by every subcommand that builds a model.
 
-use jpkisim_model::config::{
-    Budgets, Carrier, Config, Flaw, Flaws, KeyGen, Medium, NetworkSemantics, Ordering,
-    RevocationCheck,
-};
+use jpkisim_model::config::{Carrier, Config, Flaw, KeyGen, Medium, Ordering, RevocationCheck};
 use jpkisim_model::ConfigError;
+use jpkisim_properties::variants::{self, Variant};
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum MediumFlag {
     Uicc,
     GpSe,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum CarrierFlag {
     Mno,
     Mvno,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum KeyGenFlag {
     OnSe,
     Center,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum RevocationFlag {
     Ocsp,
     Crl,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum NetworkFlag {
     /// Unordered delivery (reordering).
     Unordered,
@@ -38,110 +36,150 @@ pub(crate) enum NetworkFlag {
     Ordered,
 }
 
-/// Model configuration (defaults: the SIM design through the carrier's TSM).
-#[derive(clap::Args, Debug)]
+/// Model configuration. Every flag is optional: unset flags take the default configuration, or,
+/// with `--variant`, the configuration that variant needs; set flags override either.
+#[derive(clap::Args, Debug, Default)]
 pub(crate) struct ConfigFlags {
-    /// Number of persons.
-    #[arg(long, default_value_t = 2)]
-    persons: u8,
-    /// SEs (SIMs or phones) per person.
-    #[arg(long, default_value_t = 2)]
-    ses_per_person: u8,
-    /// Secure element medium.
-    #[arg(long, value_enum, default_value = "uicc")]
-    medium: MediumFlag,
-    /// Subscribers' carrier kind (SIM medium).
-    #[arg(long, value_enum, default_value = "mno")]
-    carrier: CarrierFlag,
-    /// Where phone key pairs are generated.
-    #[arg(long, value_enum, default_value = "on-se")]
-    keygen: KeyGenFlag,
-    /// How relying parties check certificate status.
-    #[arg(long, value_enum, default_value = "ocsp")]
-    revocation: RevocationFlag,
-    /// Message ordering.
-    #[arg(long, value_enum, default_value = "unordered")]
-    network: NetworkFlag,
+    /// Check a deliberately broken variant (see `jpkisim variants`).
+    #[arg(long, value_name = "ID")]
+    variant: Option<String>,
+    /// Number of persons [default: 2].
+    #[arg(long)]
+    persons: Option<u8>,
+    /// SEs (SIMs or phones) per person [default: 2].
+    #[arg(long)]
+    ses_per_person: Option<u8>,
+    /// Secure element medium [default: uicc].
+    #[arg(long, value_enum)]
+    medium: Option<MediumFlag>,
+    /// Subscribers' carrier kind, SIM medium [default: mno].
+    #[arg(long, value_enum)]
+    carrier: Option<CarrierFlag>,
+    /// Where phone key pairs are generated [default: on-se].
+    #[arg(long, value_enum)]
+    keygen: Option<KeyGenFlag>,
+    /// How relying parties check certificate status [default: ocsp].
+    #[arg(long, value_enum)]
+    revocation: Option<RevocationFlag>,
+    /// Message ordering [default: unordered].
+    #[arg(long, value_enum)]
+    network: Option<NetworkFlag>,
     /// The network may lose messages.
     #[arg(long)]
     lossy: bool,
     /// The network may deliver messages more than once (replays).
     #[arg(long)]
     duplicating: bool,
-    /// Budget: applications (all persons together).
-    #[arg(long, default_value_t = Budgets::default().applications)]
-    applications: u8,
-    /// Budget: phone thefts.
-    #[arg(long, default_value_t = Budgets::default().thefts)]
-    thefts: u8,
-    /// Budget: PIN entries (owner or thief, right or wrong).
-    #[arg(long, default_value_t = Budgets::default().pin_entries)]
-    pin_entries: u8,
-    /// Budget: card events (lost, renewed, expired).
-    #[arg(long, default_value_t = Budgets::default().card_events)]
-    card_events: u8,
-    /// Budget: SIM events (move, port, dispose).
-    #[arg(long, default_value_t = Budgets::default().sim_events)]
-    sim_events: u8,
-    /// Budget: device events (revoke from phone, boot an old phone).
-    #[arg(long, default_value_t = Budgets::default().device_events)]
-    device_events: u8,
-    /// Budget: total of all counted events.
-    #[arg(long, default_value_t = Budgets::default().events)]
-    events: u8,
+    /// Budget: applications, all persons together [default: 2].
+    #[arg(long)]
+    applications: Option<u8>,
+    /// Budget: phone thefts [default: 1].
+    #[arg(long)]
+    thefts: Option<u8>,
+    /// Budget: PIN entries, owner or thief, right or wrong [default: 3].
+    #[arg(long)]
+    pin_entries: Option<u8>,
+    /// Budget: card events: lost, renewed, expired [default: 1].
+    #[arg(long)]
+    card_events: Option<u8>,
+    /// Budget: SIM events: move, port, dispose [default: 1].
+    #[arg(long)]
+    sim_events: Option<u8>,
+    /// Budget: device events: revoke from the phone, boot an old phone [default: 1].
+    #[arg(long)]
+    device_events: Option<u8>,
+    /// Budget: total of all counted events [default: 4].
+    #[arg(long)]
+    events: Option<u8>,
     /// Optional depth bound (the budgets already make exploration finite).
     #[arg(long)]
     max_depth: Option<usize>,
-    /// Switch on a deliberate flaw (repeatable), by id as listed in docs/properties.md.
+    /// Switch on a deliberate flaw by id (repeatable; `jpkisim variants` lists them).
     #[arg(long = "flaw", value_name = "ID")]
     flaws: Vec<String>,
 }
 
 impl ConfigFlags {
+    /// The variant chosen with `--variant`, if any.
+    pub(crate) fn variant(&self) -> Result<Option<&'static Variant>, ConfigError> {
+        self.variant
+            .as_deref()
+            .map(|id| {
+                variants::by_id(id).ok_or_else(|| {
+                    let known: Vec<&str> = variants::ALL.iter().map(|v| v.id).collect();
+                    ConfigError(format!(
+                        "unknown variant '{id}'; known variants: {}",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .transpose()
+    }
+
     pub(crate) fn to_config(&self) -> Result<Config, ConfigError> {
-        let mut flaws = Flaws::NONE;
+        let mut cfg = match self.variant()? {
+            Some(v) => v.config(Config::default()),
+            None => Config::default(),
+        };
         for id in &self.flaws {
-            flaws = flaws.with(parse_flaw(id)?);
+            cfg.flaws = cfg.flaws.with(parse_flaw(id)?);
         }
-        let cfg = Config {
-            persons: self.persons,
-            ses_per_person: self.ses_per_person,
-            medium: match self.medium {
+        macro_rules! set {
+            ($field:expr, $flag:expr) => {
+                if let Some(v) = $flag {
+                    $field = v;
+                }
+            };
+        }
+        set!(cfg.persons, self.persons);
+        set!(cfg.ses_per_person, self.ses_per_person);
+        set!(
+            cfg.medium,
+            self.medium.map(|m| match m {
                 MediumFlag::Uicc => Medium::Uicc,
                 MediumFlag::GpSe => Medium::GpSe,
-            },
-            carrier: match self.carrier {
+            })
+        );
+        set!(
+            cfg.carrier,
+            self.carrier.map(|c| match c {
                 CarrierFlag::Mno => Carrier::Mno,
                 CarrierFlag::Mvno => Carrier::Mvno,
-            },
-            keygen: match self.keygen {
+            })
+        );
+        set!(
+            cfg.keygen,
+            self.keygen.map(|k| match k {
                 KeyGenFlag::OnSe => KeyGen::OnSe,
                 KeyGenFlag::Center => KeyGen::Center,
-            },
-            revocation: match self.revocation {
+            })
+        );
+        set!(
+            cfg.revocation,
+            self.revocation.map(|r| match r {
                 RevocationFlag::Ocsp => RevocationCheck::Ocsp,
                 RevocationFlag::Crl => RevocationCheck::Crl,
-            },
-            network: NetworkSemantics {
-                ordering: match self.network {
-                    NetworkFlag::Unordered => Ordering::Unordered,
-                    NetworkFlag::Ordered => Ordering::Ordered,
-                },
-                lossy: self.lossy,
-                duplicating: self.duplicating,
-            },
-            budgets: Budgets {
-                applications: self.applications,
-                thefts: self.thefts,
-                pin_entries: self.pin_entries,
-                card_events: self.card_events,
-                sim_events: self.sim_events,
-                device_events: self.device_events,
-                events: self.events,
-            },
-            max_depth: self.max_depth,
-            flaws,
-        };
+            })
+        );
+        set!(
+            cfg.network.ordering,
+            self.network.map(|n| match n {
+                NetworkFlag::Unordered => Ordering::Unordered,
+                NetworkFlag::Ordered => Ordering::Ordered,
+            })
+        );
+        cfg.network.lossy |= self.lossy;
+        cfg.network.duplicating |= self.duplicating;
+        set!(cfg.budgets.applications, self.applications);
+        set!(cfg.budgets.thefts, self.thefts);
+        set!(cfg.budgets.pin_entries, self.pin_entries);
+        set!(cfg.budgets.card_events, self.card_events);
+        set!(cfg.budgets.sim_events, self.sim_events);
+        set!(cfg.budgets.device_events, self.device_events);
+        set!(cfg.budgets.events, self.events);
+        if self.max_depth.is_some() {
+            cfg.max_depth = self.max_depth;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
