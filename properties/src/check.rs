@@ -9,6 +9,8 @@
 //! necessarily the shortest paths; `depth` is the length of the path it reports.
 
 use crate::catalogue::{Kind, PropertyDef};
+use crate::counterexample::Counterexample;
+use crate::shortest::shortest_paths;
 use crate::{applicable, checked_model};
 use jpkisim_model::describe;
 use jpkisim_model::{Config, ConfigError, Topology};
@@ -25,6 +27,9 @@ pub struct Options {
     pub progress_every: Option<Duration>,
     /// Explore one state per class of states that differ only by a renaming of persons.
     pub symmetry: bool,
+    /// Replace each violated property's path by a shortest one (a breadth-first search that stops
+    /// at the shallowest violation).
+    pub shortest: bool,
 }
 
 impl Default for Options {
@@ -33,6 +38,7 @@ impl Default for Options {
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             progress_every: None,
             symmetry: true,
+            shortest: true,
         }
     }
 }
@@ -71,6 +77,12 @@ pub struct PropertyResult {
     pub depth: Option<usize>,
     /// The path, one readable line per step.
     pub path: Option<Vec<String>>,
+    /// Whether `path` is a shortest one (always for violations unless `--no-shortest`; witnesses
+    /// keep the depth-first path).
+    pub shortest: bool,
+    /// The path in Stateright's Explorer encoding: the index of each step among the enabled ones
+    /// (open it at `#/steps/<explorer_path>`).
+    pub explorer_path: Option<String>,
     /// What the property guarantees.
     pub summary: &'static str,
 }
@@ -107,6 +119,9 @@ pub struct Report {
     pub properties: Vec<PropertyResult>,
     /// Properties that do not apply to this configuration.
     pub not_applicable: Vec<NotApplicable>,
+    /// The shortest counterexample of each violated property, for rendering (text, Mermaid, ITF).
+    #[serde(skip)]
+    pub counterexamples: Vec<Counterexample>,
 }
 
 impl Report {
@@ -172,10 +187,32 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
                 verdict,
                 depth: path.as_ref().map(Vec::len),
                 path,
+                shortest: false,
+                explorer_path: found.map(|path| path.encode(checker.model())),
                 summary: p.summary,
             }
         })
         .collect();
+    let mut properties = properties;
+    let mut counterexamples = Vec::new();
+    if opts.shortest {
+        let violated: Vec<&'static PropertyDef> = properties
+            .iter()
+            .filter(|r| r.verdict == Verdict::Violated)
+            .filter_map(|r| crate::catalogue::by_id(r.id))
+            .collect();
+        if !violated.is_empty() {
+            for cex in shortest_paths(cfg, &violated)?.into_iter().flatten() {
+                if let Some(r) = properties.iter_mut().find(|r| r.id == cex.property.id) {
+                    r.path = Some(cex.steps().into_iter().map(|s| s.action).collect());
+                    r.depth = Some(cex.depth());
+                    r.shortest = true;
+                    r.explorer_path = Some(cex.explorer_path());
+                }
+                counterexamples.push(cex);
+            }
+        }
+    }
     let max_depth = checker.max_depth();
     let cut_by_depth = cfg.max_depth.is_some_and(|d| max_depth >= d);
     let stopped_early = properties.iter().all(|p| p.depth.is_some());
@@ -193,5 +230,6 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
             .into_iter()
             .map(|(p, reason)| NotApplicable { id: p.id, reason })
             .collect(),
+        counterexamples,
     })
 }

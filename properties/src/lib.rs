@@ -6,7 +6,9 @@
 
 pub mod catalogue;
 pub mod check;
+pub mod counterexample;
 pub mod markdown;
+pub mod shortest;
 pub mod variants;
 
 pub use catalogue::{Kind, PropertyDef, ALL};

@@ -40,3 +40,29 @@ pub fn catalogue() -> String {
     }
     out
 }
+
+/// The worked example of docs/counterexamples.md: the shortest counterexample of the
+/// `accept_revoked_card` variant with one person, as text and as a Mermaid diagram.
+pub fn worked_example() -> String {
+    let Some(v) = variants::by_id("accept_revoked_card") else {
+        return String::new();
+    };
+    let cfg = v.config(Config {
+        persons: 1,
+        ..Config::default()
+    });
+    let Some(def) = crate::catalogue::by_id(v.violates) else {
+        return String::new();
+    };
+    match crate::shortest::shortest_paths(cfg, &[def]) {
+        Ok(mut found) => match found.pop().flatten() {
+            Some(cex) => format!(
+                "```text\n{}```\n\n```mermaid\n{}```\n",
+                cex.text(),
+                cex.mermaid()
+            ),
+            None => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}

@@ -23,6 +23,16 @@ pub(crate) struct Args {
     /// Explore every state rather than one per class of person-renamed states.
     #[arg(long)]
     no_symmetry: bool,
+    /// Report the path Stateright found rather than searching for a shortest counterexample.
+    #[arg(long)]
+    no_shortest: bool,
+    /// Also print each counterexample as a Mermaid sequence diagram.
+    #[arg(long)]
+    mermaid: bool,
+    /// Write the counterexample as an ITF trace (Apalache/Quint format) to FILE: the variant's
+    /// property with `--variant`, else the first violated property.
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<std::path::PathBuf>,
     /// Seconds between progress lines on stderr (0: none).
     #[arg(long, default_value_t = 5)]
     progress: u64,
@@ -41,6 +51,14 @@ pub(crate) fn run(args: Args) -> ExitCode {
         opts.threads = t;
     }
     opts.symmetry = !args.no_symmetry;
+    opts.shortest = !args.no_shortest;
+    let variant = match args.config.variant() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("jpkisim check: {e}");
+            return ExitCode::from(2);
+        }
+    };
     opts.progress_every = (args.progress > 0).then(|| Duration::from_secs(args.progress));
     let report = match check::run(cfg, opts) {
         Ok(r) => r,
@@ -62,6 +80,40 @@ pub(crate) fn run(args: Args) -> ExitCode {
     } else {
         // A closed pipe (`| head`) is not an error worth a panic.
         let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table(&report).as_bytes());
+    }
+    if args.mermaid {
+        for cex in &report.counterexamples {
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "\n```mermaid\n{}```",
+                cex.mermaid()
+            );
+        }
+    }
+    if let Some(path) = &args.trace_out {
+        let wanted = variant.map(|v| v.violates);
+        let cex = report
+            .counterexamples
+            .iter()
+            .find(|c| wanted.is_none_or(|id| c.property.id == id));
+        match cex {
+            Some(cex) => {
+                let text = serde_json::to_string_pretty(&cex.itf()).unwrap_or_default();
+                if let Err(e) = std::fs::write(path, text + "\n") {
+                    eprintln!("jpkisim check: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+                eprintln!(
+                    "jpkisim check: wrote the {} counterexample to {}",
+                    cex.property.id,
+                    path.display()
+                );
+            }
+            None => eprintln!(
+                "jpkisim check: no counterexample to write to {}",
+                path.display()
+            ),
+        }
     }
     if report.all_good() {
         ExitCode::SUCCESS
@@ -123,9 +175,22 @@ fn table(r: &Report) -> String {
         .filter(|p| p.verdict == Verdict::Violated)
     {
         out.push('\n');
-        let _ = writeln!(out, "{} violated ({} steps):", p.id, p.depth.unwrap_or(0));
-        for (i, step) in p.path.iter().flatten().enumerate() {
-            let _ = writeln!(out, "  {:>3}. {step}", i + 1);
+        match r.counterexamples.iter().find(|c| c.property.id == p.id) {
+            Some(cex) => out.push_str(&cex.text()),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{} violated ({} steps, not necessarily shortest):",
+                    p.id,
+                    p.depth.unwrap_or(0)
+                );
+                for (i, step) in p.path.iter().flatten().enumerate() {
+                    let _ = writeln!(out, "  {:>3}. {step}", i + 1);
+                }
+            }
+        }
+        if let Some(path) = &p.explorer_path {
+            let _ = writeln!(out, "  open it in the Explorer at #/steps/{path}");
         }
     }
     out

@@ -8,6 +8,7 @@ mod applet;
 mod bench;
 mod check;
 mod config_flags;
+mod variants;
 
 /// Model checker, reference implementation and conformance checker for JPKI on phones.
 #[derive(Parser)]
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Model-check the protocol (exhaustively, for CI).
     Check(check::Args),
+    /// List the deliberately broken protocol variants.
+    Variants(variants::Args),
     /// APDU console against a freshly personalized emulated secure element.
     Applet(applet::Args),
     /// Measure on this machine (`bench applet`: the signing path).
@@ -31,6 +34,7 @@ pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Variants(args) => variants::run(args),
         Command::Applet(args) => applet::run(args),
         Command::Bench(args) => bench::run(args),
     }
