@@ -6,7 +6,10 @@
 
 pub mod catalogue;
 pub mod check;
+pub mod explorer;
+pub mod explorer_http;
 pub mod markdown;
+pub mod replay;
 pub mod variants;
 
 pub use catalogue::{Kind, PropertyDef, ALL};

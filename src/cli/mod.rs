@@ -8,6 +8,7 @@ mod applet;
 mod bench;
 mod check;
 mod config_flags;
+mod explore;
 
 /// Model checker, reference implementation and conformance checker for JPKI on phones.
 #[derive(Parser)]
@@ -25,6 +26,8 @@ enum Command {
     Applet(applet::Args),
     /// Measure on this machine (`bench applet`: the signing path).
     Bench(bench::Args),
+    /// Browse the model and its shortest counterexamples in Stateright's web Explorer.
+    Explore(explore::Args),
 }
 
 pub(crate) fn run() -> ExitCode {
@@ -33,5 +36,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Applet(args) => applet::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Explore(args) => explore::run(args),
     }
 }
