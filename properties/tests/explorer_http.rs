@@ -85,7 +85,11 @@ fn explorer_links_and_walks_the_shortest_double_issuance() {
         let next = get_json(addr, &format!("/.states/{prefix}"));
         let step = next
             .as_array()
-            .and_then(|a| a.iter().find(|s| s["actionIndex"].to_string() == *ix))
+            .and_then(|a| {
+                a.iter().find(|s| {
+                    s["actionIndex"].as_u64().map(|i| i.to_string()).as_deref() == Some(*ix)
+                })
+            })
             .unwrap_or_else(|| panic!("step {n} ({ix}) is offered at /{prefix}"));
         assert_eq!(
             step["action"].as_str(),
