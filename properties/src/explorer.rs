@@ -154,7 +154,8 @@ impl Model for ReadableModel {
     }
 
     fn as_svg(&self, path: Path<JpkiState, Action>) -> Option<String> {
-        self.inner.as_svg(path)
+        let actions: Vec<Action> = path.into_vec().into_iter().filter_map(|(_, a)| a).collect();
+        Some(sequence_svg(&self.topo, &actions))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -172,6 +173,91 @@ impl Model for ReadableModel {
     fn within_boundary(&self, state: &JpkiState) -> bool {
         Model::within_boundary(&self.inner, state)
     }
+}
+
+/// A sequence diagram of a path: one lifeline per party, one row per step. A delivery is an
+/// arrow from sender to receiver labelled with the message; a loss a dashed red arrow; a choice
+/// a dot on the chooser's lifeline labelled with what was chosen.
+pub fn sequence_svg(topo: &Topology, actions: &[Action]) -> String {
+    const COL: usize = 140;
+    const ROW: usize = 26;
+    const TOP: usize = 30;
+    let parties = topo.parties();
+    let x = |id: stateright::actor::Id| COL / 2 + usize::from(id) * COL;
+    let width = parties.len() * COL + 360;
+    let height = TOP + (actions.len() + 1) * ROW;
+    let mut svg = format!(
+        "<svg version='1.1' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' \
+         font-family='monospace' font-size='12'>"
+    );
+    for (i, p) in parties.iter().enumerate() {
+        let cx = COL / 2 + i * COL;
+        let _ = write!(
+            svg,
+            "<text x='{cx}' y='14' fill='#fff' text-anchor='middle' font-weight='bold'>{}</text>\
+             <line x1='{cx}' y1='20' x2='{cx}' y2='{height}' stroke='#789' stroke-dasharray='2,3'/>",
+            escape(&p.to_string())
+        );
+    }
+    for (n, a) in actions.iter().enumerate() {
+        let y = TOP + (n + 1) * ROW;
+        let (from, to, label, style) = match a {
+            ActorModelAction::Deliver { src, dst, msg } => {
+                (x(*src), x(*dst), describe::message(msg), "stroke='#9cf'")
+            }
+            ActorModelAction::Drop(env) => (
+                x(env.src),
+                x(env.dst),
+                format!("lost: {}", describe::message(&env.msg)),
+                "stroke='#f88' stroke-dasharray='6,4'",
+            ),
+            ActorModelAction::SelectRandom { actor, random, .. } => {
+                let cx = x(*actor);
+                let _ = write!(
+                    svg,
+                    "<circle cx='{cx}' cy='{y}' r='5' fill='#fc6'/>\
+                     <text x='{}' y='{}' fill='#fc6'>{}. {}</text>",
+                    cx + 9,
+                    y + 4,
+                    n + 1,
+                    escape(&describe::choice(random))
+                );
+                continue;
+            }
+            other => {
+                let _ = write!(
+                    svg,
+                    "<text x='4' y='{}' fill='#f88'>{}. {}</text>",
+                    y + 4,
+                    n + 1,
+                    escape(&describe::action(topo, other))
+                );
+                continue;
+            }
+        };
+        let head = if to >= from { to - 6 } else { to + 6 };
+        let _ = write!(
+            svg,
+            "<line x1='{from}' y1='{y}' x2='{to}' y2='{y}' {style} stroke-width='1.5'/>\
+             <polygon points='{to},{y} {head},{} {head},{}' fill='#9cf'/>\
+             <text x='{}' y='{}' fill='#eee'>{}. {}</text>",
+            y - 4,
+            y + 4,
+            from.min(to) + 8,
+            y - 5,
+            n + 1,
+            escape(&label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;")
 }
 
 /// Every party's state in words, one block per party; with `before`, parties whose state the
@@ -441,5 +527,33 @@ mod tests {
         assert!(text.contains("* Person 0: card serial"), "{text}");
         assert!(text.contains("Applicant 0 → SP-TSM: Apply("), "{text}");
         assert!(text.contains("SE 0: no applet"), "{text}");
+    }
+
+    #[test]
+    fn the_sequence_diagram_labels_arrows_with_readable_messages() {
+        let m = model();
+        let mut state = m.init_states()[0].clone();
+        let mut taken = Vec::new();
+        for want in [
+            "Applicant 0 chooses: Apply on SE 0",
+            "Applicant 0 → SP-TSM: Apply(",
+        ] {
+            let mut actions = Vec::new();
+            m.actions(&state, &mut actions);
+            let a = actions
+                .into_iter()
+                .find(|a| m.format_action(a).starts_with(want))
+                .unwrap_or_else(|| panic!("{want} is enabled"));
+            state = m.next_state(&state, a.clone()).unwrap_or(state);
+            taken.push(a);
+        }
+        let svg = sequence_svg(&m.topo, &taken);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains(">1. Apply on SE 0</text>"), "{svg}");
+        assert!(
+            svg.contains(">2. Apply(person 0, SE 0, app 0, card serial"),
+            "{svg}"
+        );
+        assert!(svg.contains(">SP-TSM</text>"), "{svg}");
     }
 }
