@@ -71,6 +71,11 @@ impl ReadableModel {
         &self.inner
     }
 
+    /// Every party's state in words (the text the Explorer shows for a state).
+    pub fn render(&self, state: &JpkiState) -> String {
+        render_state(&self.topo, None, state)
+    }
+
     /// The state after following `path` (the Explorer's action indices, without the initial
     /// state's index) from the initial state; `None` if an index is out of range.
     pub fn state_after(&self, path: &[usize]) -> Option<JpkiState> {

@@ -205,6 +205,17 @@ pub fn start(
     if !bind.ip().is_loopback() {
         return Err(ExplorerError::NotLoopback(bind));
     }
+    let rewrites = Arc::new(Rewrites {
+        links: discoveries
+            .iter()
+            .map(|d| (d.property.to_string(), d.explorer_path()))
+            .collect(),
+        init_texts: model
+            .init_states()
+            .iter()
+            .map(|s| model.render(s))
+            .collect(),
+    });
     let backend = start_backend(model)?;
     let front = tiny_http::Server::http(bind).map_err(|e| ExplorerError::Bind {
         addr: bind,
@@ -217,16 +228,10 @@ pub fn start(
             addr: bind,
             why: "bound to something that is not an IP address".into(),
         })?;
-    let links: Arc<BTreeMap<String, String>> = Arc::new(
-        discoveries
-            .iter()
-            .map(|d| (d.property.to_string(), d.explorer_path()))
-            .collect(),
-    );
     let front = std::thread::spawn(move || {
         for rq in front.incoming_requests() {
-            let links = Arc::clone(&links);
-            std::thread::spawn(move || pass_through(rq, backend, &links));
+            let rewrites = Arc::clone(&rewrites);
+            std::thread::spawn(move || pass_through(rq, backend, &rewrites));
         }
     });
     Ok(RunningExplorer { addr, front })
@@ -262,7 +267,15 @@ fn start_backend(model: ReadableModel) -> Result<SocketAddr, ExplorerError> {
     }
 }
 
-fn pass_through(mut rq: tiny_http::Request, backend: SocketAddr, links: &BTreeMap<String, String>) {
+/// What the front server changes in the Explorer's answers.
+struct Rewrites {
+    /// Property id to Explorer path.
+    links: BTreeMap<String, String>,
+    /// The readable text of each initial state (Stateright shows no step text for them).
+    init_texts: Vec<String>,
+}
+
+fn pass_through(mut rq: tiny_http::Request, backend: SocketAddr, rewrites: &Rewrites) {
     let method = rq.method().as_str().to_owned();
     let url = rq.url().to_owned();
     let mut body = Vec::new();
@@ -287,7 +300,12 @@ fn pass_through(mut rq: tiny_http::Request, backend: SocketAddr, links: &BTreeMa
     };
     let path = url.split('?').next().unwrap_or_default();
     let body = if answer.status == 200 && (path == "/.status" || path.starts_with("/.states")) {
-        relink(&answer.body, links).unwrap_or(answer.body)
+        let body = relink(&answer.body, &rewrites.links).unwrap_or(answer.body);
+        if path.trim_end_matches('/') == "/.states" {
+            describe_init(&body, &rewrites.init_texts).unwrap_or(body)
+        } else {
+            body
+        }
     } else {
         answer.body
     };
@@ -331,6 +349,22 @@ fn relink(body: &[u8], links: &BTreeMap<String, String>) -> Option<Vec<u8>> {
             }
         }
         _ => return None,
+    }
+    serde_json::to_vec(&v).ok()
+}
+
+/// Gives each initial state in a `/.states` answer its readable text as the step text the
+/// Explorer shows by default (it has none for initial states, so the Explorer would show the raw
+/// `{:#?}` dump, which stays available under "Complete State?").
+fn describe_init(body: &[u8], texts: &[String]) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    for s in v.as_array_mut()? {
+        let ix = s.get("actionIndex").and_then(serde_json::Value::as_u64);
+        let text = ix.and_then(|i| texts.get(usize::try_from(i).ok()?));
+        if let (Some(obj), Some(text)) = (s.as_object_mut(), text) {
+            obj.entry("outcome")
+                .or_insert_with(|| serde_json::Value::String(format!("Initial state\n\n{text}")));
+        }
     }
     serde_json::to_vec(&v).ok()
 }
@@ -444,5 +478,16 @@ mod tests {
             serde_json::from_slice(&relink(states, &links).expect("states relink")).expect("json");
         assert_eq!(out[0]["properties"][0][2], "0/1");
         assert!(relink(b"not json", &links).is_none());
+    }
+
+    #[test]
+    fn initial_states_get_their_readable_text() {
+        let body = br#"[{"state":"ActorModelState {..}","actionIndex":0}]"#;
+        let out: serde_json::Value = serde_json::from_slice(
+            &describe_init(body, &["  CA: epoch 0".to_string()]).expect("rewritten"),
+        )
+        .expect("json");
+        assert_eq!(out[0]["outcome"], "Initial state\n\n  CA: epoch 0");
+        assert_eq!(out[0]["state"], "ActorModelState {..}");
     }
 }

@@ -52,6 +52,12 @@ fn explorer_links_and_walks_the_shortest_double_issuance() {
     assert_eq!(page.status, 200);
     assert!(String::from_utf8_lossy(&page.body).contains("Stateright Explorer"));
 
+    // The initial state reads per party too (Stateright gives it no step text of its own).
+    let init = get_json(addr, "/.states");
+    let text = init[0]["outcome"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Initial state"), "{init}");
+    assert!(text.contains("Person 0: card serial"), "{text}");
+
     // Linked before anything is checked (Stateright alone links nothing until run to completion).
     let status = get_json(addr, "/.status");
     assert_eq!(status["done"], false);
