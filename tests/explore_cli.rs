@@ -25,7 +25,8 @@ fn shortest_steps() -> (Vec<String>, String) {
         ..Config::default()
     });
     let model = checked_model(cfg).expect("builds");
-    let d = shortest_discoveries(&model)
+    let d = shortest_discoveries(&model, usize::MAX)
+        .discoveries
         .into_iter()
         .find(|d| d.property == "no_double_issuance")
         .expect("caught");

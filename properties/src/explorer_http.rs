@@ -53,8 +53,10 @@ impl Discovery {
 /// search once `crate::shortest` exists. Until then: a breadth-first search over the unreduced
 /// model (the Explorer does not reduce by symmetry either, so its indices are these), keeping a
 /// 64-bit hash per visited state and a parent link per queued state, stopping once every
-/// property is decided. Memory grows with the state space; use it on small configurations.
-pub fn shortest_discoveries(model: &JpkiModel) -> Vec<Discovery> {
+/// property is decided or `max_states` states have been visited. The queue holds whole states,
+/// so memory grows with the breadth of the state space: the default configuration with two
+/// persons needs gigabytes, which is what `max_states` bounds.
+pub fn shortest_discoveries(model: &JpkiModel, max_states: usize) -> Search {
     let props = model.properties();
     let topo = Topology::of(&model.cfg);
     let mut found: Vec<Option<Vec<usize>>> = vec![None; props.len()];
@@ -77,7 +79,12 @@ pub fn shortest_discoveries(model: &JpkiModel) -> Vec<Discovery> {
         v.reverse();
         v
     };
+    let mut complete = true;
     while let Some((state, node)) = queue.pop_front() {
+        if seen.len() >= max_states {
+            complete = false;
+            break;
+        }
         if !Model::within_boundary(model, &state) {
             continue;
         }
@@ -108,7 +115,7 @@ pub fn shortest_discoveries(model: &JpkiModel) -> Vec<Discovery> {
             }
         }
     }
-    props
+    let discoveries = props
         .iter()
         .zip(found)
         .filter_map(|(p, f)| {
@@ -119,7 +126,24 @@ pub fn shortest_discoveries(model: &JpkiModel) -> Vec<Discovery> {
                 indices,
             })
         })
-        .collect()
+        .collect();
+    Search {
+        discoveries,
+        states: seen.len(),
+        complete,
+    }
+}
+
+/// What [`shortest_discoveries`] found.
+#[derive(Clone, Debug)]
+pub struct Search {
+    /// The shortest path for each property decided within the search.
+    pub discoveries: Vec<Discovery>,
+    /// Distinct states visited.
+    pub states: usize,
+    /// Whether the search ended because every property was decided or every state visited
+    /// (not because of the state limit).
+    pub complete: bool,
 }
 
 fn hash_of(s: &JpkiState) -> u64 {
@@ -478,6 +502,27 @@ mod tests {
             serde_json::from_slice(&relink(states, &links).expect("states relink")).expect("json");
         assert_eq!(out[0]["properties"][0][2], "0/1");
         assert!(relink(b"not json", &links).is_none());
+    }
+
+    #[test]
+    fn the_search_stops_at_its_state_limit_and_says_so() {
+        let cfg = crate::variants::by_id("skip_issued_check")
+            .map(|v| {
+                v.config(jpkisim_model::Config {
+                    persons: 1,
+                    ..jpkisim_model::Config::default()
+                })
+            })
+            .expect("variant exists");
+        let model = crate::checked_model(cfg).expect("builds");
+        let cut = shortest_discoveries(&model, 50);
+        assert!(!cut.complete);
+        assert!(cut.states >= 50 && cut.states < 200, "{}", cut.states);
+        assert!(cut
+            .discoveries
+            .iter()
+            .all(|d| d.property != "no_double_issuance"));
+        assert!(cut.discoveries.iter().all(|d| d.indices.len() < 13));
     }
 
     #[test]
