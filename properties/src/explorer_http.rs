@@ -195,6 +195,9 @@ pub enum ExplorerError {
 pub struct RunningExplorer {
     /// Where the Explorer is served.
     pub addr: SocketAddr,
+    /// Stateright's own Explorer on its private loopback port, answers not rewritten: lets tests
+    /// compare Stateright's discoveries with the shortest paths the front server links.
+    pub backend: SocketAddr,
     front: JoinHandle<()>,
 }
 
@@ -258,7 +261,11 @@ pub fn start(
             std::thread::spawn(move || pass_through(rq, backend, &rewrites));
         }
     });
-    Ok(RunningExplorer { addr, front })
+    Ok(RunningExplorer {
+        addr,
+        backend,
+        front,
+    })
 }
 
 /// Stateright's Explorer on a free loopback port. Its `serve()` binds an address it does not
