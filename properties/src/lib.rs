@@ -7,7 +7,10 @@
 pub mod catalogue;
 pub mod check;
 pub mod counterexample;
+pub mod explorer;
+pub mod explorer_http;
 pub mod markdown;
+pub mod replay;
 pub mod shortest;
 pub mod variants;
 

@@ -8,6 +8,7 @@ mod applet;
 mod bench;
 mod check;
 mod config_flags;
+mod explore;
 mod variants;
 
 /// Model checker, reference implementation and conformance checker for JPKI on phones.
@@ -28,6 +29,8 @@ enum Command {
     Applet(applet::Args),
     /// Measure on this machine (`bench applet`: the signing path).
     Bench(bench::Args),
+    /// Browse the model and its shortest counterexamples in Stateright's web Explorer.
+    Explore(explore::Args),
 }
 
 pub(crate) fn run() -> ExitCode {
@@ -37,5 +40,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Variants(args) => variants::run(args),
         Command::Applet(args) => applet::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Explore(args) => explore::run(args),
     }
 }
