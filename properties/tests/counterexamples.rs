@@ -16,6 +16,18 @@ fn base() -> Config {
     }
 }
 
+/// The variant's configuration (one person) and its shortest counterexample.
+fn shortest_for(id: &str) -> (Config, jpkisim_properties::counterexample::Counterexample) {
+    let v = variants::by_id(id).expect("variant");
+    let cfg = v.config(base());
+    let def = catalogue::by_id(v.violates).expect("catalogued");
+    let cex = shortest_paths(cfg, &[def])
+        .expect("valid")
+        .remove(0)
+        .expect("caught");
+    (cfg, cex)
+}
+
 /// Minimal depth of each variant's counterexample, one person.
 const DEPTHS: &[(&str, usize)] = &[
     ("skip_issued_check", 13),
