@@ -68,7 +68,7 @@ fn serve(args: Args) -> Result<(), String> {
         );
     } else {
         eprintln!(
-            "jpkisim explore: stopped the search after {} states (--search-states); properties not decided by then have no link until \"Run to completion\", and then Stateright's own, not necessarily shortest, path",
+            "jpkisim explore: stopped the search after {} states (--search-states); properties not decided by then have no link until \"Run to completion\", and then Stateright's own, not necessarily shortest, path. A smaller configuration (--persons 1) reaches deeper.",
             search.states
         );
     }
