@@ -25,8 +25,8 @@ fn shortest_steps() -> (Vec<String>, String) {
         ..Config::default()
     });
     let model = checked_model(cfg).expect("builds");
-    let d = shortest_discoveries(&model, usize::MAX)
-        .discoveries
+    let d = shortest_discoveries(&model)
+        .expect("search runs")
         .into_iter()
         .find(|d| d.property == "no_double_issuance")
         .expect("caught");
@@ -85,6 +85,39 @@ fn explore_prints_the_shortest_counterexample_and_opens_a_trace_at_its_last_step
             steps.len()
         )),
         "{out}"
+    );
+}
+
+#[test]
+fn an_itf_counterexample_written_by_check_opens_at_its_last_step() {
+    let (steps, path) = shortest_steps();
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_cex.itf.json");
+    let check = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["check", "--variant", "skip_issued_check", "--persons", "1"])
+        .args(["--progress", "0", "--trace-out"])
+        .arg(&file)
+        .output()
+        .expect("jpkisim check runs");
+    assert_eq!(check.status.code(), Some(1), "the variant fails");
+    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(FLAGS)
+        .arg("--trace")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jpkisim explore runs");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let trace_line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("Trace ("))
+        .expect("the trace's URL is printed");
+    assert!(
+        trace_line.starts_with(&format!("Trace ({} steps): http://127.0.0.1:", steps.len()))
+            && trace_line.ends_with(&format!("/#/steps/{path}")),
+        "{trace_line}"
     );
 }
 

@@ -10,11 +10,12 @@
 //! shortest path links to it (`#/steps/<path>`). The Explorer's pages, its JSON and its own
 //! checking are otherwise untouched.
 
+use crate::catalogue::Kind;
 use crate::explorer::ReadableModel;
-use jpkisim_model::{describe, JpkiModel, JpkiState, Topology};
+use crate::{applicable, shortest};
+use jpkisim_model::{describe, ConfigError, JpkiModel, Topology};
 use stateright::{Expectation, Model};
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -47,109 +48,31 @@ impl Discovery {
     }
 }
 
-/// The shortest path deciding each property of `model`, found breadth first.
+/// The shortest path deciding each property of `model` (a [`checked_model`](crate::checked_model)):
+/// the one place the Explorer's links come from.
 ///
-/// This is the one place the Explorer's paths come from; switch it to the shared shortest-path
-/// search once `crate::shortest` exists. Until then: a breadth-first search over the unreduced
-/// model (the Explorer does not reduce by symmetry either, so its indices are these), keeping a
-/// 64-bit hash per visited state and a parent link per queued state, stopping once every
-/// property is decided or `max_states` states have been visited. The queue holds whole states,
-/// so memory grows with the breadth of the state space: the default configuration with two
-/// persons needs gigabytes, which is what `max_states` bounds.
-pub fn shortest_discoveries(model: &JpkiModel, max_states: usize) -> Search {
-    let props = model.properties();
-    let topo = Topology::of(&model.cfg);
-    let mut found: Vec<Option<Vec<usize>>> = vec![None; props.len()];
-    // Nodes: (parent node, action index); node 0 is the initial state.
-    let mut nodes: Vec<(usize, usize)> = Vec::new();
-    let mut seen: HashMap<u64, ()> = HashMap::new();
-    let mut queue: VecDeque<(JpkiState, usize)> = VecDeque::new();
-    if let Some(init) = model.init_states().into_iter().next() {
-        seen.insert(hash_of(&init), ());
-        nodes.push((usize::MAX, usize::MAX));
-        queue.push_back((init, 0));
-    }
-    let path_of = |nodes: &[(usize, usize)], mut n: usize| {
-        let mut v = Vec::new();
-        while n != 0 {
-            let (parent, action) = nodes[n];
-            v.push(action);
-            n = parent;
-        }
-        v.reverse();
-        v
-    };
-    let mut complete = true;
-    while let Some((state, node)) = queue.pop_front() {
-        if seen.len() >= max_states {
-            complete = false;
-            break;
-        }
-        if !Model::within_boundary(model, &state) {
-            continue;
-        }
-        for (i, p) in props.iter().enumerate() {
-            if found[i].is_some() {
-                continue;
-            }
-            let holds = (p.condition)(model, &state);
-            let decides = match p.expectation {
-                Expectation::Sometimes => holds,
-                Expectation::Always | Expectation::Eventually => !holds,
-            };
-            if decides {
-                found[i] = Some(path_of(&nodes, node));
-            }
-        }
-        if found.iter().all(Option::is_some) {
-            break;
-        }
-        let mut actions = Vec::new();
-        model.actions(&state, &mut actions);
-        for (ix, action) in actions.into_iter().enumerate() {
-            if let Some(next) = model.next_state(&state, action) {
-                if seen.insert(hash_of(&next), ()).is_none() {
-                    nodes.push((node, ix));
-                    queue.push_back((next, nodes.len() - 1));
-                }
-            }
-        }
-    }
-    let discoveries = props
-        .iter()
-        .zip(found)
-        .filter_map(|(p, f)| {
-            f.map(|indices| Discovery {
-                property: p.name,
-                expectation: p.expectation.clone(),
-                steps: readable_steps(model, &topo, &indices),
-                indices,
-            })
+/// It is the shared breadth-first search of [`crate::shortest`], which deduplicates states by
+/// their symmetry representative but keeps the states themselves, so its action indices are the
+/// unreduced model's, the ones the Explorer follows. Properties no reachable state decides (a
+/// safety property that holds) have no entry.
+pub fn shortest_discoveries(model: &JpkiModel) -> Result<Vec<Discovery>, ConfigError> {
+    let cfg = model.cfg;
+    let (targets, _) = applicable(&cfg);
+    let topo = Topology::of(&cfg);
+    let found = shortest::shortest_paths(cfg, &targets)?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .map(|c| Discovery {
+            property: c.property.id,
+            expectation: match c.property.kind {
+                Kind::Always => Expectation::Always,
+                Kind::Sometimes => Expectation::Sometimes,
+            },
+            steps: readable_steps(model, &topo, &c.indices),
+            indices: c.indices,
         })
-        .collect();
-    Search {
-        discoveries,
-        states: seen.len(),
-        complete,
-    }
-}
-
-/// What [`shortest_discoveries`] found.
-#[derive(Clone, Debug)]
-pub struct Search {
-    /// The shortest path for each property decided within the search.
-    pub discoveries: Vec<Discovery>,
-    /// Distinct states visited.
-    pub states: usize,
-    /// Whether the search ended because every property was decided or every state visited
-    /// (not because of the state limit).
-    pub complete: bool,
-}
-
-fn hash_of(s: &JpkiState) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    s.hash(&mut h);
-    h.finish()
+        .collect())
 }
 
 /// The readable steps of a path of action indices (stops at an index out of range).
@@ -509,27 +432,6 @@ mod tests {
             serde_json::from_slice(&relink(states, &links).expect("states relink")).expect("json");
         assert_eq!(out[0]["properties"][0][2], "0/1");
         assert!(relink(b"not json", &links).is_none());
-    }
-
-    #[test]
-    fn the_search_stops_at_its_state_limit_and_says_so() {
-        let cfg = crate::variants::by_id("skip_issued_check")
-            .map(|v| {
-                v.config(jpkisim_model::Config {
-                    persons: 1,
-                    ..jpkisim_model::Config::default()
-                })
-            })
-            .expect("variant exists");
-        let model = crate::checked_model(cfg).expect("builds");
-        let cut = shortest_discoveries(&model, 50);
-        assert!(!cut.complete);
-        assert!(cut.states >= 50 && cut.states < 200, "{}", cut.states);
-        assert!(cut
-            .discoveries
-            .iter()
-            .all(|d| d.property != "no_double_issuance"));
-        assert!(cut.discoveries.iter().all(|d| d.indices.len() < 13));
     }
 
     #[test]

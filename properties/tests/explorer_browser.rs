@@ -161,7 +161,7 @@ fn a_browser_follows_the_counterexample_link_and_reads_the_path_and_state() {
         ..Config::default()
     });
     let model = checked_model(cfg).expect("builds");
-    let discoveries = shortest_discoveries(&model, usize::MAX).discoveries;
+    let discoveries = shortest_discoveries(&model).expect("search runs");
     let found = discoveries
         .iter()
         .find(|d| d.property == "no_double_issuance")

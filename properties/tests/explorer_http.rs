@@ -32,7 +32,7 @@ fn explorer_links_and_walks_the_shortest_double_issuance() {
         ..Config::default()
     });
     let model = checked_model(cfg).expect("variant model builds");
-    let discoveries = shortest_discoveries(&model, usize::MAX).discoveries;
+    let discoveries = shortest_discoveries(&model).expect("search runs");
     let found = discoveries
         .iter()
         .find(|d| d.property == "no_double_issuance")
