@@ -26,13 +26,9 @@ pub fn catalogue() -> String {
         }
         out.push('\n');
     }
-    out.push_str("### Broken variants\n\n| flaw (`--flaw ID`) | what is broken | must violate | needs |\n|---|---|---|---|\n");
+    out.push_str("### Broken variants\n\n| flaw (`--flaw ID`) | what is broken | must violate | checked in (`--variant ID` sets these; flags override) |\n|---|---|---|---|\n");
     for v in variants::ALL {
-        let needs = if v.needs_flags.is_empty() {
-            "—".to_string()
-        } else {
-            format!("`{}`", v.needs_flags)
-        };
+        let needs = format!("`{}`", v.flags());
         out.push_str(&format!(
             "| `{}` | {} | `{}` | {} |\n",
             v.id, v.description, v.violates, needs

@@ -20,14 +20,23 @@ pub struct Variant {
     pub violates: &'static str,
     /// Changes to a base configuration that the flaw needs in order to show.
     pub needs: fn(Config) -> Config,
-    /// The same changes as CLI flags, for documentation and reports.
+    /// The changes besides one person, as CLI flags.
     pub needs_flags: &'static str,
 }
 
 impl Variant {
-    /// The configuration to check this variant in, starting from `base`.
+    /// Every change the variant makes to the default configuration, as CLI flags.
+    pub fn flags(&self) -> String {
+        format!("--persons 1 {}", self.needs_flags)
+            .trim_end()
+            .to_string()
+    }
+
+    /// The configuration to check this variant in, starting from `base`: the smallest one that
+    /// shows the flaw. Every flaw here shows with one person, and one person keeps
+    /// `check --variant` to seconds (two persons square the state space; `--persons 2` overrides).
     pub fn config(&self, base: Config) -> Config {
-        let mut cfg = (self.needs)(base);
+        let mut cfg = (self.needs)(Config { persons: 1, ..base });
         cfg.flaws = cfg.flaws.with(self.flaw);
         cfg
     }

@@ -22,25 +22,24 @@ pub(crate) fn run(args: Args) -> ExitCode {
                     "id": v.id,
                     "description": v.description,
                     "violates": v.violates,
-                    "config": v.needs_flags,
+                    "config": v.flags(),
                 })
             })
             .collect();
         out = serde_json::to_string_pretty(&list).unwrap_or_default() + "\n";
     } else {
         out.push_str(&format!(
-            "{:<28} {:<42} {:<22} {}\n",
-            "id", "must violate", "needs", "what is broken"
+            "{:<28} {:<42} {}\n{:<28} {}\n",
+            "id", "must violate", "what is broken", "", "configuration it is checked in"
         ));
         for v in variants::ALL {
-            let needs = if v.needs_flags.is_empty() {
-                "-"
-            } else {
-                v.needs_flags
-            };
             out.push_str(&format!(
-                "{:<28} {:<42} {:<22} {}\n",
-                v.id, v.violates, needs, v.description
+                "{:<28} {:<42} {}\n{:<28} {}\n",
+                v.id,
+                v.violates,
+                v.description,
+                "",
+                v.flags()
             ));
         }
         out.push_str("\ncheck one with: jpkisim check --variant ID\n");
