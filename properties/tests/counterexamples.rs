@@ -66,12 +66,8 @@ fn violated_within(cfg: Config, property: &str, steps: usize) -> bool {
 fn every_variant_has_a_counterexample_of_the_pinned_minimal_depth() {
     assert_eq!(DEPTHS.len(), variants::ALL.len());
     for v in variants::ALL {
-        let cfg = v.config(base());
-        let def = catalogue::by_id(v.violates).expect("catalogued");
-        let cex = shortest_paths(cfg, &[def])
-            .expect("valid")
-            .remove(0)
-            .expect("caught");
+        let (cfg, cex) = shortest_for(v.id);
+        let def = cex.property;
         let want = DEPTHS.iter().find(|(id, _)| *id == v.id).map(|(_, d)| *d);
         assert_eq!(Some(cex.depth()), want, "{}", v.id);
         // The path really violates the property at its end, and nowhere before.
@@ -105,25 +101,14 @@ fn every_variant_has_a_counterexample_of_the_pinned_minimal_depth() {
 #[test]
 fn readable_counterexamples_are_stable() {
     for v in variants::ALL {
-        let cfg = v.config(base());
-        let def = catalogue::by_id(v.violates).expect("catalogued");
-        let cex = shortest_paths(cfg, &[def])
-            .expect("valid")
-            .remove(0)
-            .expect("caught");
+        let (_, cex) = shortest_for(v.id);
         insta::assert_snapshot!(v.id, cex.text());
     }
 }
 
 #[test]
 fn itf_export_parses_with_the_itf_crate_and_replays_the_path() {
-    let v = variants::by_id("suspend_ignored").expect("variant");
-    let cfg = v.config(base());
-    let def = catalogue::by_id(v.violates).expect("catalogued");
-    let cex = shortest_paths(cfg, &[def])
-        .expect("valid")
-        .remove(0)
-        .expect("caught");
+    let (_, cex) = shortest_for("suspend_ignored");
     let text = serde_json::to_string_pretty(&cex.itf()).expect("serialises");
     let trace: itf::Trace<itf::Value> =
         itf::trace_from_str(&text).expect("the itf crate reads our trace");
@@ -152,13 +137,7 @@ fn itf_export_parses_with_the_itf_crate_and_replays_the_path() {
 
 #[test]
 fn mermaid_has_one_arrow_per_delivered_message() {
-    let v = variants::by_id("skip_issued_check").expect("variant");
-    let cfg = v.config(base());
-    let def = catalogue::by_id(v.violates).expect("catalogued");
-    let cex = shortest_paths(cfg, &[def])
-        .expect("valid")
-        .remove(0)
-        .expect("caught");
+    let (_, cex) = shortest_for("skip_issued_check");
     let mermaid = cex.mermaid();
     assert!(mermaid.starts_with("sequenceDiagram\n"));
     let delivered = cex

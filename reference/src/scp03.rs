@@ -230,7 +230,7 @@ pub fn pseudo_random_card_challenge(
 fn pad(data: &[u8]) -> Vec<u8> {
     let mut out = data.to_vec();
     out.push(0x80);
-    while out.len() % BLOCK != 0 {
+    while !out.len().is_multiple_of(BLOCK) {
         out.push(0x00);
     }
     out
@@ -265,7 +265,7 @@ fn cbc_encrypt(key: &AesKey, iv: [u8; BLOCK], plain: &[u8]) -> Vec<u8> {
 }
 
 fn cbc_decrypt(key: &AesKey, iv: [u8; BLOCK], ct: &[u8]) -> Option<Vec<u8>> {
-    if ct.is_empty() || ct.len() % BLOCK != 0 {
+    if ct.is_empty() || !ct.len().is_multiple_of(BLOCK) {
         return None;
     }
     let cipher = key.cipher();
