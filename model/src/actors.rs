@@ -9,7 +9,7 @@
 use crate::applicant::{self, ApplicantState, Choice};
 use crate::ca::{self, CaChoice, CaState};
 use crate::config::{Config, ConfigError, Ordering};
-use crate::crypto::Symbolic;
+use crate::crypto::{Crypto, Symbolic};
 use crate::ids::{Party, PersonId, SeId};
 use crate::msg::Msg;
 use crate::mvno;
@@ -133,16 +133,22 @@ pub type JpkiModel = ActorModel<PartyActor, Config, ()>;
 pub type JpkiState = ActorModelState<PartyActor, ()>;
 
 impl PartyActor {
-    fn ctx(&self) -> Ctx<'_, Symbolic> {
+    fn ctx<'a, C: Crypto>(&'a self, crypto: &'a C) -> Ctx<'a, C> {
         Ctx {
             cfg: &self.cfg,
-            crypto: &Symbolic,
+            crypto,
         }
     }
 
-    /// The initial state of this party (also used by the reference runtime).
+    /// The initial state of this party, with symbolic crypto.
     pub fn initial_state(&self) -> PartyState {
-        let ctx = self.ctx();
+        self.initial_state_with(&Symbolic)
+    }
+
+    /// The initial state of this party with a given crypto backend: the reference runtime's way
+    /// of running exactly the model's transitions with real cryptography.
+    pub fn initial_state_with<C: Crypto>(&self, crypto: &C) -> PartyState {
+        let ctx = self.ctx(crypto);
         match self.party {
             Party::Ca => PartyState::Ca(ca::init(&ctx)),
             Party::SpTsm => PartyState::SpTsm(sp_tsm::init(&ctx)),
@@ -159,7 +165,7 @@ impl PartyActor {
 
     /// The choices this party offers in `state`.
     pub fn choices(&self, state: &PartyState) -> Vec<PartyChoice> {
-        let ctx = self.ctx();
+        let ctx = self.ctx(&Symbolic);
         match state {
             PartyState::Applicant(s) => applicant::choices(&ctx, s)
                 .into_iter()
@@ -173,9 +179,20 @@ impl PartyActor {
         }
     }
 
-    /// The party's transition on a delivered message.
+    /// The party's transition on a delivered message, with symbolic crypto.
     pub fn deliver(&self, state: &PartyState, from: Party, msg: &Msg) -> Step<PartyState> {
-        let ctx = self.ctx();
+        self.deliver_with(&Symbolic, state, from, msg)
+    }
+
+    /// The party's transition on a delivered message with a given crypto backend.
+    pub fn deliver_with<C: Crypto>(
+        &self,
+        crypto: &C,
+        state: &PartyState,
+        from: Party,
+        msg: &Msg,
+    ) -> Step<PartyState> {
+        let ctx = self.ctx(crypto);
         macro_rules! step {
             ($variant:ident, $s:expr, $f:path) => {{
                 let Step { state, out } = $f(&ctx, $s, from, msg);
@@ -199,9 +216,19 @@ impl PartyActor {
         }
     }
 
-    /// The party's transition on one of its choices.
+    /// The party's transition on one of its choices, with symbolic crypto.
     pub fn choose(&self, state: &PartyState, choice: PartyChoice) -> Step<PartyState> {
-        let ctx = self.ctx();
+        self.choose_with(&Symbolic, state, choice)
+    }
+
+    /// The party's transition on one of its choices with a given crypto backend.
+    pub fn choose_with<C: Crypto>(
+        &self,
+        crypto: &C,
+        state: &PartyState,
+        choice: PartyChoice,
+    ) -> Step<PartyState> {
+        let ctx = self.ctx(crypto);
         match (state, choice) {
             (PartyState::Applicant(s), PartyChoice::Applicant(c)) => {
                 let Step { state, out } = applicant::on_choice(&ctx, s, c);

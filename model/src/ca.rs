@@ -176,7 +176,11 @@ pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> CaState {
     };
     for person in ctx.cfg.all_persons() {
         let gen = CardGen(0);
-        ca.issue(|serial| card_cert(serial, person, gen), None, false);
+        ca.issue(
+            |serial| ctx.crypto.issue(card_cert(serial, person, gen)),
+            None,
+            false,
+        );
     }
     // Issuing the cards is the world before time starts.
     ca.epoch = Epoch(0);
@@ -309,6 +313,7 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
                     at: ca.epoch,
                 },
             };
+            let evidence = ctx.crypto.publish_status(evidence);
             out.send(Party::RelyingParty, Msg::StatusResponse { login, evidence });
         }
         _ => {}
@@ -368,10 +373,12 @@ fn issue_phone_cert<C: Crypto>(
     }
     let reuse = ctx.flawed(Flaw::SerialReuse);
     let cert = ca.issue(
-        |serial| Certificate {
-            serial,
-            subject: Subject::Phone { person, se, app },
-            key,
+        |serial| {
+            ctx.crypto.issue(Certificate {
+                serial,
+                subject: Subject::Phone { person, se, app },
+                key,
+            })
         },
         Some(card),
         reuse,
@@ -408,7 +415,11 @@ fn card_event<C: Crypto>(
     ca.cascade(ctx, serial, to);
     if event == CardEventKind::Renewed {
         let new_gen = CardGen(gen.0 + 1);
-        let cert = ca.issue(|s| card_cert(s, person, new_gen), None, false);
+        let cert = ca.issue(
+            |s| ctx.crypto.issue(card_cert(s, person, new_gen)),
+            None,
+            false,
+        );
         out.send(Party::Applicant(person), Msg::CardIssued { cert });
     }
 }

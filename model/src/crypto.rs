@@ -7,6 +7,7 @@
 //! identical in both. This module is not a crypto library and holds no secrets.
 
 use crate::ids::{AppNo, CardGen, LoginId, PersonId, SeId, Serial};
+use crate::msg::StatusEvidence;
 use serde::{Deserialize, Serialize};
 
 /// The name of a key pair. Whoever holds the term holds the private key; [`PublicKey`] wraps it
@@ -139,6 +140,16 @@ pub trait Crypto {
     fn seal_for(&self, se: SeId, key: KeyName) -> KeyDelivery;
     /// Opens a delivery inside `se`; `None` if it was sealed for another SE.
     fn open(&self, se: SeId, delivery: KeyDelivery) -> Option<KeyName>;
+    /// The CA signs `cert`. The term is returned unchanged: a real backend keeps the signed X.509
+    /// encoding to send along with it.
+    fn issue(&self, cert: Certificate) -> Certificate;
+    /// The CA signs status evidence (an OCSP-like answer or a CRL); as [`Crypto::issue`].
+    fn publish_status(&self, evidence: StatusEvidence) -> StatusEvidence;
+    /// Whether `cert` really was issued by the CA. Symbolically every certificate term was (only
+    /// the CA makes them); a real backend checks the CA's signature on the encoding it received.
+    fn certificate_genuine(&self, cert: &Certificate) -> bool;
+    /// Whether status evidence really comes from the CA; as [`Crypto::certificate_genuine`].
+    fn status_genuine(&self, evidence: &StatusEvidence) -> bool;
 }
 
 /// Perfect symbolic cryptography for model checking.
@@ -175,6 +186,22 @@ impl Crypto for Symbolic {
             KeyDelivery::Sealed { .. } => None,
             KeyDelivery::Plain(key) => Some(key),
         }
+    }
+
+    fn issue(&self, cert: Certificate) -> Certificate {
+        cert
+    }
+
+    fn publish_status(&self, evidence: StatusEvidence) -> StatusEvidence {
+        evidence
+    }
+
+    fn certificate_genuine(&self, _cert: &Certificate) -> bool {
+        true
+    }
+
+    fn status_genuine(&self, _evidence: &StatusEvidence) -> bool {
+        true
     }
 }
 

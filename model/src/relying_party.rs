@@ -66,7 +66,9 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, rp: &mut RpState, from: Party, msg: &Msg,
             if decided || rp.pending.iter().any(|(l, _)| l == login) {
                 return;
             }
-            if !ctx.crypto.verify(cert.key, Digest::Login(*login), *sig) {
+            if !ctx.crypto.certificate_genuine(cert)
+                || !ctx.crypto.verify(cert.key, Digest::Login(*login), *sig)
+            {
                 return;
             }
             rp.pending.push((*login, *cert));
@@ -82,6 +84,9 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, rp: &mut RpState, from: Party, msg: &Msg,
             let Some(i) = rp.pending.iter().position(|(l, _)| l == login) else {
                 return;
             };
+            if !ctx.crypto.status_genuine(evidence) {
+                return;
+            }
             let (_, cert) = rp.pending.remove(i);
             let status = status_in(evidence, cert.serial);
             let good = status == CertStatus::Valid

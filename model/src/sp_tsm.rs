@@ -84,6 +84,7 @@ pub fn application_digest<C: Crypto>(
 /// Whether an application is signed by the card certificate it carries, for the person it names.
 pub fn application_verifies<C: Crypto>(ctx: &Ctx<'_, C>, a: &Application) -> bool {
     matches!(a.card_cert.subject, Subject::Card { person, .. } if person == a.person)
+        && ctx.crypto.certificate_genuine(&a.card_cert)
         && ctx.crypto.verify(
             a.card_cert.key,
             application_digest(ctx, a.person, a.se, a.app, a.card_cert.serial),
