@@ -156,7 +156,8 @@ impl PartyActor {
             Party::RelyingParty => PartyState::RelyingParty(RpState::default()),
             Party::Mvno => PartyState::Mvno,
             Party::Applicant(p) => {
-                let card = ca::init(&ctx).card_of(p).map(|r| r.cert);
+                // The card's certificate as the CA made it (the term only: the card carries it).
+                let card = ca::init(&self.ctx(&Symbolic)).card_of(p).map(|r| r.cert);
                 PartyState::Applicant(applicant::init(&ctx, p, card))
             }
             Party::Se(s) => PartyState::Se(se::init(s)),

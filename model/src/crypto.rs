@@ -138,6 +138,8 @@ pub trait Crypto {
     fn generate_at_center(&self, person: PersonId, app: AppNo) -> KeyName;
     /// Encrypts a private key so that only `se` can open it.
     fn seal_for(&self, se: SeId, key: KeyName) -> KeyDelivery;
+    /// Sends a private key without encryption (only the flawed design does).
+    fn in_clear(&self, key: KeyName) -> KeyDelivery;
     /// Opens a delivery inside `se`; `None` if it was sealed for another SE.
     fn open(&self, se: SeId, delivery: KeyDelivery) -> Option<KeyName>;
     /// The CA signs `cert`. The term is returned unchanged: a real backend keeps the signed X.509
@@ -178,6 +180,10 @@ impl Crypto for Symbolic {
 
     fn seal_for(&self, se: SeId, key: KeyName) -> KeyDelivery {
         KeyDelivery::Sealed { for_se: se, key }
+    }
+
+    fn in_clear(&self, key: KeyName) -> KeyDelivery {
+        KeyDelivery::Plain(key)
     }
 
     fn open(&self, se: SeId, delivery: KeyDelivery) -> Option<KeyName> {

@@ -249,7 +249,7 @@ fn cert_issued<C: Crypto>(
     }
     let delivery = center_key.map(|k| {
         if ctx.flawed(Flaw::CenterKeyPlaintext) {
-            crate::crypto::KeyDelivery::Plain(k)
+            ctx.crypto.in_clear(k)
         } else {
             ctx.crypto.seal_for(se, k)
         }
