@@ -1,4 +1,19 @@
-//! Recorded traces and conformance checking.
+//! Recorded traces of real (or emulated) systems, and conformance checking against the model.
 //!
-//! The trace format and `jpkisim conform` arrive with the trace issue; for now this crate only
-//! states its place in the workspace, so that the workspace layout is the final one from the start.
+//! A trace is NDJSON (`docs/trace-format.md`): a [`format::Header`] line naming the format, its
+//! version, the model configuration and the parties whose log it is, then one [`format::Event`]
+//! per line. Events use the model's own types ([`jpkisim_model::msg::Msg`],
+//! [`jpkisim_model::ids::Party`], [`jpkisim_model::actors::PartyChoice`]), so a trace says
+//! exactly what the model would say: keys, PINs and ciphertexts are symbolic names, never bytes,
+//! and real bytes appear only as fingerprints in an event's `evidence`.
+//!
+//! [`write::Recorder`] appends events to any writer (the reference runtime records with it);
+//! [`read::Reader`] reads them back with errors that name the file, line and field.
+
+pub mod format;
+pub mod read;
+pub mod write;
+
+pub use format::{Event, EventKind, Fault, Header, FORMAT, VERSION};
+pub use read::{ErrorKind, Reader, TraceError};
+pub use write::Recorder;
