@@ -18,6 +18,7 @@ pub mod console;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
 pub mod isd;
+pub mod pki;
 pub mod scp03;
 pub mod se;
 pub mod testcard;
