@@ -205,9 +205,11 @@ fn authenticate<C: Crypto>(
     pin_correct: bool,
     out: &mut Outbox,
 ) {
+    // Only a personalized token has a PIN to check: before STORE DATA the applet answers every
+    // command `69 85` (found by running the reference against the emulated applet).
     if !se
         .applet
-        .is_some_and(|a| matches!(a.life, Lifecycle::Installed | Lifecycle::Personalized))
+        .is_some_and(|a| a.life == Lifecycle::Personalized)
     {
         return;
     }

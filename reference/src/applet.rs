@@ -177,10 +177,47 @@ impl Session {
     }
 }
 
+/// What a token instance is personalized for, chosen by the TSM in the INSTALL parameters
+/// (`C9 01 01` = authentication only; empty `C9 00` = both, the default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// User authentication and signing, like the card: both keys, PINs and certificates.
+    AuthAndSign,
+    /// User authentication only: what jpkisim's protocol model provisions (it tracks only the
+    /// user-authentication certificate), so the reference runtime can complete personalization
+    /// without inventing a signing certificate the model never issues.
+    AuthOnly,
+}
+
+impl Scope {
+    /// The scope an INSTALL parameter field (`C9 len value`) asks for; `None` if unknown.
+    pub fn from_install_params(params: &[u8]) -> Option<Scope> {
+        match params {
+            [] | [0xC9, 0x00] => Some(Scope::AuthAndSign),
+            [0xC9, 0x01, 0x01] => Some(Scope::AuthOnly),
+            _ => None,
+        }
+    }
+}
+
+/// Which build of the applet package is in ROM. Only [`Build::Correct`] is a JPKI applet; the
+/// other reproduces a broken variant of the protocol model at the byte level, so the variant's
+/// counterexample can be replayed on the emulator (`jpkisim run`, reference tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Build {
+    /// The applet as specified.
+    #[default]
+    Correct,
+    /// Wrong PINs are answered `63 Cx` but never counted: the `no_retry_counter` variant.
+    NoRetryCounter,
+}
+
 /// The JPKI applet instance: persistent contents plus the current session. `Clone` lets a
 /// harness fork a personalized card instead of personalizing it again.
 #[derive(Clone)]
 pub struct JpkiApplet {
+    scope: Scope,
+    build: Build,
     files: BTreeMap<u16, Vec<u8>>,
     auth_pin: Option<Pin>,
     sign_pin: Option<Pin>,
@@ -265,7 +302,19 @@ impl JpkiApplet {
     /// A freshly installed, empty instance. `seed` feeds the blinding and key-generation RNG, so
     /// a run is reproducible from one printed seed.
     pub fn new(seed: u64) -> Self {
+        Self::with_scope(seed, Scope::AuthAndSign)
+    }
+
+    /// A freshly installed, empty instance personalized for `scope`.
+    pub fn with_scope(seed: u64, scope: Scope) -> Self {
+        Self::built(seed, scope, Build::Correct)
+    }
+
+    /// A freshly installed instance of a given package build.
+    pub fn built(seed: u64, scope: Scope, build: Build) -> Self {
         Self {
+            scope,
+            build,
             files: BTreeMap::new(),
             auth_pin: None,
             sign_pin: None,
@@ -293,11 +342,17 @@ impl JpkiApplet {
 
     /// Whether every file, PIN and key is present: the condition to enter the personalized state.
     pub fn is_complete(&self) -> bool {
-        fid::DATA_FILES.iter().all(|f| self.files.contains_key(f))
+        let auth = [fid::TOKEN_INFO, fid::AUTH_CERT, fid::AUTH_CA_CERT]
+            .iter()
+            .all(|f| self.files.contains_key(f))
             && self.auth_pin.is_some()
+            && self.auth_key.is_some();
+        let sign = [fid::SIGN_CERT, fid::SIGN_CA_CERT]
+            .iter()
+            .all(|f| self.files.contains_key(f))
             && self.sign_pin.is_some()
-            && self.auth_key.is_some()
-            && self.sign_key.is_some()
+            && self.sign_key.is_some();
+        auth && (sign || self.scope == Scope::AuthOnly)
     }
 
     /// Ends the session: the application was selected again, the channel closed or the power cut.
@@ -524,6 +579,7 @@ impl JpkiApplet {
         }
         let kind = self.current_pin()?;
         let verified = self.session.verified(kind);
+        let build = self.build;
         let pin = self.pin_mut(kind).ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
         match cmd.case() {
             Case::One => {
@@ -549,7 +605,7 @@ impl JpkiApplet {
             // card does against tearing.
             pin.tries_left -= 1;
             let ok = bool::from(pin.value.as_slice().ct_eq(&cmd.data));
-            if ok {
+            if ok || build == Build::NoRetryCounter {
                 pin.tries_left = kind.max_tries();
             }
             ok

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     apdu::{Command, Response, StatusWord},
-    applet::JpkiApplet,
+    applet::{Build, JpkiApplet, Scope},
     scp03::{dek_decrypt, pseudo_random_card_challenge, CardSession, ScpError, StaticKeys},
 };
 
@@ -107,6 +107,7 @@ pub struct Isd {
     perso_target: Option<Vec<u8>>,
     store: StoreState,
     next_applet_seed: u64,
+    build: Build,
 }
 
 impl Isd {
@@ -120,7 +121,14 @@ impl Isd {
             perso_target: None,
             store: StoreState::default(),
             next_applet_seed: seed,
+            build: Build::Correct,
         }
+    }
+
+    /// Which applet package build later INSTALLs instantiate (a defective one only to replay a
+    /// broken protocol variant).
+    pub fn set_package_build(&mut self, build: Build) {
+        self.build = build;
     }
 
     /// Ends the secure channel (power cycle, deselection, or a security failure).
@@ -253,9 +261,9 @@ impl Isd {
                 if !(5..=16).contains(&aid.len()) || privileges.len() > 3 || !token.is_empty() {
                     return Err(StatusWord::WRONG_DATA);
                 }
-                if params.first().is_some_and(|&tag| tag != 0xC9) {
+                let Some(scope) = Scope::from_install_params(params) else {
                     return Err(StatusWord::WRONG_DATA);
-                }
+                };
                 if registry.contains_key(aid) || aid == ISD_AID {
                     return Err(StatusWord::WRONG_DATA);
                 }
@@ -269,7 +277,7 @@ impl Isd {
                     state,
                     locked: false,
                     privileges: privileges.first().copied().unwrap_or(0),
-                    applet: JpkiApplet::new(self.next_applet_seed),
+                    applet: JpkiApplet::built(self.next_applet_seed, scope, self.build),
                 };
                 registry.insert(aid.to_vec(), instance);
                 Ok(Response::ok(vec![0x00]))

@@ -13,13 +13,20 @@
 
 pub mod apdu;
 pub mod applet;
+pub mod backend;
 pub mod bench;
 pub mod console;
+pub mod device;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
+pub mod inproc;
 pub mod isd;
+pub mod node;
 pub mod pki;
+pub mod scenario;
 pub mod scp03;
 pub mod se;
 pub mod testcard;
 pub mod timing;
+pub mod udp;
+pub mod wire;

@@ -132,6 +132,12 @@ impl SecureElement {
         self.registry.get(aid)
     }
 
+    /// Chooses the applet package build in ROM (see [`crate::applet::Build`]).
+    pub fn set_package_build(&mut self, build: crate::applet::Build) {
+        self.isd.set_package_build(build);
+    }
+
+
     /// The issuer security domain (for checks on its session state).
     pub fn isd(&self) -> &Isd {
         &self.isd

@@ -125,9 +125,15 @@ pub struct Tsm<'a> {
 impl<'a> Tsm<'a> {
     /// A TSM holding the test ISD keys and [`HOST_CHALLENGE`].
     pub fn new(se: &'a mut SecureElement) -> Self {
+        Self::with_keys(se, isd_keys(), HOST_CHALLENGE)
+    }
+
+    /// A TSM holding `keys` (the ISD keys of this particular SE) that opens its next session with
+    /// `host_challenge`.
+    pub fn with_keys(se: &'a mut SecureElement, keys: StaticKeys, host_challenge: [u8; 8]) -> Self {
         Self {
             se,
-            host: HostSession::new(isd_keys(), HOST_CHALLENGE),
+            host: HostSession::new(keys, host_challenge),
             transcript: Vec::new(),
         }
     }

@@ -1,0 +1,601 @@
+//! The real crypto backend: the model's [`Crypto`] trait with RSA-2048, PKCS#1 v1.5 SHA-256
+//! signatures, X.509 certificates, a CRL and CA-signed status answers behind every term.
+//!
+//! Each party has its own [`RealCrypto`]. It holds only what that party would hold: the CA its
+//! signing key, an applicant their card's private key, J-LIS (the SP-TSM) the keys it generates,
+//! and everyone the CA's certificate as trust anchor. Everything else a party learns arrives as
+//! [`Artifact`]s next to the message that names it, and is checked when a transition asks: a
+//! signature verifies only if its bytes verify under the key material the party has for the key the
+//! transition names, a certificate is genuine only if the CA's signature on its DER verifies and
+//! the DER says what the term says. An SE's keys are never here: they live in the emulated applet
+//! ([`crate::device`]), which binds the public half and the login signatures it makes.
+//!
+//! Problems that the symbolic model cannot have (key material that never arrived, a CA that cannot
+//! encode a certificate) are collected as [`RealCrypto::take_problems`] so the runtime stops with
+//! a divergence instead of carrying on with a term that has no bytes behind it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use jpkisim_model::crypto::{
+    Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Signature, Subject,
+};
+use jpkisim_model::ids::{AppNo, Epoch, Party, PersonId, SeId, Serial};
+use jpkisim_model::msg::{CertStatus, StatusEvidence};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest as _, Sha256};
+
+use crate::pki::{self, Authority, CertState, CrlEntry, IssueRequest, RevocationReason};
+use crate::scp03::{dek_decrypt, dek_encrypt, AesKey, StaticKeys};
+use crate::wire::Artifact;
+
+/// Unix time of the model's epoch 0 (2026-01-01T00:00:00Z); one epoch is one hour.
+pub const EPOCH_ZERO: u64 = 1_767_225_600;
+/// Seconds per model epoch.
+pub const EPOCH_SECONDS: u64 = 3_600;
+/// Validity of every end-entity certificate: five years from a day before epoch 0.
+const VALIDITY: u64 = 5 * 365 * 86_400;
+
+/// The real time of a model epoch.
+pub fn time_of(epoch: Epoch) -> u64 {
+    EPOCH_ZERO + u64::from(epoch.0) * EPOCH_SECONDS
+}
+
+/// The bytes a signature over `digest` covers: a versioned canonical encoding of the term. A
+/// login challenge is this encoding of `Digest::Login`, signed by the SE as a SHA-256
+/// DigestInfo through `80 2A`.
+pub fn digest_bytes(digest: &Digest) -> Vec<u8> {
+    let mut out = b"jpkisim-digest/1 ".to_vec();
+    // Serialising a plain data enum to a Vec cannot fail.
+    out.extend(serde_json::to_vec(digest).unwrap_or_default());
+    out
+}
+
+/// The subject common name that stands for a model subject in X.509.
+pub fn subject_cn(subject: &Subject) -> String {
+    match subject {
+        Subject::Card { person, gen } => format!("JPKISIM CARD person {person} gen {gen}"),
+        Subject::Phone { person, se, app } => {
+            format!("JPKISIM PHONE person {person} se {se} app {app}")
+        }
+    }
+}
+
+/// The seed of one run and what every party knows out of band: the CA's certificate.
+#[derive(Debug)]
+pub struct Provisioning {
+    seed: u64,
+    ca_cert_der: Vec<u8>,
+    ca_public: RsaPublicKey,
+}
+
+impl Provisioning {
+    /// Derives the CA and its self-signed certificate from the run's seed.
+    pub fn new(seed: u64) -> Result<Arc<Self>, pki::PkiError> {
+        let key = derived_key(seed, "ca")?;
+        let authority = Authority::new(key, EPOCH_ZERO - 86_400, &mut rng_for(seed, "ca-cert"))?;
+        Ok(Arc::new(Self {
+            seed,
+            ca_cert_der: authority.certificate_der().to_vec(),
+            ca_public: authority.public_key(),
+        }))
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The CA certificate (trust anchor), DER.
+    pub fn ca_cert_der(&self) -> &[u8] {
+        &self.ca_cert_der
+    }
+
+    /// The CA's public key.
+    pub fn ca_public(&self) -> &RsaPublicKey {
+        &self.ca_public
+    }
+
+    /// The issuer security domain keys of `se`: its issuer's TSM holds them (and, for sealing a
+    /// centrally generated key, J-LIS is given its DEK through that TSM).
+    pub fn isd_keys(&self, se: SeId) -> StaticKeys {
+        let part = |what: &str| {
+            let h = Sha256::digest(format!("{}/isd/{}/{what}", self.seed, se.0).as_bytes());
+            let mut k = [0u8; 16];
+            k.copy_from_slice(&h[..16]);
+            AesKey::new(k)
+        };
+        StaticKeys {
+            kvn: 0x30,
+            enc: part("enc"),
+            mac: part("mac"),
+            dek: part("dek"),
+        }
+    }
+
+    /// The seed of `se`'s emulated chip (its key generation and blinding).
+    pub fn chip_seed(&self, se: SeId) -> u64 {
+        let h = Sha256::digest(format!("{}/chip/{}", self.seed, se.0).as_bytes());
+        u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+    }
+}
+
+/// A deterministic RNG for one purpose within a run.
+fn rng_for(seed: u64, purpose: &str) -> ChaCha20Rng {
+    let h = Sha256::digest(format!("{seed}/rng/{purpose}").as_bytes());
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&h);
+    ChaCha20Rng::from_seed(s)
+}
+
+/// RSA-2048 key generation is slow; a run derives each key from the seed once per process.
+fn derived_key(seed: u64, label: &str) -> Result<RsaPrivateKey, pki::PkiError> {
+    static CACHE: OnceLock<Mutex<BTreeMap<[u8; 32], RsaPrivateKey>>> = OnceLock::new();
+    let h = Sha256::digest(format!("{seed}/key/{label}").as_bytes());
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&h);
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(k) = lock(cache).get(&s) {
+        return Ok(k.clone());
+    }
+    let key = pki::key_from_seed(s)?;
+    lock(cache).insert(s, key.clone());
+    Ok(key)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock is a bug elsewhere; the data is still consistent.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn key_label(name: KeyName) -> String {
+    match name {
+        KeyName::Card { person, gen } => format!("card/{person}/{gen}"),
+        KeyName::Center { person, app } => format!("center/{person}/{app}"),
+        KeyName::Se { se, app } => format!("se/{se}/{app}"),
+    }
+}
+
+/// What one party's backend holds and has learned.
+#[derive(Default)]
+struct Store {
+    /// Private keys this party holds.
+    private: BTreeMap<KeyName, RsaPrivateKey>,
+    /// Public keys from certificates whose CA signature verified.
+    certified: BTreeMap<KeyName, RsaPublicKey>,
+    /// Public keys announced over a TSM channel (an SE's freshly generated key).
+    announced: BTreeMap<KeyName, RsaPublicKey>,
+    certs: BTreeMap<Certificate, Vec<u8>>,
+    genuine_certs: BTreeMap<Certificate, bool>,
+    sigs: BTreeMap<Signature, Vec<u8>>,
+    statuses: BTreeMap<StatusEvidence, Vec<u8>>,
+    sealed: BTreeMap<KeyDelivery, Vec<u8>>,
+    crl_number: u64,
+    problems: Vec<String>,
+}
+
+/// One party's real cryptography.
+pub struct RealCrypto {
+    party: Party,
+    prov: Arc<Provisioning>,
+    authority: Option<Authority>,
+    rng: Mutex<ChaCha20Rng>,
+    store: Mutex<Store>,
+}
+
+impl std::fmt::Debug for RealCrypto {
+    /// Names the party only: never key material.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealCrypto")
+            .field("party", &self.party)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RealCrypto {
+    /// The backend of `party` in the run provisioned by `prov`. Only the CA's holds the CA key.
+    pub fn new(party: Party, prov: Arc<Provisioning>) -> Result<Self, pki::PkiError> {
+        let authority = if party == Party::Ca {
+            let key = derived_key(prov.seed, "ca")?;
+            Some(Authority::new(
+                key,
+                EPOCH_ZERO - 86_400,
+                &mut rng_for(prov.seed, "ca-cert"),
+            )?)
+        } else {
+            None
+        };
+        let rng = rng_for(prov.seed, &format!("blinding/{party}"));
+        Ok(Self {
+            party,
+            prov,
+            authority,
+            rng: Mutex::new(rng),
+            store: Mutex::new(Store::default()),
+        })
+    }
+
+    /// The run's provisioning.
+    pub fn provisioning(&self) -> &Arc<Provisioning> {
+        &self.prov
+    }
+
+    /// Problems met since the last call: the reference could not stand behind a term.
+    pub fn take_problems(&self) -> Vec<String> {
+        std::mem::take(&mut lock(&self.store).problems)
+    }
+
+    fn problem(&self, what: String) {
+        lock(&self.store).problems.push(what);
+    }
+
+    /// The private key `name` if this party holds it (an applicant its card's, J-LIS the keys
+    /// it generated); derived from the seed on first use.
+    fn private_key(&self, name: KeyName) -> Option<RsaPrivateKey> {
+        if let Some(k) = lock(&self.store).private.get(&name) {
+            return Some(k.clone());
+        }
+        let holds = match (self.party, name) {
+            (Party::Applicant(me), KeyName::Card { person, .. }) => me == person,
+            _ => false,
+        };
+        if !holds {
+            return None;
+        }
+        let key = derived_key(self.prov.seed, &key_label(name)).ok()?;
+        lock(&self.store).private.insert(name, key.clone());
+        Some(key)
+    }
+
+    /// The public key material this party has for `name`.
+    fn public_key(&self, name: KeyName) -> Option<RsaPublicKey> {
+        {
+            let s = lock(&self.store);
+            if let Some(k) = s.certified.get(&name).or_else(|| s.announced.get(&name)) {
+                return Some(k.clone());
+            }
+            if let Some(k) = s.private.get(&name) {
+                return Some(k.to_public_key());
+            }
+        }
+        // The CA registers every card's public key when the card is manufactured.
+        if self.party == Party::Ca {
+            if let KeyName::Card { .. } = name {
+                return derived_key(self.prov.seed, &key_label(name))
+                    .ok()
+                    .map(|k| k.to_public_key());
+            }
+        }
+        None
+    }
+
+    /// Binds the public key an SE generated (the emulated applet answered its modulus).
+    pub fn announce(&self, name: KeyName, key: RsaPublicKey) {
+        lock(&self.store).announced.insert(name, key);
+    }
+
+    /// Records signature bytes the emulated applet produced for a signature term.
+    pub fn record_signature(&self, sig: Signature, bytes: Vec<u8>) {
+        lock(&self.store).sigs.insert(sig, bytes);
+    }
+
+    /// The DER of a certificate term, if this party has it.
+    pub fn certificate_der(&self, cert: &Certificate) -> Option<Vec<u8>> {
+        lock(&self.store).certs.get(cert).cloned()
+    }
+
+    /// The ciphertext (or, in the flawed design, plaintext) of a key delivery.
+    pub fn delivery_bytes(&self, delivery: &KeyDelivery) -> Option<Vec<u8>> {
+        lock(&self.store).sealed.get(delivery).cloned()
+    }
+
+    /// The artifact that stands behind a term this party sends, if it has one.
+    pub fn artifact_for_cert(&self, cert: &Certificate) -> Option<Artifact> {
+        let der = self.certificate_der(cert)?;
+        Some(Artifact::Certificate { cert: *cert, der })
+    }
+
+    /// See [`RealCrypto::artifact_for_cert`].
+    pub fn artifact_for_sig(&self, sig: &Signature) -> Option<Artifact> {
+        let bytes = lock(&self.store).sigs.get(sig).cloned()?;
+        Some(Artifact::Signature { sig: *sig, bytes })
+    }
+
+    /// See [`RealCrypto::artifact_for_cert`].
+    pub fn artifact_for_key(&self, key: &PublicKey) -> Option<Artifact> {
+        let k = self.public_key(key.0)?;
+        let spki = k.to_public_key_der().ok()?.as_bytes().to_vec();
+        Some(Artifact::PublicKey { key: key.0, spki })
+    }
+
+    /// See [`RealCrypto::artifact_for_cert`].
+    pub fn artifact_for_delivery(&self, delivery: &KeyDelivery) -> Option<Artifact> {
+        let bytes = self.delivery_bytes(delivery)?;
+        Some(Artifact::KeyDelivery {
+            delivery: *delivery,
+            bytes,
+        })
+    }
+
+    /// See [`RealCrypto::artifact_for_cert`].
+    pub fn artifact_for_status(&self, evidence: &StatusEvidence) -> Option<Artifact> {
+        let der = lock(&self.store).statuses.get(evidence).cloned()?;
+        Some(Artifact::Status {
+            evidence: evidence.clone(),
+            der,
+        })
+    }
+
+    /// Takes in what arrived with a message. Certificates are checked against the trust anchor
+    /// here, once; nothing is trusted for being present.
+    pub fn import(&self, artifacts: &[Artifact]) {
+        for a in artifacts {
+            match a {
+                Artifact::Certificate { cert, der } => {
+                    let genuine = self.check_certificate(cert, der);
+                    let mut s = lock(&self.store);
+                    s.certs.insert(*cert, der.clone());
+                    s.genuine_certs.insert(*cert, genuine.is_some());
+                    if let Some(k) = genuine {
+                        s.certified.insert(cert.key.0, k);
+                    }
+                }
+                Artifact::Signature { sig, bytes } => {
+                    lock(&self.store).sigs.insert(*sig, bytes.clone());
+                }
+                Artifact::PublicKey { key, spki } => {
+                    if let Ok(k) = RsaPublicKey::from_public_key_der(spki) {
+                        lock(&self.store).announced.entry(*key).or_insert(k);
+                    }
+                }
+                Artifact::KeyDelivery { delivery, bytes } => {
+                    lock(&self.store).sealed.insert(*delivery, bytes.clone());
+                }
+                Artifact::Status { evidence, der } => {
+                    lock(&self.store)
+                        .statuses
+                        .insert(evidence.clone(), der.clone());
+                }
+            }
+        }
+    }
+
+    /// The certified public key if `der` is a CA-signed certificate saying what `cert` says.
+    fn check_certificate(&self, cert: &Certificate, der: &[u8]) -> Option<RsaPublicKey> {
+        let v = pki::verify_certificate(self.prov.ca_public(), der).ok()?;
+        (v.serial == u64::from(cert.serial.0) + SERIAL_OFFSET
+            && v.subject_cn == subject_cn(&cert.subject))
+        .then_some(v.public_key)
+    }
+
+    fn sign_bytes(&self, key: &RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
+        pki::sign(key, message, &mut *lock(&self.rng)).ok()
+    }
+}
+
+/// X.509 serial of model serial `n`: serial 1 is the CA's own certificate.
+pub const SERIAL_OFFSET: u64 = 1;
+
+fn cert_state(status: CertStatus) -> CertState {
+    match status {
+        CertStatus::Valid => CertState::Good,
+        CertStatus::Suspended => CertState::Suspended,
+        CertStatus::Revoked | CertStatus::Expired => CertState::Revoked,
+    }
+}
+
+fn reason(status: CertStatus) -> RevocationReason {
+    match status {
+        CertStatus::Suspended => RevocationReason::CertificateHold,
+        CertStatus::Expired => RevocationReason::CessationOfOperation,
+        CertStatus::Revoked | CertStatus::Valid => RevocationReason::Unspecified,
+    }
+}
+
+impl Crypto for RealCrypto {
+    fn sign(&self, key: KeyName, digest: Digest) -> Signature {
+        let sig = Signature {
+            signer: key,
+            digest,
+        };
+        match self.private_key(key) {
+            Some(k) => match self.sign_bytes(&k, &digest_bytes(&digest)) {
+                Some(bytes) => self.record_signature(sig, bytes),
+                None => self.problem(format!("{}: RSA signing failed", self.party)),
+            },
+            // An SE's key lives in its applet: the device records the signature it makes.
+            None if matches!(key, KeyName::Se { .. } | KeyName::Center { .. })
+                && matches!(self.party, Party::Se(_)) => {}
+            None => self.problem(format!(
+                "{} was asked to sign with a key it does not hold",
+                self.party
+            )),
+        }
+        sig
+    }
+
+    fn verify(&self, key: PublicKey, digest: Digest, sig: Signature) -> bool {
+        let Some(bytes) = lock(&self.store).sigs.get(&sig).cloned() else {
+            return false;
+        };
+        let Some(k) = self.public_key(key.0) else {
+            return false;
+        };
+        pki::verify(&k, &digest_bytes(&digest), &bytes)
+    }
+
+    fn generate_in_se(&self, se: SeId, app: AppNo) -> KeyName {
+        // The applet generates it (STORE DATA 0217); the device announces the modulus.
+        KeyName::Se { se, app }
+    }
+
+    fn generate_at_center(&self, person: PersonId, app: AppNo) -> KeyName {
+        let name = KeyName::Center { person, app };
+        match derived_key(self.prov.seed, &key_label(name)) {
+            Ok(k) => {
+                lock(&self.store).private.insert(name, k);
+            }
+            Err(e) => self.problem(format!("J-LIS key generation failed: {e}")),
+        }
+        name
+    }
+
+    fn seal_for(&self, se: SeId, key: KeyName) -> KeyDelivery {
+        let delivery = KeyDelivery::Sealed { for_se: se, key };
+        self.put_delivery(delivery, |der| {
+            dek_encrypt(&self.prov.isd_keys(se).dek, der)
+        });
+        delivery
+    }
+
+    fn in_clear(&self, key: KeyName) -> KeyDelivery {
+        let delivery = KeyDelivery::Plain(key);
+        self.put_delivery(delivery, <[u8]>::to_vec);
+        delivery
+    }
+
+    fn open(&self, se: SeId, delivery: KeyDelivery) -> Option<KeyName> {
+        let bytes = self.delivery_bytes(&delivery)?;
+        let der = match delivery {
+            KeyDelivery::Sealed { .. } => dek_decrypt(&self.prov.isd_keys(se).dek, &bytes)?,
+            KeyDelivery::Plain(_) => bytes,
+        };
+        let key = RsaPrivateKey::from_pkcs1_der(&der).ok()?;
+        // The SE learns the public half of what it opened; the private half goes to the applet.
+        self.announce(delivery.key(), key.to_public_key());
+        Some(delivery.key())
+    }
+
+    fn issue(&self, cert: Certificate) -> Certificate {
+        let Some(authority) = &self.authority else {
+            self.problem(format!("{} tried to issue a certificate", self.party));
+            return cert;
+        };
+        let Some(public_key) = self.public_key(cert.key.0) else {
+            self.problem(format!(
+                "CA has no public key for {:?}: it never arrived",
+                cert.key.0
+            ));
+            return cert;
+        };
+        let req = IssueRequest {
+            serial: u64::from(cert.serial.0) + SERIAL_OFFSET,
+            subject_cn: subject_cn(&cert.subject),
+            public_key,
+            not_before: EPOCH_ZERO - 86_400,
+            not_after: EPOCH_ZERO - 86_400 + VALIDITY,
+        };
+        match authority.issue(&req, &mut *lock(&self.rng)) {
+            Ok(der) => {
+                let mut s = lock(&self.store);
+                s.certs.insert(cert, der);
+                s.genuine_certs.insert(cert, true);
+            }
+            Err(e) => self.problem(format!("CA could not issue serial {}: {e}", cert.serial)),
+        }
+        cert
+    }
+
+    fn publish_status(&self, evidence: StatusEvidence) -> StatusEvidence {
+        let Some(authority) = &self.authority else {
+            self.problem(format!("{} tried to sign status evidence", self.party));
+            return evidence;
+        };
+        let signed = match &evidence {
+            StatusEvidence::Ocsp { serial, status, at } => authority.status_answer(
+                u64::from(serial.0) + SERIAL_OFFSET,
+                cert_state(*status),
+                time_of(*at),
+                &mut *lock(&self.rng),
+            ),
+            StatusEvidence::Crl {
+                entries, published, ..
+            } => {
+                let entries: Vec<CrlEntry> = entries
+                    .iter()
+                    .map(|(s, st)| CrlEntry {
+                        serial: u64::from(s.0) + SERIAL_OFFSET,
+                        revoked_at: time_of(*published),
+                        reason: reason(*st),
+                    })
+                    .collect();
+                let number = u64::from(published.0) + 1;
+                lock(&self.store).crl_number = number;
+                authority.crl(
+                    &entries,
+                    number,
+                    time_of(*published),
+                    time_of(*published) + EPOCH_SECONDS,
+                    &mut *lock(&self.rng),
+                )
+            }
+        };
+        match signed {
+            Ok(der) => {
+                lock(&self.store).statuses.insert(evidence.clone(), der);
+            }
+            Err(e) => self.problem(format!("CA could not sign status evidence: {e}")),
+        }
+        evidence
+    }
+
+    fn certificate_genuine(&self, cert: &Certificate) -> bool {
+        lock(&self.store)
+            .genuine_certs
+            .get(cert)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn status_genuine(&self, evidence: &StatusEvidence) -> bool {
+        let Some(der) = lock(&self.store).statuses.get(evidence).cloned() else {
+            return false;
+        };
+        let ca = self.prov.ca_public();
+        match evidence {
+            StatusEvidence::Ocsp { serial, status, at } => pki::verify_status_answer(ca, &der)
+                .is_ok_and(|v| {
+                    v.serial == u64::from(serial.0) + SERIAL_OFFSET
+                        && v.status == cert_state(*status)
+                        && v.produced_at == time_of(*at)
+                }),
+            StatusEvidence::Crl {
+                entries, published, ..
+            } => pki::verify_crl(ca, &der).is_ok_and(|v| {
+                v.this_update == time_of(*published)
+                    && v.entries.len() == entries.len()
+                    && v.entries.iter().zip(entries).all(|((s, r), (ms, mst))| {
+                        *s == u64::from(ms.0) + SERIAL_OFFSET && *r == reason(*mst)
+                    })
+            }),
+        }
+    }
+}
+
+impl RealCrypto {
+    fn put_delivery(&self, delivery: KeyDelivery, seal: impl FnOnce(&[u8]) -> Vec<u8>) {
+        let Some(k) = self.private_key(delivery.key()) else {
+            self.problem(format!(
+                "{} cannot deliver a key it does not hold",
+                self.party
+            ));
+            return;
+        };
+        match k.to_pkcs1_der() {
+            Ok(der) => {
+                let bytes = seal(der.as_bytes());
+                lock(&self.store).sealed.insert(delivery, bytes);
+            }
+            Err(_) => self.problem("could not encode a key for delivery".into()),
+        }
+    }
+}
+
+/// The model's serial as an X.509 serial, for readers of the recorded DER.
+pub fn x509_serial(serial: Serial) -> u64 {
+    u64::from(serial.0) + SERIAL_OFFSET
+}

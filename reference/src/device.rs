@@ -1,0 +1,465 @@
+//! The SE party's hardware: the emulated secure element with the JPKI applet, driven by real APDU
+//! bytes for every step the model's SE takes.
+//!
+//! The model decides (its transition runs first, with the real backend); the device then carries
+//! the decision out the way the real system does — the issuer's TSM over SCP03 (C-MAC + C-DEC)
+//! for INSTALL, STORE DATA, SET STATUS and DELETE, the phone's JPKI client for SELECT, VERIFY and
+//! COMPUTE DIGITAL SIGNATURE (`80 2A`) — and checks that the card agrees: every status word is
+//! the one the model's decision implies, and afterwards the card's state abstracts to the model's
+//! ([`SeDevice::agrees_with`]). A disagreement is a [`DeviceError`], never papered over.
+//!
+//! Simplifications (docs/reference.md): the TSM's APDU script is run in process rather than
+//! relayed over OMAPI; the applicant's PIN is provisioned in the STORE DATA (a real JPKI app
+//! asks the user to set it); the token is authentication-only ([`Scope::AuthOnly`]) because the
+//! model tracks only the user-authentication certificate.
+
+use jpkisim_model::crypto::{Digest, KeyName, Signature};
+use jpkisim_model::config::Medium;
+use jpkisim_model::ids::SeId;
+use jpkisim_model::msg::Msg;
+use jpkisim_model::se::{Lifecycle, SeState};
+use jpkisim_model::transition::Outbox;
+use rsa::{BigUint, RsaPublicKey};
+use sha2::{Digest as _, Sha256};
+use zeroize::Zeroizing;
+
+use crate::apdu::{Command, StatusWord};
+use crate::applet::{dgi, fid, sha256_digest_info, Build, PinKind, JPKI_AID};
+use crate::backend::{digest_bytes, Provisioning, RealCrypto};
+use crate::isd::{encode_dgi, AppState, JPKI_MODULE_AID, JPKI_PACKAGE_AID};
+use crate::scp03::{dek_encrypt, SecurityLevel};
+use crate::se::SecureElement;
+use crate::testcard::{token_info, PersoError, Tsm};
+use crate::timing::{ClockMode, Profile};
+
+/// Why the device and the model parted ways.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// The card refused a command the model's decision needed.
+    #[error("SE {se}: {step} answered {sw}")]
+    Refused {
+        /// Which SE.
+        se: SeId,
+        /// Which command.
+        step: String,
+        /// The card's status word.
+        sw: StatusWord,
+    },
+    /// The card's state or answer differs from the model's.
+    #[error("SE {se}: the card disagrees with the model: {what}")]
+    Disagrees {
+        /// Which SE.
+        se: SeId,
+        /// What differs.
+        what: String,
+    },
+}
+
+/// The card state the model's SE state abstracts: what [`SeDevice::view`] reads through the
+/// emulator's registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceView {
+    /// The instance's life cycle in model terms (`None`: no instance).
+    pub life: Option<Lifecycle>,
+    /// Auth PIN tries left, once personalized.
+    pub pin_tries_left: Option<u8>,
+}
+
+/// One SE with its chip and the keys its issuer's TSM holds for it.
+pub struct SeDevice {
+    se: SeId,
+    chip: SecureElement,
+    prov: std::sync::Arc<Provisioning>,
+    pin: Zeroizing<Vec<u8>>,
+    sessions: u64,
+    /// Every command/response pair so far (for `--record` fingerprints and debugging).
+    pub apdus: usize,
+}
+
+impl std::fmt::Debug for SeDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeDevice")
+            .field("se", &self.se)
+            .field("view", &self.view())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The 4-digit PIN the owner of `se` chose, derived from the run's seed. It never leaves this
+/// module except as VERIFY data.
+fn owner_pin(prov: &Provisioning, se: SeId) -> Zeroizing<Vec<u8>> {
+    let h = Sha256::digest(format!("{}/pin/{}", prov.seed(), se.0).as_bytes());
+    let n = u16::from_be_bytes([h[0], h[1]]) % 10_000;
+    Zeroizing::new(format!("{n:04}").into_bytes())
+}
+
+/// A wrong PIN: the owner's with its last digit changed.
+fn wrong_pin(pin: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut w = Zeroizing::new(pin.to_vec());
+    if let Some(last) = w.last_mut() {
+        *last = if *last == b'9' { b'0' } else { *last + 1 };
+    }
+    w
+}
+
+fn install_params_data(p1_perso: bool) -> Vec<u8> {
+    let mut d = Vec::new();
+    let fields: [&[u8]; 6] = if p1_perso {
+        [&[], &[], &JPKI_AID, &[], &[], &[]]
+    } else {
+        // Authentication-only token: install parameter C9 01 01.
+        [
+            &JPKI_PACKAGE_AID,
+            &JPKI_MODULE_AID,
+            &JPKI_AID,
+            &[0x00],
+            &[0xC9, 0x01, 0x01],
+            &[],
+        ]
+    };
+    for f in fields {
+        d.push(f.len() as u8);
+        d.extend_from_slice(f);
+    }
+    d
+}
+
+impl SeDevice {
+    /// A factory-fresh SE (no applet), its applet package of the given build, timed (on a
+    /// simulated clock) like a SIM or a phone's eSE.
+    pub fn new(se: SeId, prov: std::sync::Arc<Provisioning>, build: Build, medium: Medium) -> Self {
+        let profile = match medium {
+            Medium::Uicc => Profile::Sim,
+            Medium::GpSe => Profile::Jcop4,
+        };
+        let mut chip = SecureElement::new(
+            prov.isd_keys(se),
+            profile,
+            ClockMode::Simulated,
+            prov.chip_seed(se),
+        );
+        chip.set_package_build(build);
+        let pin = owner_pin(&prov, se);
+        Self {
+            se,
+            chip,
+            prov,
+            pin,
+            sessions: 0,
+            apdus: 0,
+        }
+    }
+
+    fn refused(&self, e: PersoError) -> DeviceError {
+        match e {
+            PersoError::Refused { step, sw } => DeviceError::Refused {
+                se: self.se,
+                step: step.to_string(),
+                sw,
+            },
+            PersoError::Scp(e) => DeviceError::Disagrees {
+                se: self.se,
+                what: format!("secure channel: {e}"),
+            },
+        }
+    }
+
+    fn disagrees(&self, what: impl Into<String>) -> DeviceError {
+        DeviceError::Disagrees {
+            se: self.se,
+            what: what.into(),
+        }
+    }
+
+    /// Runs `script` as the SE issuer's TSM inside one fresh SCP03 session.
+    fn as_tsm<T>(
+        &mut self,
+        script: impl FnOnce(&mut Tsm<'_>) -> Result<T, PersoError>,
+    ) -> Result<T, DeviceError> {
+        self.sessions += 1;
+        let mut challenge = [0u8; 8];
+        challenge.copy_from_slice(&Sha256::digest(self.sessions.to_be_bytes())[..8]);
+        let keys = self.prov.isd_keys(self.se);
+        let mut tsm = Tsm::with_keys(&mut self.chip, keys, challenge);
+        let result = tsm
+            .open_secure_channel(SecurityLevel::C_DEC_C_MAC)
+            .and_then(|()| script(&mut tsm));
+        let n = tsm.transcript.len();
+        self.apdus += n;
+        result.map_err(|e| self.refused(e))
+    }
+
+    /// Sends one command as the phone's JPKI client; returns data and status word.
+    fn as_client(&mut self, cmd: &Command) -> Result<(Vec<u8>, StatusWord), DeviceError> {
+        let bytes = cmd
+            .to_bytes()
+            .ok_or_else(|| self.disagrees("a client command does not encode"))?;
+        let ex = self.chip.transmit(&bytes);
+        self.apdus += 1;
+        Ok((ex.response.data, ex.response.sw))
+    }
+
+    fn expect(&mut self, step: &str, cmd: &Command, sw: StatusWord) -> Result<Vec<u8>, DeviceError> {
+        let (data, got) = self.as_client(cmd)?;
+        if got != sw {
+            return Err(DeviceError::Refused {
+                se: self.se,
+                step: format!("{step} (expected {sw})"),
+                sw: got,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Carries out the SE's model step on `msg` from `from`, which took the SE from `before` to
+    /// `after` and sent `out`. `backend` is the SE party's backend: it receives the public keys the
+    /// applet generates and the signatures it makes.
+    pub fn mirror(
+        &mut self,
+        backend: &RealCrypto,
+        before: &SeState,
+        after: &SeState,
+        msg: &Msg,
+        out: &Outbox,
+    ) -> Result<(), DeviceError> {
+        let life = |s: &SeState| s.applet.map(|a| (a.app, a.life));
+        match msg {
+            Msg::Install { app, .. } if life(after) != life(before) => {
+                self.install(backend, before, after, *app)?
+            }
+            Msg::StoreData { cert, key, .. } if life(after) != life(before) => {
+                self.personalize(backend, cert, key.as_ref())?
+            }
+            Msg::LockApplet if life(after) != life(before) => self.as_tsm(|tsm| {
+                tsm.send_secure(
+                    "SET STATUS (lock)",
+                    &Command::new(0x80, 0xF0, 0x40, 0x80, JPKI_AID.to_vec(), None),
+                )
+                .map(|_| ())
+            })?,
+            Msg::BootStatus { .. } if life(after) != life(before) => self.delete()?,
+            Msg::Authenticate { login, pin_correct } => {
+                let signed = out.0.iter().find_map(|(_, m)| match m {
+                    Msg::LoginResponse { sig, .. } => Some(*sig),
+                    _ => None,
+                });
+                self.authenticate(backend, before, after, *pin_correct, signed, login)?
+            }
+            _ => {}
+        }
+        self.agrees_with(after)
+    }
+
+    fn delete(&mut self) -> Result<(), DeviceError> {
+        self.as_tsm(|tsm| {
+            let mut data = vec![0x4F, JPKI_AID.len() as u8];
+            data.extend_from_slice(&JPKI_AID);
+            tsm.send_secure("DELETE", &Command::new(0x80, 0xE4, 0x00, 0x00, data, None))
+                .map(|_| ())
+        })
+    }
+
+    fn install(
+        &mut self,
+        backend: &RealCrypto,
+        before: &SeState,
+        after: &SeState,
+        app: jpkisim_model::ids::AppNo,
+    ) -> Result<(), DeviceError> {
+        if before.applet.is_some_and(|a| a.life != Lifecycle::Deleted) {
+            self.delete()?;
+        }
+        let generate = after.key.is_some();
+        let modulus = self.as_tsm(|tsm| {
+            tsm.send_secure(
+                "INSTALL [for install and make selectable]",
+                &Command::new(0x80, 0xE6, 0x0C, 0x00, install_params_data(false), Some(256)),
+            )?;
+            tsm.send_secure(
+                "INSTALL [for personalization]",
+                &Command::new(0x80, 0xE6, 0x20, 0x00, install_params_data(true), Some(256)),
+            )?;
+            if !generate {
+                return Ok(None);
+            }
+            let gen = encode_dgi(dgi::GEN_AUTH_KEY, &[]).unwrap_or_default();
+            let r = tsm.send_secure(
+                "STORE DATA (generate authentication key)",
+                &Command::new(0x80, 0xE2, 0x08, 0x00, gen, Some(256)),
+            )?;
+            Ok(Some(r.data))
+        })?;
+        if let Some(n) = modulus {
+            let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
+                .map_err(|_| self.disagrees("the applet answered a modulus that is not an RSA key"))?;
+            backend.announce(KeyName::Se { se: self.se, app }, key);
+        }
+        Ok(())
+    }
+
+    fn personalize(
+        &mut self,
+        backend: &RealCrypto,
+        cert: &jpkisim_model::crypto::Certificate,
+        delivery: Option<&jpkisim_model::crypto::KeyDelivery>,
+    ) -> Result<(), DeviceError> {
+        let der = backend
+            .certificate_der(cert)
+            .ok_or_else(|| self.disagrees("STORE DATA of a certificate whose DER never arrived"))?;
+        let dek = self.prov.isd_keys(self.se).dek;
+        let mut plain = Vec::new();
+        for (f, content) in [
+            (fid::TOKEN_INFO, token_info()),
+            (fid::AUTH_CA_CERT, self.prov.ca_cert_der().to_vec()),
+            (fid::AUTH_CERT, der),
+        ] {
+            plain.extend(
+                encode_dgi(dgi::FILE_BASE | f, &content)
+                    .ok_or_else(|| self.disagrees("a file does not fit a DGI"))?,
+            );
+        }
+        let mut secret = encode_dgi(dgi::AUTH_PIN, &dek_encrypt(&dek, &self.pin))
+            .ok_or_else(|| self.disagrees("the PIN does not fit a DGI"))?;
+        if let Some(d) = delivery {
+            let bytes = backend
+                .delivery_bytes(d)
+                .ok_or_else(|| self.disagrees("a key delivery whose bytes never arrived"))?;
+            let value = match d {
+                // Sealed by J-LIS under this SE's DEK: passed through as is.
+                jpkisim_model::crypto::KeyDelivery::Sealed { .. } => bytes,
+                // Sent in the clear (flawed design): the TSM encrypts it for the last hop.
+                jpkisim_model::crypto::KeyDelivery::Plain(_) => dek_encrypt(&dek, &bytes),
+            };
+            secret.extend(
+                encode_dgi(dgi::AUTH_KEY, &value)
+                    .ok_or_else(|| self.disagrees("the key does not fit a DGI"))?,
+            );
+        }
+        self.as_tsm(|tsm| {
+            tsm.send_secure(
+                "INSTALL [for personalization]",
+                &Command::new(0x80, 0xE6, 0x20, 0x00, install_params_data(true), Some(256)),
+            )?;
+            let next = tsm.store_stream(&plain, false, false, 0)?;
+            tsm.store_stream(&secret, true, true, next)?;
+            Ok(())
+        })
+    }
+
+    fn authenticate(
+        &mut self,
+        backend: &RealCrypto,
+        before: &SeState,
+        after: &SeState,
+        pin_correct: bool,
+        signed: Option<Signature>,
+        login: &jpkisim_model::ids::LoginId,
+    ) -> Result<(), DeviceError> {
+        let personalized = before
+            .applet
+            .is_some_and(|a| a.life == Lifecycle::Personalized);
+        if !personalized {
+            return Ok(()); // the JPKI client finds no usable token and sends nothing
+        }
+        self.expect(
+            "SELECT JPKI",
+            &Command::new(0x00, 0xA4, 0x04, 0x0C, JPKI_AID.to_vec(), None),
+            StatusWord::OK,
+        )?;
+        self.expect(
+            "SELECT EF 0018",
+            &Command::new(0x00, 0xA4, 0x02, 0x0C, fid::AUTH_PIN.to_be_bytes().to_vec(), None),
+            StatusWord::OK,
+        )?;
+        let pin = if pin_correct {
+            self.pin.clone()
+        } else {
+            wrong_pin(&self.pin)
+        };
+        let expected = if before.pin_tries_left == 0 {
+            StatusWord::AUTH_BLOCKED
+        } else if pin_correct {
+            StatusWord::OK
+        } else {
+            StatusWord::tries_left(after.pin_tries_left)
+        };
+        self.expect(
+            "VERIFY",
+            &Command::new(0x00, 0x20, 0x00, 0x80, pin.to_vec(), None),
+            expected,
+        )?;
+        let Some(sig) = signed else {
+            return Ok(());
+        };
+        let Digest::Login(l) = sig.digest else {
+            return Err(self.disagrees("the SE signed something that is not a login"));
+        };
+        if l != *login {
+            return Err(self.disagrees("the SE signed another login"));
+        }
+        self.expect(
+            "SELECT EF 0017",
+            &Command::new(0x00, 0xA4, 0x02, 0x0C, fid::AUTH_KEY.to_be_bytes().to_vec(), None),
+            StatusWord::OK,
+        )?;
+        let challenge = digest_bytes(&sig.digest);
+        let bytes = self.expect(
+            "COMPUTE DIGITAL SIGNATURE",
+            &Command::new(0x80, 0x2A, 0x00, 0x80, sha256_digest_info(&challenge), Some(256)),
+            StatusWord::OK,
+        )?;
+        backend.record_signature(sig, bytes);
+        Ok(())
+    }
+
+    /// The card's state in model terms.
+    pub fn view(&self) -> DeviceView {
+        match self.chip.instance(&JPKI_AID) {
+            None => DeviceView {
+                life: None,
+                pin_tries_left: None,
+            },
+            Some(inst) => DeviceView {
+                life: Some(if inst.locked {
+                    Lifecycle::Locked
+                } else if inst.state == AppState::Personalized {
+                    Lifecycle::Personalized
+                } else {
+                    Lifecycle::Installed
+                }),
+                pin_tries_left: (inst.state == AppState::Personalized)
+                    .then(|| inst.applet.tries_left(PinKind::Auth))
+                    .flatten(),
+            },
+        }
+    }
+
+    /// Whether the card's state is the abstraction of the model's SE state: the same applet life
+    /// cycle (a deleted or never-installed applet is no instance), and once personalized the same
+    /// PIN tries left.
+    pub fn agrees_with(&self, model: &SeState) -> Result<(), DeviceError> {
+        let v = self.view();
+        let model_life = model
+            .applet
+            .map(|a| a.life)
+            .filter(|l| *l != Lifecycle::Deleted);
+        if v.life != model_life {
+            return Err(self.disagrees(format!(
+                "applet life cycle: card {:?}, model {:?}",
+                v.life, model_life
+            )));
+        }
+        if model_life == Some(Lifecycle::Personalized) && v.pin_tries_left != Some(model.pin_tries_left) {
+            return Err(self.disagrees(format!(
+                "PIN tries left: card {:?}, model {}",
+                v.pin_tries_left, model.pin_tries_left
+            )));
+        }
+        Ok(())
+    }
+
+    /// Which SE this is.
+    pub fn se(&self) -> SeId {
+        self.se
+    }
+}

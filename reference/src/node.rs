@@ -1,0 +1,160 @@
+//! One party of the reference implementation: the model's own transition function, run with the
+//! party's real crypto backend, plus — for an SE — the emulated chip that carries each step out in
+//! APDUs. Both runtimes (in-process and UDP) are made of these.
+
+use std::sync::Arc;
+
+use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
+use jpkisim_model::ids::Party;
+use jpkisim_model::transition::Step;
+use jpkisim_model::Config;
+
+use crate::applet::Build;
+use crate::backend::{Provisioning, RealCrypto};
+use crate::device::{DeviceError, SeDevice};
+use crate::pki::PkiError;
+use crate::wire::{self, Envelope};
+
+/// Why a reference step could not be taken as the model takes it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Divergence {
+    /// The emulated SE refused or disagreed.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The real backend could not stand behind a term.
+    #[error("{party}: {what}")]
+    Crypto {
+        /// Which party.
+        party: Party,
+        /// What went wrong.
+        what: String,
+    },
+    /// Setting up a party's keys failed.
+    #[error("key setup: {0}")]
+    Setup(String),
+}
+
+impl From<PkiError> for Divergence {
+    fn from(e: PkiError) -> Self {
+        Divergence::Setup(e.to_string())
+    }
+}
+
+/// A party with its model state, backend and (for an SE) chip.
+pub struct Node {
+    actor: PartyActor,
+    /// The party's model state: the same type, and after the same inputs the same value, as in
+    /// the model checker.
+    pub state: PartyState,
+    /// The party's real crypto.
+    pub crypto: RealCrypto,
+    /// The chip, for an SE.
+    pub device: Option<SeDevice>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("party", &self.actor.party)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Node {
+    /// The party in its initial state. An SE gets a factory-fresh chip whose applet package is
+    /// the defective build when the configuration's flaw is one the applet itself commits.
+    pub fn new(party: Party, cfg: Config, prov: Arc<Provisioning>) -> Result<Self, Divergence> {
+        let actor = PartyActor { party, cfg };
+        let crypto = RealCrypto::new(party, Arc::clone(&prov))?;
+        let state = actor.initial_state_with(&crypto);
+        let device = match party {
+            Party::Se(se) => Some(SeDevice::new(se, prov, applet_build(&cfg), cfg.medium)),
+            _ => None,
+        };
+        let node = Node {
+            actor,
+            state,
+            crypto,
+            device,
+        };
+        node.problems()?;
+        Ok(node)
+    }
+
+    /// Which party.
+    pub fn party(&self) -> Party {
+        self.actor.party
+    }
+
+    fn problems(&self) -> Result<(), Divergence> {
+        match self.crypto.take_problems().into_iter().next() {
+            None => Ok(()),
+            Some(what) => Err(Divergence::Crypto {
+                party: self.party(),
+                what,
+            }),
+        }
+    }
+
+    /// The choices the model offers this party now.
+    pub fn choices(&self) -> Vec<PartyChoice> {
+        self.actor.choices(&self.state)
+    }
+
+    /// Delivers an envelope: imports its artifacts, runs the model's transition with the real
+    /// backend, lets the chip carry the step out, and seals what the step sends.
+    pub fn deliver(&mut self, env: &Envelope) -> Result<Vec<Envelope>, Divergence> {
+        self.crypto.import(&env.artifacts);
+        let step = self
+            .actor
+            .deliver_with(&self.crypto, &self.state, env.from, &env.msg);
+        if let (Some(dev), PartyState::Se(before), PartyState::Se(after)) =
+            (self.device.as_mut(), &self.state, &step.state)
+        {
+            dev.mirror(&self.crypto, before, after, &env.msg, &step.out)?;
+        }
+        self.finish(step)
+    }
+
+    /// Takes one of the party's choices.
+    pub fn choose(&mut self, choice: PartyChoice) -> Result<Vec<Envelope>, Divergence> {
+        let step = self.actor.choose_with(&self.crypto, &self.state, choice);
+        self.finish(step)
+    }
+
+    fn finish(&mut self, step: Step<PartyState>) -> Result<Vec<Envelope>, Divergence> {
+        self.problems()?;
+        self.state = step.state;
+        let from = self.party();
+        Ok(step
+            .out
+            .0
+            .into_iter()
+            .map(|(to, msg)| wire::seal(&self.crypto, from, to, msg))
+            .collect())
+    }
+}
+
+/// The applet package build that reproduces a flaw the applet itself commits.
+fn applet_build(cfg: &Config) -> Build {
+    if cfg.flaws.has(jpkisim_model::config::Flaw::NoRetryCounter) {
+        Build::NoRetryCounter
+    } else {
+        Build::Correct
+    }
+}
+
+/// Hands each applicant the certificate their card carries (written at manufacture, by the CA).
+pub fn issue_cards(nodes: &[Node]) {
+    let Some(ca) = nodes.iter().find(|n| n.party() == Party::Ca) else {
+        return;
+    };
+    for n in nodes {
+        if let PartyState::Applicant(a) = &n.state {
+            if let Some(artifact) = a.card.and_then(|c| ca.crypto.artifact_for_cert(&c)) {
+                n.crypto.import(&[artifact]);
+            }
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! The UDP runtime: every party a Stateright actor (`stateright::actor::spawn`) with its own UDP
+//! socket on 127.0.0.1, speaking [`Wire`] messages (serde JSON) that carry the model message and
+//! its artifacts. The parties run exactly the [`Node`] code of the in-process runtime.
+//!
+//! A scenario is driven by a director on its own socket, which sends an applicant
+//! [`Wire::Choose`] and waits until the network is quiet. An observer shared by the actors (they
+//! run in one process) records the trace, tracks what is in flight and checks every applicable
+//! safety property on the global state after every step — the observer carries no protocol
+//! traffic. Faults are injected at the sender: loss and duplication by the seeded coin of the
+//! in-process runtime, reordering by holding a message back on a Stateright timer. Keys, blinding
+//! and fault decisions come from the seed; the interleaving is the operating system's, so a UDP
+//! run is not replayable event for event (the in-process runtime is).
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
+use jpkisim_model::ids::Party;
+use jpkisim_model::{Config, Topology};
+use jpkisim_properties::catalogue::{self, Kind};
+use jpkisim_traces::{Event, Fault};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use stateright::actor::{Actor, ActorModelState, Id, Network, Out};
+
+use crate::backend::Provisioning;
+use crate::inproc::{Faults, RunError};
+use crate::node::{issue_cards, Divergence, Node};
+use crate::scenario::{self, Driver, Outcome, PlayError, Scenario};
+use crate::wire::Envelope;
+
+/// A datagram between parties (or from the director).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Wire {
+    /// A protocol message with its artifacts.
+    Deliver(Envelope),
+    /// The director asks an applicant to take a choice.
+    Choose(PartyChoice),
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What the observer knows: every party's last state, what is in flight, the trace.
+struct Observed {
+    states: Vec<PartyState>,
+    in_flight: Vec<Envelope>,
+    trace: Vec<Event>,
+    log: Vec<String>,
+    error: Option<RunError>,
+    last_change: Instant,
+    /// Parties in the middle of a step (a message taken off the network, outputs not yet sent).
+    busy: usize,
+}
+
+/// The observer shared by the actors of one run.
+struct Observer {
+    cfg: Config,
+    topo: Topology,
+    inner: Mutex<Observed>,
+}
+
+impl Observer {
+    fn record(o: &mut Observed, event: Event) {
+        let seq = o.trace.len() as u64;
+        o.trace.push(Event { seq, ..event });
+        o.last_change = Instant::now();
+    }
+
+    fn model_state(&self, o: &Observed) -> JpkiState {
+        let n = o.states.len();
+        let envelopes = o.in_flight.iter().map(|e| stateright::actor::Envelope {
+            src: self.topo.id(e.from),
+            dst: self.topo.id(e.to),
+            msg: e.msg.clone(),
+        });
+        let network = if self.cfg.network.duplicating {
+            Network::new_unordered_duplicating(envelopes)
+        } else {
+            Network::new_unordered_nonduplicating(envelopes)
+        };
+        ActorModelState {
+            actor_states: o.states.iter().cloned().map(Arc::new).collect(),
+            network,
+            timers_set: vec![Default::default(); n],
+            random_choices: vec![Default::default(); n],
+            crashed: vec![false; n],
+            history: (),
+            actor_storages: vec![None; n],
+        }
+    }
+
+    /// Updates `party`'s state and checks the safety properties on the new global state.
+    fn stepped(&self, o: &mut Observed, party: Party, state: PartyState) {
+        let ix = usize::from(self.topo.id(party));
+        o.states[ix] = state;
+        if o.error.is_some() {
+            return;
+        }
+        let global = self.model_state(o);
+        if let Some(p) = catalogue::ALL
+            .iter()
+            .filter(|p| p.kind == Kind::Always && (p.applies)(&self.cfg).is_ok())
+            .find(|p| !p.holds_in(&self.cfg, &global))
+        {
+            o.error = Some(RunError::Violated {
+                step: o.trace.len() as u64,
+                property: p.id,
+                summary: p.summary,
+            });
+        }
+    }
+
+    fn diverged(&self, o: &mut Observed, source: Divergence) {
+        if o.error.is_none() {
+            o.error = Some(RunError::Diverged {
+                step: o.trace.len() as u64,
+                source,
+            });
+        }
+    }
+}
+
+/// One party as a Stateright actor.
+struct UdpParty {
+    party: Party,
+    node: Mutex<Node>,
+    addrs: Vec<SocketAddrV4>,
+    observer: Arc<Observer>,
+    faults: Faults,
+    coin: Mutex<ChaCha20Rng>,
+    held: Mutex<Vec<Envelope>>,
+}
+
+/// How long a reordered message is held back.
+const HOLD: Duration = Duration::from_millis(15);
+
+impl UdpParty {
+    fn id_of(&self, party: Party) -> Id {
+        Id::from(self.addrs[usize::from(self.observer.topo.id(party))])
+    }
+
+    fn post(&self, envs: Vec<Envelope>, o: &mut Out<Self>) {
+        let mut obs = lock(&self.observer.inner);
+        for env in envs {
+            let mut event = Event::send(env.from, env.to, env.msg.clone());
+            for a in &env.artifacts {
+                event = event.with_evidence(a.label(), a.fingerprint());
+            }
+            Observer::record(&mut obs, event);
+            let mut coin = lock(&self.coin);
+            let mut one_in_ten = || coin.next_u32() % 10 == 0;
+            if self.faults.loss && one_in_ten() {
+                Observer::record(&mut obs, Event::fault(Fault::Lost, env.from, env.to, env.msg));
+                continue;
+            }
+            let copies = if self.faults.dup && one_in_ten() {
+                Observer::record(
+                    &mut obs,
+                    Event::fault(Fault::Duplicated, env.from, env.to, env.msg.clone()),
+                );
+                2
+            } else {
+                1
+            };
+            let hold = self.faults.reorder && one_in_ten();
+            for _ in 0..copies {
+                obs.in_flight.push(env.clone());
+                if hold {
+                    lock(&self.held).push(env.clone());
+                } else {
+                    o.send(self.id_of(env.to), Wire::Deliver(env.clone()));
+                }
+            }
+            if hold {
+                Observer::record(
+                    &mut obs,
+                    Event::fault(Fault::Reordered, env.from, env.to, env.msg.clone()),
+                );
+                o.set_timer((), HOLD..HOLD);
+            }
+        }
+    }
+}
+
+impl Actor for UdpParty {
+    type Msg = Wire;
+    type State = u64;
+    type Timer = ();
+    type Random = ();
+    type Storage = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, _o: &mut Out<Self>) -> u64 {
+        0
+    }
+
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut std::borrow::Cow<'_, u64>,
+        src: Id,
+        msg: Wire,
+        o: &mut Out<Self>,
+    ) {
+        *state.to_mut() += 1;
+        let mut node = lock(&self.node);
+        let result = match msg {
+            Wire::Deliver(env) => {
+                // The sender is who the socket says, not who the envelope claims.
+                if env.to != self.party || src != self.id_of(env.from) {
+                    return;
+                }
+                {
+                    let mut obs = lock(&self.observer.inner);
+                    if let Some(i) = obs.in_flight.iter().position(|e| *e == env) {
+                        obs.in_flight.remove(i);
+                    }
+                    obs.busy += 1;
+                    Observer::record(&mut obs, Event::deliver(env.to, env.from, env.msg.clone()));
+                    obs.log.push(format!(
+                        "  {} → {}: {}",
+                        env.from,
+                        env.to,
+                        jpkisim_model::describe::message(&env.msg)
+                    ));
+                }
+                node.deliver(&env)
+            }
+            Wire::Choose(choice) => {
+                let mut obs = lock(&self.observer.inner);
+                Observer::record(&mut obs, Event::choice(self.party, choice));
+                obs.busy += 1;
+                drop(obs);
+                node.choose(choice)
+            }
+        };
+        match result {
+            Ok(out) => {
+                {
+                    let mut obs = lock(&self.observer.inner);
+                    self.observer.stepped(&mut obs, self.party, node.state.clone());
+                }
+                self.post(out, o);
+            }
+            Err(d) => {
+                let mut obs = lock(&self.observer.inner);
+                self.observer.diverged(&mut obs, d);
+            }
+        }
+        let mut obs = lock(&self.observer.inner);
+        obs.busy = obs.busy.saturating_sub(1);
+        obs.last_change = Instant::now();
+    }
+
+    fn on_timeout(
+        &self,
+        _id: Id,
+        _state: &mut std::borrow::Cow<'_, u64>,
+        _timer: &(),
+        o: &mut Out<Self>,
+    ) {
+        for env in lock(&self.held).drain(..) {
+            o.send(self.id_of(env.to), Wire::Deliver(env));
+        }
+    }
+}
+
+/// Free UDP ports on 127.0.0.1, one per party (the sockets are closed again for Stateright to
+/// bind; another process could take one in between, which `spawn` reports by panicking its
+/// thread and the run by not settling).
+fn free_addrs(n: usize) -> std::io::Result<Vec<SocketAddrV4>> {
+    let sockets = (0..n)
+        .map(|_| UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    sockets
+        .iter()
+        .map(|s| match s.local_addr()? {
+            std::net::SocketAddr::V4(a) => Ok(a),
+            std::net::SocketAddr::V6(_) => Err(std::io::Error::other("IPv6 address")),
+        })
+        .collect()
+}
+
+/// Drives a scenario over the actors' sockets.
+struct Director {
+    socket: UdpSocket,
+    addrs: Vec<SocketAddrV4>,
+    observer: Arc<Observer>,
+    /// The applicants' choices as the model offers them, mirrored from the observer.
+    settle_timeout: Duration,
+}
+
+fn transport(e: impl std::fmt::Display) -> RunError {
+    RunError::Transport(e.to_string())
+}
+
+impl Director {
+    fn check(&self) -> Result<(), RunError> {
+        match &lock(&self.observer.inner).error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Driver for Director {
+    fn choose(&mut self, party: Party, choice: PartyChoice) -> Result<(), RunError> {
+        if !self.enabled(party, choice) {
+            let obs = lock(&self.observer.inner);
+            return Err(RunError::NotEnabled {
+                step: obs.trace.len() as u64,
+                party,
+                choice,
+                enabled: String::from("(see the model)"),
+            });
+        }
+        {
+            lock(&self.observer.inner).log.push(format!("{party} chooses {choice:?}"));
+        }
+        let bytes = serde_json::to_vec(&Wire::Choose(choice)).map_err(transport)?;
+        let to = self.addrs[usize::from(self.observer.topo.id(party))];
+        // The choice itself is in flight until the applicant records it.
+        let before = lock(&self.observer.inner).trace.len();
+        self.socket.send_to(&bytes, to).map_err(transport)?;
+        let deadline = Instant::now() + self.settle_timeout;
+        while lock(&self.observer.inner).trace.len() == before {
+            if Instant::now() > deadline {
+                return Err(transport("the applicant never received the director's choice"));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.check()
+    }
+
+    fn enabled(&self, party: Party, choice: PartyChoice) -> bool {
+        let obs = lock(&self.observer.inner);
+        let ix = usize::from(self.observer.topo.id(party));
+        let actor = jpkisim_model::actors::PartyActor {
+            party,
+            cfg: self.observer.cfg,
+        };
+        actor.choices(&obs.states[ix]).contains(&choice)
+    }
+
+    fn settle(&mut self) -> Result<(), RunError> {
+        let deadline = Instant::now() + self.settle_timeout;
+        loop {
+            self.check()?;
+            {
+                let obs = lock(&self.observer.inner);
+                let quiet = obs.last_change.elapsed() > Duration::from_millis(20);
+                if obs.in_flight.is_empty() && obs.busy == 0 && quiet {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(RunError::NoQuiescence(lock(&self.observer.inner).in_flight.len()));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn model_state(&self) -> JpkiState {
+        let obs = lock(&self.observer.inner);
+        self.observer.model_state(&obs)
+    }
+
+    fn note(&mut self, line: String) {
+        lock(&self.observer.inner).log.push(line);
+    }
+}
+
+/// A finished UDP run.
+#[derive(Debug)]
+pub struct UdpRun {
+    /// The configuration it ran (with the faults' network semantics).
+    pub config: Config,
+    /// The recorded trace.
+    pub trace: Vec<Event>,
+    /// The readable log.
+    pub log: Vec<String>,
+    /// How it ended.
+    pub result: Result<Outcome, PlayError>,
+}
+
+/// Plays `scenario` over UDP. The actors' threads keep running (Stateright's `spawn` never
+/// returns) but go quiet once the scenario ends; their sockets close when the process exits.
+pub fn play(scenario: &Scenario, seed: u64, faults: Faults) -> Result<UdpRun, RunError> {
+    let cfg = faults.apply_to(scenario.config);
+    let prov = Provisioning::new(seed).map_err(|e| RunError::Diverged {
+        step: 0,
+        source: e.into(),
+    })?;
+    let topo = Topology::of(&cfg);
+    let parties = topo.parties();
+    let nodes = parties
+        .iter()
+        .map(|p| Node::new(*p, cfg, Arc::clone(&prov)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| RunError::Diverged { step: 0, source })?;
+    issue_cards(&nodes);
+    // The director's socket first, so it cannot take a port handed to a party.
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(transport)?;
+    let addrs = free_addrs(parties.len()).map_err(transport)?;
+    let observer = Arc::new(Observer {
+        cfg,
+        topo,
+        inner: Mutex::new(Observed {
+            states: nodes.iter().map(|n| n.state.clone()).collect(),
+            in_flight: Vec::new(),
+            trace: Vec::new(),
+            log: Vec::new(),
+            error: None,
+            last_change: Instant::now(),
+            busy: 0,
+        }),
+    });
+    let actors: Vec<(SocketAddrV4, UdpParty)> = nodes
+        .into_iter()
+        .zip(&addrs)
+        .map(|(node, addr)| {
+            let party = node.party();
+            let mut coin_seed = [0u8; 32];
+            coin_seed.copy_from_slice(&Sha256::digest(
+                format!("{seed}/faults/{}/{party}", scenario.name).as_bytes(),
+            ));
+            (
+                *addr,
+                UdpParty {
+                    party,
+                    node: Mutex::new(node),
+                    addrs: addrs.clone(),
+                    observer: Arc::clone(&observer),
+                    faults,
+                    coin: Mutex::new(ChaCha20Rng::from_seed(coin_seed)),
+                    held: Mutex::new(Vec::new()),
+                },
+            )
+        })
+        .collect();
+    std::thread::Builder::new()
+        .name("jpkisim-udp".into())
+        .spawn(move || {
+            let _ = stateright::actor::spawn(
+                serde_json::to_vec,
+                |b: &[u8]| serde_json::from_slice(b),
+                |_: &()| Ok(Vec::new()),
+                |_: &[u8]| Ok(()),
+                actors,
+            );
+        })
+        .map_err(transport)?;
+    let mut director = Director {
+        socket,
+        addrs,
+        observer: Arc::clone(&observer),
+        settle_timeout: Duration::from_secs(30),
+    };
+    // Give the actor threads a moment to bind their sockets.
+    std::thread::sleep(Duration::from_millis(100));
+    let result = scenario::play(scenario, &mut director, faults);
+    let obs = lock(&observer.inner);
+    Ok(UdpRun {
+        config: cfg,
+        trace: obs.trace.clone(),
+        log: obs.log.clone(),
+        result,
+    })
+}

@@ -1,0 +1,180 @@
+//! What travels between parties in the reference runtimes: the model's message plus the real
+//! bytes behind every term it names ([`Artifact`]s), in an [`Envelope`].
+//!
+//! The message is exactly the model's, so the receiver runs exactly the model's transition on it;
+//! the artifacts are what a real system would put on the wire instead of terms (X.509 DER, RSA
+//! signature bytes, a SubjectPublicKeyInfo, a DEK-encrypted key, a signed status answer or CRL).
+//! A receiver trusts none of them for being there: its backend checks them when a transition asks
+//! (see [`crate::backend`]).
+
+use jpkisim_model::crypto::{Certificate, KeyDelivery, KeyName, PublicKey, Signature};
+use jpkisim_model::ids::Party;
+use jpkisim_model::msg::{Msg, StatusEvidence};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::backend::RealCrypto;
+
+/// Real bytes standing behind one term of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Artifact {
+    /// A certificate term and its X.509 DER.
+    Certificate {
+        /// The term.
+        cert: Certificate,
+        /// X.509 DER signed by the CA.
+        der: Vec<u8>,
+    },
+    /// A signature term and its PKCS#1 v1.5 bytes.
+    Signature {
+        /// The term.
+        sig: Signature,
+        /// RSA signature.
+        bytes: Vec<u8>,
+    },
+    /// A public key named in a message, as SubjectPublicKeyInfo DER.
+    PublicKey {
+        /// The key's name.
+        key: KeyName,
+        /// SPKI DER.
+        spki: Vec<u8>,
+    },
+    /// A private key in transit: DEK-encrypted for one SE (or in the clear in the flawed design).
+    KeyDelivery {
+        /// The term.
+        delivery: KeyDelivery,
+        /// The ciphertext (or plaintext PKCS#1 DER).
+        bytes: Vec<u8>,
+    },
+    /// Status evidence: a CA-signed status answer or CRL.
+    Status {
+        /// The term.
+        evidence: StatusEvidence,
+        /// DER signed by the CA.
+        der: Vec<u8>,
+    },
+}
+
+impl Artifact {
+    /// A short name of what the artifact stands for, for logs and recorded traces.
+    pub fn label(&self) -> String {
+        match self {
+            Artifact::Certificate { cert, .. } => format!("certificate serial {}", cert.serial),
+            Artifact::Signature { sig, .. } => format!("signature by {:?}", sig.signer),
+            Artifact::PublicKey { key, .. } => format!("public key {key:?}"),
+            Artifact::KeyDelivery { delivery, .. } => match delivery {
+                KeyDelivery::Sealed { for_se, .. } => format!("key sealed for se {for_se}"),
+                KeyDelivery::Plain(_) => "key in the clear".to_string(),
+            },
+            Artifact::Status { evidence, .. } => match evidence {
+                StatusEvidence::Ocsp { serial, .. } => format!("status answer serial {serial}"),
+                StatusEvidence::Crl { published, .. } => format!("CRL published {published}"),
+            },
+        }
+    }
+
+    /// The SHA-256 fingerprint (first 16 hex digits) of the bytes: what a log may show of
+    /// signatures, certificates and keys. A key in transit is never shown otherwise.
+    pub fn fingerprint(&self) -> String {
+        let bytes = match self {
+            Artifact::Certificate { der, .. } | Artifact::Status { der, .. } => der,
+            Artifact::Signature { bytes, .. } | Artifact::KeyDelivery { bytes, .. } => bytes,
+            Artifact::PublicKey { spki, .. } => spki,
+        };
+        Sha256::digest(bytes)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// One message on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Sender.
+    pub from: Party,
+    /// Addressee.
+    pub to: Party,
+    /// The model's message.
+    pub msg: Msg,
+    /// The bytes behind its terms.
+    pub artifacts: Vec<Artifact>,
+}
+
+/// The terms a message names, which a real system would send as bytes.
+#[derive(Default)]
+struct Terms<'a> {
+    certs: Vec<&'a Certificate>,
+    sigs: Vec<&'a Signature>,
+    keys: Vec<&'a PublicKey>,
+    deliveries: Vec<&'a KeyDelivery>,
+    statuses: Vec<&'a StatusEvidence>,
+}
+
+/// Every term in `msg`. The match is exhaustive on purpose: a new message must say what it
+/// carries.
+fn terms(msg: &Msg) -> Terms<'_> {
+    let mut t = Terms::default();
+    match msg {
+        Msg::Apply(a) => {
+            t.certs.push(&a.card_cert);
+            t.sigs.push(&a.sig);
+        }
+        Msg::AppletInstalled { key, .. } => t.keys.extend(key.iter()),
+        Msg::IssueCert { key, .. } => t.keys.push(key),
+        Msg::CertIssued { cert, .. } | Msg::CardIssued { cert } => t.certs.push(cert),
+        Msg::StoreData { cert, key, .. } => {
+            t.certs.push(cert);
+            t.deliveries.extend(key.iter());
+        }
+        Msg::LoginResponse { cert, sig, .. } => {
+            t.certs.push(cert);
+            t.sigs.push(sig);
+        }
+        Msg::StatusResponse { evidence, .. } => t.statuses.push(evidence),
+        Msg::InstallApplet { .. }
+        | Msg::AuthoriseInstall { .. }
+        | Msg::Install { .. }
+        | Msg::InstallRefused { .. }
+        | Msg::IssueRefused { .. }
+        | Msg::ReportLoss { .. }
+        | Msg::Unsuspend { .. }
+        | Msg::RevokeFromPhone { .. }
+        | Msg::CardEvent { .. }
+        | Msg::RetireSim { .. }
+        | Msg::RevokeForSe { .. }
+        | Msg::SeRevoked { .. }
+        | Msg::SimRetired { .. }
+        | Msg::LockApplet
+        | Msg::Boot
+        | Msg::BootStatusQuery { .. }
+        | Msg::BootStatus { .. }
+        | Msg::Authenticate { .. }
+        | Msg::StatusRequest { .. } => {}
+    }
+    t
+}
+
+/// Puts `msg` in an envelope with the bytes the sender's backend has for its terms. A term the
+/// sender has no bytes for travels without them (the receiver's checks then fail, as they would
+/// for a real system that sent a bare reference).
+pub fn seal(backend: &RealCrypto, from: Party, to: Party, msg: Msg) -> Envelope {
+    let t = terms(&msg);
+    let mut artifacts = Vec::new();
+    artifacts.extend(t.certs.iter().filter_map(|c| backend.artifact_for_cert(c)));
+    artifacts.extend(t.sigs.iter().filter_map(|s| backend.artifact_for_sig(s)));
+    artifacts.extend(t.keys.iter().filter_map(|k| backend.artifact_for_key(k)));
+    artifacts.extend(
+        t.deliveries
+            .iter()
+            .filter_map(|d| backend.artifact_for_delivery(d)),
+    );
+    artifacts.extend(t.statuses.iter().filter_map(|e| backend.artifact_for_status(e)));
+    Envelope {
+        from,
+        to,
+        msg,
+        artifacts,
+    }
+}
