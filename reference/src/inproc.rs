@@ -17,7 +17,8 @@ use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest as _, Sha256};
-use stateright::actor::{ActorModelState, Network};
+use jpkisim_properties::counterexample::JpkiAction;
+use stateright::actor::{ActorModelAction, ActorModelState, Network};
 
 use crate::backend::Provisioning;
 use crate::node::{issue_cards, Divergence, Node};
@@ -105,6 +106,14 @@ pub enum RunError {
     /// flight over UDP).
     #[error("the network did not settle (bound {0})")]
     NoQuiescence(usize),
+    /// A replayed step does not apply to the reference's state (the message is not in flight).
+    #[error("step {step}: cannot replay: {what}")]
+    NotAStep {
+        /// Event number.
+        step: u64,
+        /// What is missing.
+        what: String,
+    },
     /// The UDP transport failed.
     #[error("transport: {0}")]
     Transport(String),
@@ -191,6 +200,12 @@ impl World {
     /// Messages sent and not yet delivered or lost.
     pub fn in_flight(&self) -> &[Envelope] {
         &self.in_flight
+    }
+
+    /// The messages in flight, to tamper with: an active attacker on the wire (tests use it to
+    /// show that real bytes are checked where symbolic terms cannot be wrong).
+    pub fn in_flight_mut(&mut self) -> &mut Vec<Envelope> {
+        &mut self.in_flight
     }
 
     fn seq(&self) -> u64 {
@@ -283,6 +298,47 @@ impl World {
             .map_err(|source| RunError::Diverged { step, source })?;
         self.post(out);
         self.check()
+    }
+
+    /// Takes one step of the model, as a counterexample or Explorer path names it: delivers the
+    /// message (keeping a copy in flight on a duplicating network, as the model does), drops it,
+    /// or takes the party's choice. An action that does not apply here is a divergence.
+    pub fn apply(&mut self, action: &JpkiAction) -> Result<(), RunError> {
+        let step = self.seq();
+        let missing = |what: String| RunError::NotAStep { step, what };
+        match action {
+            ActorModelAction::Deliver { src, dst, msg } => {
+                let (from, to) = (self.topo.party(*src), self.topo.party(*dst));
+                let ix = self
+                    .in_flight
+                    .iter()
+                    .position(|e| e.from == from && e.to == to && e.msg == *msg)
+                    .ok_or_else(|| missing(format!("no message {from} → {to} in flight: {msg:?}")))?;
+                if self.cfg.network.duplicating {
+                    let copy = self.in_flight[ix].clone();
+                    self.in_flight.insert(ix, copy);
+                }
+                self.deliver(ix)
+            }
+            ActorModelAction::Drop(env) => {
+                let (from, to) = (self.topo.party(env.src), self.topo.party(env.dst));
+                let ix = self
+                    .in_flight
+                    .iter()
+                    .position(|e| e.from == from && e.to == to && e.msg == env.msg)
+                    .ok_or_else(|| missing(format!("no message {from} → {to} to drop")))?;
+                self.drop_message(ix);
+                Ok(())
+            }
+            ActorModelAction::SelectRandom { actor, random, .. } => {
+                self.choose(self.topo.party(*actor), *random)
+            }
+            ActorModelAction::Timeout(..)
+            | ActorModelAction::Crash(..)
+            | ActorModelAction::Recover(..) => {
+                Err(missing(format!("the model has no such step: {action:?}")))
+            }
+        }
     }
 
     /// Drops the in-flight message at `index` (a loss the caller chose, e.g. replaying a
