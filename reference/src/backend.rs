@@ -58,10 +58,13 @@ pub fn digest_bytes(digest: &Digest) -> Vec<u8> {
 /// The subject common name that stands for a model subject in X.509.
 pub fn subject_cn(subject: &Subject) -> String {
     match subject {
-        Subject::Card { person, gen } => format!("JPKISIM CARD person {person} gen {gen}"),
-        Subject::Phone { person, se, app } => {
-            format!("JPKISIM PHONE person {person} se {se} app {app}")
+        Subject::Card { person, gen } => {
+            format!("JPKISIM CARD person {} generation {}", person.0, gen.0)
         }
+        Subject::Phone { person, se, app } => format!(
+            "JPKISIM PHONE person {} SE {} application {}",
+            person.0, se.0, app.0
+        ),
     }
 }
 
@@ -328,6 +331,27 @@ impl RealCrypto {
             evidence: evidence.clone(),
             der,
         })
+    }
+
+    /// Every certificate this party holds the DER of, in serial order (the CA: every one it
+    /// issued).
+    pub fn certificates(&self) -> Vec<(Certificate, Vec<u8>)> {
+        let mut v: Vec<_> = lock(&self.store)
+            .certs
+            .iter()
+            .map(|(c, d)| (*c, d.clone()))
+            .collect();
+        v.sort_by_key(|(c, _)| c.serial);
+        v
+    }
+
+    /// Every signed status answer and CRL this party holds.
+    pub fn statuses(&self) -> Vec<(StatusEvidence, Vec<u8>)> {
+        lock(&self.store)
+            .statuses
+            .iter()
+            .map(|(e, d)| (e.clone(), d.clone()))
+            .collect()
     }
 
     /// Takes in what arrived with a message. Certificates are checked against the trust anchor

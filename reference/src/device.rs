@@ -13,8 +13,8 @@
 //! asks the user to set it); the token is authentication-only ([`Scope::AuthOnly`]) because the
 //! model tracks only the user-authentication certificate.
 
-use jpkisim_model::crypto::{Digest, KeyName, Signature};
 use jpkisim_model::config::Medium;
+use jpkisim_model::crypto::{Digest, KeyName, Signature};
 use jpkisim_model::ids::SeId;
 use jpkisim_model::msg::Msg;
 use jpkisim_model::se::{Lifecycle, SeState};
@@ -199,7 +199,12 @@ impl SeDevice {
         Ok((ex.response.data, ex.response.sw))
     }
 
-    fn expect(&mut self, step: &str, cmd: &Command, sw: StatusWord) -> Result<Vec<u8>, DeviceError> {
+    fn expect(
+        &mut self,
+        step: &str,
+        cmd: &Command,
+        sw: StatusWord,
+    ) -> Result<Vec<u8>, DeviceError> {
         let (data, got) = self.as_client(cmd)?;
         if got != sw {
             return Err(DeviceError::Refused {
@@ -273,7 +278,14 @@ impl SeDevice {
         let modulus = self.as_tsm(|tsm| {
             tsm.send_secure(
                 "INSTALL [for install and make selectable]",
-                &Command::new(0x80, 0xE6, 0x0C, 0x00, install_params_data(false), Some(256)),
+                &Command::new(
+                    0x80,
+                    0xE6,
+                    0x0C,
+                    0x00,
+                    install_params_data(false),
+                    Some(256),
+                ),
             )?;
             tsm.send_secure(
                 "INSTALL [for personalization]",
@@ -291,7 +303,9 @@ impl SeDevice {
         })?;
         if let Some(n) = modulus {
             let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
-                .map_err(|_| self.disagrees("the applet answered a modulus that is not an RSA key"))?;
+                .map_err(|_| {
+                    self.disagrees("the applet answered a modulus that is not an RSA key")
+                })?;
             backend.announce(KeyName::Se { se: self.se, app }, key);
         }
         Ok(())
@@ -368,7 +382,14 @@ impl SeDevice {
         )?;
         self.expect(
             "SELECT EF 0018",
-            &Command::new(0x00, 0xA4, 0x02, 0x0C, fid::AUTH_PIN.to_be_bytes().to_vec(), None),
+            &Command::new(
+                0x00,
+                0xA4,
+                0x02,
+                0x0C,
+                fid::AUTH_PIN.to_be_bytes().to_vec(),
+                None,
+            ),
             StatusWord::OK,
         )?;
         let pin = if pin_correct {
@@ -399,13 +420,27 @@ impl SeDevice {
         }
         self.expect(
             "SELECT EF 0017",
-            &Command::new(0x00, 0xA4, 0x02, 0x0C, fid::AUTH_KEY.to_be_bytes().to_vec(), None),
+            &Command::new(
+                0x00,
+                0xA4,
+                0x02,
+                0x0C,
+                fid::AUTH_KEY.to_be_bytes().to_vec(),
+                None,
+            ),
             StatusWord::OK,
         )?;
         let challenge = digest_bytes(&sig.digest);
         let bytes = self.expect(
             "COMPUTE DIGITAL SIGNATURE",
-            &Command::new(0x80, 0x2A, 0x00, 0x80, sha256_digest_info(&challenge), Some(256)),
+            &Command::new(
+                0x80,
+                0x2A,
+                0x00,
+                0x80,
+                sha256_digest_info(&challenge),
+                Some(256),
+            ),
             StatusWord::OK,
         )?;
         backend.record_signature(sig, bytes);
@@ -449,7 +484,9 @@ impl SeDevice {
                 v.life, model_life
             )));
         }
-        if model_life == Some(Lifecycle::Personalized) && v.pin_tries_left != Some(model.pin_tries_left) {
+        if model_life == Some(Lifecycle::Personalized)
+            && v.pin_tries_left != Some(model.pin_tries_left)
+        {
             return Err(self.disagrees(format!(
                 "PIN tries left: card {:?}, model {}",
                 v.pin_tries_left, model.pin_tries_left

@@ -13,11 +13,11 @@ use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue::{self, Kind};
+use jpkisim_properties::counterexample::JpkiAction;
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest as _, Sha256};
-use jpkisim_properties::counterexample::JpkiAction;
 use stateright::actor::{ActorModelAction, ActorModelState, Network};
 
 use crate::backend::Provisioning;
@@ -162,7 +162,9 @@ impl World {
             .map_err(diverged)?;
         issue_cards(&nodes);
         let mut rng_seed = [0u8; 32];
-        rng_seed.copy_from_slice(&Sha256::digest(format!("{seed}/schedule/{stream}").as_bytes()));
+        rng_seed.copy_from_slice(&Sha256::digest(
+            format!("{seed}/schedule/{stream}").as_bytes(),
+        ));
         Ok(World {
             cfg,
             topo,
@@ -313,7 +315,9 @@ impl World {
                     .in_flight
                     .iter()
                     .position(|e| e.from == from && e.to == to && e.msg == *msg)
-                    .ok_or_else(|| missing(format!("no message {from} → {to} in flight: {msg:?}")))?;
+                    .ok_or_else(|| {
+                        missing(format!("no message {from} → {to} in flight: {msg:?}"))
+                    })?;
                 if self.cfg.network.duplicating {
                     let copy = self.in_flight[ix].clone();
                     self.in_flight.insert(ix, copy);
@@ -389,7 +393,11 @@ impl World {
             Network::new_unordered_nonduplicating(envelopes)
         };
         ActorModelState {
-            actor_states: self.nodes.iter().map(|n| Arc::new(n.state.clone())).collect(),
+            actor_states: self
+                .nodes
+                .iter()
+                .map(|n| Arc::new(n.state.clone()))
+                .collect(),
             network,
             timers_set: vec![Default::default(); n],
             random_choices: vec![Default::default(); n],

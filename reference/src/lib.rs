@@ -17,6 +17,7 @@ pub mod backend;
 pub mod bench;
 pub mod console;
 pub mod device;
+pub mod export;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
 pub mod inproc;

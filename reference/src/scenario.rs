@@ -74,13 +74,13 @@ impl Goal {
     /// Whether the goal holds in a model state.
     pub fn holds(self, w: &ModelWorld<'_>) -> bool {
         match self {
-            Goal::PhoneCert(se, status) => w
-                .ca
-                .certs
-                .iter()
-                .rev()
-                .find(|r| r.se() == Some(se))
-                .is_some_and(|r| r.status() == status),
+            Goal::PhoneCert(se, status) => {
+                w.ca.certs
+                    .iter()
+                    .rev()
+                    .find(|r| r.se() == Some(se))
+                    .is_some_and(|r| r.status() == status)
+            }
             Goal::Personalized(se) => w.se(se).is_some_and(|s| s.usable()),
             Goal::Wiped(se) => w
                 .se(se)
@@ -144,7 +144,10 @@ const SE1: SeId = SeId(1);
 fn apply(se: SeId) -> ScriptStep {
     step(
         Choice::Apply { se },
-        &[Goal::PhoneCert(se, CertStatus::Valid), Goal::Personalized(se)],
+        &[
+            Goal::PhoneCert(se, CertStatus::Valid),
+            Goal::Personalized(se),
+        ],
         Some(Choice::Reapply),
     )
 }
@@ -330,8 +333,8 @@ pub fn play(
         let mut tries = 0;
         loop {
             let state = world.model_state();
-            let missing = ModelWorld::of(&state)
-                .and_then(|w| s.goals.iter().find(|g| !g.holds(&w)).copied());
+            let missing =
+                ModelWorld::of(&state).and_then(|w| s.goals.iter().find(|g| !g.holds(&w)).copied());
             let Some(goal) = missing else { break };
             if !faults.any() {
                 return Err(PlayError::GoalMissed {

@@ -137,7 +137,6 @@ impl SecureElement {
         self.isd.set_package_build(build);
     }
 
-
     /// The issuer security domain (for checks on its session state).
     pub fn isd(&self) -> &Isd {
         &self.isd

@@ -155,7 +155,10 @@ impl UdpParty {
             let mut coin = lock(&self.coin);
             let mut one_in_ten = || coin.next_u32() % 10 == 0;
             if self.faults.loss && one_in_ten() {
-                Observer::record(&mut obs, Event::fault(Fault::Lost, env.from, env.to, env.msg));
+                Observer::record(
+                    &mut obs,
+                    Event::fault(Fault::Lost, env.from, env.to, env.msg),
+                );
                 continue;
             }
             let copies = if self.faults.dup && one_in_ten() {
@@ -242,7 +245,8 @@ impl Actor for UdpParty {
             Ok(out) => {
                 {
                     let mut obs = lock(&self.observer.inner);
-                    self.observer.stepped(&mut obs, self.party, node.state.clone());
+                    self.observer
+                        .stepped(&mut obs, self.party, node.state.clone());
                 }
                 self.post(out, o);
             }
@@ -319,7 +323,9 @@ impl Driver for Director {
             });
         }
         {
-            lock(&self.observer.inner).log.push(format!("{party} chooses {choice:?}"));
+            lock(&self.observer.inner)
+                .log
+                .push(format!("{party} chooses {choice:?}"));
         }
         let bytes = serde_json::to_vec(&Wire::Choose(choice)).map_err(transport)?;
         let to = self.addrs[usize::from(self.observer.topo.id(party))];
@@ -329,7 +335,9 @@ impl Driver for Director {
         let deadline = Instant::now() + self.settle_timeout;
         while lock(&self.observer.inner).trace.len() == before {
             if Instant::now() > deadline {
-                return Err(transport("the applicant never received the director's choice"));
+                return Err(transport(
+                    "the applicant never received the director's choice",
+                ));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -358,7 +366,9 @@ impl Driver for Director {
                 }
             }
             if Instant::now() > deadline {
-                return Err(RunError::NoQuiescence(lock(&self.observer.inner).in_flight.len()));
+                return Err(RunError::NoQuiescence(
+                    lock(&self.observer.inner).in_flight.len(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(2));
         }

@@ -170,7 +170,11 @@ pub fn seal(backend: &RealCrypto, from: Party, to: Party, msg: Msg) -> Envelope 
             .iter()
             .filter_map(|d| backend.artifact_for_delivery(d)),
     );
-    artifacts.extend(t.statuses.iter().filter_map(|e| backend.artifact_for_status(e)));
+    artifacts.extend(
+        t.statuses
+            .iter()
+            .filter_map(|e| backend.artifact_for_status(e)),
+    );
     Envelope {
         from,
         to,

@@ -97,7 +97,9 @@ fn run_side_by_side(cfg: Config, seed: u64, schedule: &[u16]) -> Result<usize, S
         } else {
             let (p, c) = choices[k - model.in_flight.len()];
             model.choose(p, c);
-            reference.choose(p, c).map_err(|e| format!("step {n}: {e}"))?;
+            reference
+                .choose(p, c)
+                .map_err(|e| format!("step {n}: {e}"))?;
         }
         // The abstraction function: node states as they are, envelopes without artifacts.
         if reference.party_states() != model.states {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use jpkisim_model::Topology;
 use jpkisim_properties::catalogue::{self, Kind};
+use jpkisim_reference::export;
 use jpkisim_reference::inproc::Faults;
 use jpkisim_reference::scenario::{self, Outcome, Scenario};
 use jpkisim_reference::udp;
@@ -44,12 +45,21 @@ pub(crate) struct Args {
     /// (one `<scenario>.ndjson` each) for `all`.
     #[arg(long, value_name = "PATH")]
     record: Option<PathBuf>,
+    /// Write the run's PKI (CA certificate, issued certificates, OCSP answers, final CRL) as
+    /// PEM/DER files for openssl: into DIR for one scenario, DIR/<scenario>/ for `all`
+    /// (in-process transport).
+    #[arg(long, value_name = "DIR")]
+    pki_out: Option<PathBuf>,
     /// Print only the summary line of each scenario, not the step log.
     #[arg(long)]
     quiet: bool,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
+    if args.pki_out.is_some() && args.transport == Transport::Udp {
+        eprintln!("error: --pki-out is available with --transport inproc only");
+        return ExitCode::from(2);
+    }
     if args.list {
         for s in scenario::all() {
             println!("{:<24} {}", s.name, s.summary);
@@ -91,7 +101,23 @@ pub(crate) fn run(args: Args) -> ExitCode {
             }
         };
         let outcome = match args.transport {
-            Transport::Inproc => play_inproc(s, seed, faults, args.quiet, record_to.as_deref()),
+            Transport::Inproc => {
+                let pki_dir = args.pki_out.as_ref().map(|d| {
+                    if chosen.len() > 1 {
+                        d.join(s.name)
+                    } else {
+                        d.clone()
+                    }
+                });
+                play_inproc(
+                    s,
+                    seed,
+                    faults,
+                    args.quiet,
+                    record_to.as_deref(),
+                    pki_dir.as_deref(),
+                )
+            }
             Transport::Udp => play_udp(s, seed, faults, args.quiet, record_to.as_deref()),
         };
         match outcome {
@@ -134,11 +160,7 @@ fn safety_count(cfg: &jpkisim_model::Config) -> usize {
         .count()
 }
 
-fn write_trace(
-    path: &Path,
-    header: &Header,
-    events: &[Event],
-) -> Result<(), String> {
+fn write_trace(path: &Path, header: &Header, events: &[Event]) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("--record {}: {e}", path.display());
     let file = File::create(path).map_err(fail)?;
     let mut rec = Recorder::new(BufWriter::new(file), header).map_err(fail)?;
@@ -165,8 +187,16 @@ fn play_inproc(
     faults: Faults,
     quiet: bool,
     record: Option<&Path>,
+    pki_out: Option<&Path>,
 ) -> Result<String, String> {
     let run = scenario::run_inproc(s, seed, faults).map_err(|e| e.to_string())?;
+    if let Some(dir) = pki_out {
+        let files = export::write_pki(&run.world, dir)
+            .map_err(|e| format!("--pki-out {}: {e}", dir.display()))?;
+        if !quiet {
+            println!("wrote {} PKI files to {}", files.len(), dir.display());
+        }
+    }
     if !quiet {
         println!("== {} — {}", s.name, s.summary);
         for line in &run.world.log {
@@ -175,8 +205,10 @@ fn play_inproc(
     }
     let cfg = *run.world.config();
     if let Some(path) = record {
-        let header = Header::new(cfg, Topology::of(&cfg).parties())
-            .with_source(format!("jpkisim run --scenario {} --seed {seed} --transport inproc", s.name));
+        let header = Header::new(cfg, Topology::of(&cfg).parties()).with_source(format!(
+            "jpkisim run --scenario {} --seed {seed} --transport inproc",
+            s.name
+        ));
         write_trace(path, &header, &run.world.trace)?;
     }
     let outcome = run.result.map_err(|e| e.to_string())?;
@@ -199,8 +231,10 @@ fn play_udp(
     }
     let cfg = run.config;
     if let Some(path) = record {
-        let header = Header::new(cfg, Topology::of(&cfg).parties())
-            .with_source(format!("jpkisim run --scenario {} --seed {seed} --transport udp", s.name));
+        let header = Header::new(cfg, Topology::of(&cfg).parties()).with_source(format!(
+            "jpkisim run --scenario {} --seed {seed} --transport udp",
+            s.name
+        ));
         write_trace(path, &header, &run.trace)?;
     }
     let outcome = run.result.map_err(|e| e.to_string())?;

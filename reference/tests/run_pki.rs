@@ -1,0 +1,218 @@
+//! What a run produces is real PKI that other tools accept: `openssl verify` accepts the issued
+//! certificates and reports a revoked one as revoked against the run's CRL, `openssl ocsp` reads
+//! the status answers, and a login signature verifies with the `rsa` crate (and `openssl dgst`)
+//! against the public key in the certificate the SE sent — independently of the backend.
+//! The openssl checks skip, saying so, where the binary is absent.
+
+use std::path::Path;
+use std::process::Command;
+
+use jpkisim_model::actors::PartyChoice;
+use jpkisim_model::applicant::Choice;
+use jpkisim_model::crypto::Digest;
+use jpkisim_model::ids::{Party, PersonId, SeId};
+use jpkisim_model::msg::Msg;
+use jpkisim_model::Config;
+use jpkisim_reference::backend::{digest_bytes, time_of, EPOCH_SECONDS};
+use jpkisim_reference::export::write_pki;
+use jpkisim_reference::inproc::{Faults, World};
+use jpkisim_reference::scenario::{self, Outcome};
+use jpkisim_reference::wire::Artifact;
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+use rsa::signature::Verifier;
+use x509_cert::der::{Decode, Encode};
+
+fn openssl() -> bool {
+    let ok = Command::new("openssl").arg("version").output().is_ok();
+    if !ok {
+        eprintln!("skipping the openssl checks: no `openssl` binary on PATH");
+    }
+    ok
+}
+
+fn openssl_run(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
+    let s = scenario::by_name("card-revoked-cascade").expect("scenario");
+    let run = scenario::run_inproc(&s, 11, Faults::default()).expect("world");
+    assert_eq!(run.result, Ok(Outcome::Completed));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_pki(&run.world, dir.path()).expect("export");
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let phone = "cert-3-phone-p0-se0-app0.pem";
+    for expected in ["ca.pem", "cert-2-card-p0-g0.pem", phone, "crl.pem"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} not in {names:?}"
+        );
+    }
+    if !openssl() {
+        return;
+    }
+    let ca_epoch = match &run.world.node(Party::Ca).state {
+        jpkisim_model::actors::PartyState::Ca(ca) => ca.epoch,
+        other => panic!("{other:?}"),
+    };
+    // Inside the CRL's validity (an hour from its publication).
+    let at = (time_of(ca_epoch) + EPOCH_SECONDS / 2).to_string();
+    let (ok, text) = openssl_run(
+        dir.path(),
+        &["verify", "-attime", &at, "-CAfile", "ca.pem", phone],
+    );
+    assert!(ok, "openssl verify without the CRL: {text}");
+    let (ok, text) = openssl_run(
+        dir.path(),
+        &[
+            "verify",
+            "-attime",
+            &at,
+            "-crl_check",
+            "-CAfile",
+            "ca.pem",
+            "-CRLfile",
+            "crl.pem",
+            phone,
+        ],
+    );
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+    let (ok, text) = openssl_run(dir.path(), &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(ok && text.contains("Serial Number: 03"), "{text}");
+}
+
+#[test]
+fn openssl_reads_the_runs_ocsp_answer_as_good() {
+    let s = scenario::by_name("issuance-mno").expect("scenario");
+    let run = scenario::run_inproc(&s, 12, Faults::default()).expect("world");
+    assert_eq!(run.result, Ok(Outcome::Completed));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_pki(&run.world, dir.path()).expect("export");
+    let ocsp = files
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ocsp-3-"))
+        })
+        .expect("an OCSP answer for the phone certificate");
+    if !openssl() {
+        return;
+    }
+    let ocsp = ocsp
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (ok, text) = openssl_run(
+        dir.path(),
+        &[
+            "ocsp",
+            "-respin",
+            &ocsp,
+            "-CAfile",
+            "ca.pem",
+            "-issuer",
+            "ca.pem",
+            "-sha256",
+            "-cert",
+            "cert-3-phone-p0-se0-app0.pem",
+            "-no_nonce",
+        ],
+    );
+    assert!(
+        ok && text.contains("Response verify OK") && text.contains(": good"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_login_signature_verifies_against_the_certificate_the_se_sent() {
+    let cfg = Config {
+        persons: 1,
+        ..Config::default()
+    };
+    let mut w = World::new(cfg, 13, Faults::default(), "login").expect("world");
+    let me = Party::Applicant(PersonId(0));
+    w.choose(me, PartyChoice::Applicant(Choice::Apply { se: SeId(0) }))
+        .expect("apply");
+    w.settle().expect("issuance");
+    w.choose(
+        me,
+        PartyChoice::Applicant(Choice::Login {
+            se: SeId(0),
+            pin_correct: true,
+        }),
+    )
+    .expect("login");
+    w.deliver(0).expect("the SE signs");
+    let env = w
+        .in_flight()
+        .iter()
+        .find(|e| matches!(e.msg, Msg::LoginResponse { .. }))
+        .expect("login response in flight");
+    let Msg::LoginResponse { login, .. } = env.msg else {
+        unreachable!()
+    };
+    let (mut sig, mut der) = (None, None);
+    for a in &env.artifacts {
+        match a {
+            Artifact::Signature { bytes, .. } => sig = Some(bytes.clone()),
+            Artifact::Certificate { der: d, .. } => der = Some(d.clone()),
+            _ => {}
+        }
+    }
+    let (sig, der) = (sig.expect("signature bytes"), der.expect("certificate DER"));
+    let cert = x509_cert::Certificate::from_der(&der).expect("X.509");
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .expect("SPKI");
+    let key = rsa::RsaPublicKey::from_public_key_der(&spki).expect("RSA key");
+    let challenge = digest_bytes(&Digest::Login(login));
+    let verifier = VerifyingKey::<sha2::Sha256>::new(key.clone());
+    let signature = Signature::try_from(sig.as_slice()).expect("256 bytes");
+    verifier
+        .verify(&challenge, &signature)
+        .expect("PKCS#1 v1.5 SHA-256 signature verifies");
+    let mut wrong = challenge.clone();
+    wrong.push(b'!');
+    assert!(verifier.verify(&wrong, &signature).is_err());
+    if !openssl() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pem = key
+        .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        .expect("PEM");
+    std::fs::write(dir.path().join("key.pem"), pem).expect("write");
+    std::fs::write(dir.path().join("challenge"), &challenge).expect("write");
+    std::fs::write(dir.path().join("sig"), &sig).expect("write");
+    let (ok, text) = openssl_run(
+        dir.path(),
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "key.pem",
+            "-signature",
+            "sig",
+            "challenge",
+        ],
+    );
+    assert!(ok && text.contains("Verified OK"), "{text}");
+}
