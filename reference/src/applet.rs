@@ -705,6 +705,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn install_parameters_choose_the_scope() {
+        assert_eq!(Scope::from_install_params(&[]), Some(Scope::AuthAndSign));
+        assert_eq!(Scope::from_install_params(&[0xC9, 0x00]), Some(Scope::AuthAndSign));
+        assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x01]), Some(Scope::AuthOnly));
+        assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x02]), None);
+        assert_eq!(Scope::from_install_params(&[0xEF, 0x00]), None);
+    }
+
+    #[test]
+    fn an_auth_only_token_is_complete_without_signing_material() {
+        let files = |a: &mut JpkiApplet, fids: &[u16]| {
+            for f in fids {
+                assert_eq!(a.store_dgi(dgi::FILE_BASE | f, b"x", false), Ok(None));
+            }
+        };
+        let key = RsaPrivateKey::from_pkcs1_der(crate::testcard::AUTH_KEY_DER).expect("test key");
+        for scope in [Scope::AuthOnly, Scope::AuthAndSign] {
+            let mut a = JpkiApplet::with_scope(1, scope);
+            files(&mut a, &[fid::TOKEN_INFO, fid::AUTH_CERT, fid::AUTH_CA_CERT]);
+            assert_eq!(a.store_dgi(dgi::AUTH_PIN, b"1234", true), Ok(None));
+            a.set_key(PinKind::Auth, key.clone());
+            assert_eq!(a.is_complete(), scope == Scope::AuthOnly, "{scope:?}");
+        }
+    }
+
+    #[test]
+    fn the_no_retry_counter_build_never_counts_a_wrong_pin() {
+        for (build, after_two) in [(Build::Correct, 1), (Build::NoRetryCounter, 3)] {
+            let mut a = JpkiApplet::built(1, Scope::AuthOnly, build);
+            assert_eq!(a.store_dgi(dgi::AUTH_PIN, b"1234", true), Ok(None));
+            let mut stages = Stages::default();
+            let select = Command::new(0x00, 0xA4, 0x02, 0x0C, vec![0x00, 0x18], None);
+            a.process(&select, true, &mut stages);
+            let wrong = Command::new(0x00, 0x20, 0x00, 0x80, b"9999".to_vec(), None);
+            a.process(&wrong, true, &mut stages);
+            a.process(&wrong, true, &mut stages);
+            assert_eq!(a.tries_left(PinKind::Auth), Some(after_two), "{build:?}");
+        }
+    }
+
+    #[test]
     fn pin_formats() {
         assert!(PinKind::Auth.is_well_formed(b"0000"));
         assert!(!PinKind::Auth.is_well_formed(b"00000"));
