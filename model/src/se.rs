@@ -207,7 +207,7 @@ fn authenticate<C: Crypto>(
 ) {
     // Only a personalized token has a PIN to check: before STORE DATA the applet answers every
     // command `69 85` (found by running the reference against the emulated applet).
-    if !se.applet.is_some_and(|a| a.life == Lifecycle::Personalized) {
+    if se.applet.is_none_or(|a| a.life != Lifecycle::Personalized) {
         return;
     }
     if se.pin_tries_left == 0 {

@@ -707,8 +707,14 @@ mod tests {
     #[test]
     fn install_parameters_choose_the_scope() {
         assert_eq!(Scope::from_install_params(&[]), Some(Scope::AuthAndSign));
-        assert_eq!(Scope::from_install_params(&[0xC9, 0x00]), Some(Scope::AuthAndSign));
-        assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x01]), Some(Scope::AuthOnly));
+        assert_eq!(
+            Scope::from_install_params(&[0xC9, 0x00]),
+            Some(Scope::AuthAndSign)
+        );
+        assert_eq!(
+            Scope::from_install_params(&[0xC9, 0x01, 0x01]),
+            Some(Scope::AuthOnly)
+        );
         assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x02]), None);
         assert_eq!(Scope::from_install_params(&[0xEF, 0x00]), None);
     }
@@ -723,7 +729,10 @@ mod tests {
         let key = RsaPrivateKey::from_pkcs1_der(crate::testcard::AUTH_KEY_DER).expect("test key");
         for scope in [Scope::AuthOnly, Scope::AuthAndSign] {
             let mut a = JpkiApplet::with_scope(1, scope);
-            files(&mut a, &[fid::TOKEN_INFO, fid::AUTH_CERT, fid::AUTH_CA_CERT]);
+            files(
+                &mut a,
+                &[fid::TOKEN_INFO, fid::AUTH_CERT, fid::AUTH_CA_CERT],
+            );
             assert_eq!(a.store_dgi(dgi::AUTH_PIN, b"1234", true), Ok(None));
             a.set_key(PinKind::Auth, key.clone());
             assert_eq!(a.is_complete(), scope == Scope::AuthOnly, "{scope:?}");

@@ -12,16 +12,17 @@ use std::sync::Arc;
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
 use jpkisim_model::{Config, Topology};
-use jpkisim_properties::catalogue::{self, Kind};
+use jpkisim_properties::catalogue;
 use jpkisim_properties::counterexample::JpkiAction;
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest as _, Sha256};
-use stateright::actor::{ActorModelAction, ActorModelState, Network};
+use stateright::actor::ActorModelAction;
 
 use crate::backend::Provisioning;
 use crate::node::{issue_cards, Divergence, Node};
+use crate::observe;
 use crate::wire::Envelope;
 
 /// Network faults the scheduler injects.
@@ -143,9 +144,6 @@ impl std::fmt::Debug for World {
     }
 }
 
-/// Fault probability: one in ten.
-const FAULT_ONE_IN: u32 = 10;
-
 impl World {
     /// A fresh world for `cfg`, seeded by `seed`; `stream` names the run so that different
     /// scenarios under one seed draw different schedules and faults.
@@ -219,10 +217,6 @@ impl World {
         self.trace.push(Event { seq, ..event });
     }
 
-    fn one_in(&mut self, n: u32) -> bool {
-        self.rng.next_u32() % n == 0
-    }
-
     fn post(&mut self, envs: Vec<Envelope>) {
         for env in envs {
             let mut event = Event::send(env.from, env.to, env.msg.clone());
@@ -230,7 +224,7 @@ impl World {
                 event = event.with_evidence(a.label(), a.fingerprint());
             }
             self.record(event);
-            if self.faults.loss && self.one_in(FAULT_ONE_IN) {
+            if self.faults.loss && observe::fault_strikes(&mut self.rng) {
                 self.log.push(format!(
                     "  ✗ lost: {} → {}: {}",
                     env.from,
@@ -240,7 +234,7 @@ impl World {
                 self.record(Event::fault(Fault::Lost, env.from, env.to, env.msg));
                 continue;
             }
-            if self.faults.dup && self.one_in(FAULT_ONE_IN) {
+            if self.faults.dup && observe::fault_strikes(&mut self.rng) {
                 self.record(Event::fault(
                     Fault::Duplicated,
                     env.from,
@@ -381,30 +375,7 @@ impl World {
     /// in flight. This is the abstraction of the reference state the differential test compares
     /// (chips are compared with their SE's state on every step, see [`crate::device`]).
     pub fn model_state(&self) -> JpkiState {
-        let n = self.nodes.len();
-        let envelopes = self.in_flight.iter().map(|e| stateright::actor::Envelope {
-            src: self.topo.id(e.from),
-            dst: self.topo.id(e.to),
-            msg: e.msg.clone(),
-        });
-        let network = if self.cfg.network.duplicating {
-            Network::new_unordered_duplicating(envelopes)
-        } else {
-            Network::new_unordered_nonduplicating(envelopes)
-        };
-        ActorModelState {
-            actor_states: self
-                .nodes
-                .iter()
-                .map(|n| Arc::new(n.state.clone()))
-                .collect(),
-            network,
-            timers_set: vec![Default::default(); n],
-            random_choices: vec![Default::default(); n],
-            crashed: vec![false; n],
-            history: (),
-            actor_storages: vec![None; n],
-        }
+        observe::model_state(&self.cfg, &self.party_states(), &self.in_flight)
     }
 
     /// Every party's model state, in actor order.
@@ -414,11 +385,7 @@ impl World {
 
     /// The first applicable safety property that fails now.
     pub fn violated(&self) -> Option<&'static catalogue::PropertyDef> {
-        let state = self.model_state();
-        catalogue::ALL
-            .iter()
-            .filter(|p| p.kind == Kind::Always && (p.applies)(&self.cfg).is_ok())
-            .find(|p| !p.holds_in(&self.cfg, &state))
+        observe::violated(&self.cfg, &self.model_state())
     }
 
     fn check(&self) -> Result<(), RunError> {

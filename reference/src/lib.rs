@@ -23,6 +23,7 @@ pub mod fuzzing;
 pub mod inproc;
 pub mod isd;
 pub mod node;
+pub mod observe;
 pub mod pki;
 pub mod scenario;
 pub mod scp03;

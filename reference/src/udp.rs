@@ -18,17 +18,17 @@ use std::time::{Duration, Instant};
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
 use jpkisim_model::{Config, Topology};
-use jpkisim_properties::catalogue::{self, Kind};
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
-use stateright::actor::{Actor, ActorModelState, Id, Network, Out};
+use stateright::actor::{Actor, Id, Out};
 
 use crate::backend::Provisioning;
 use crate::inproc::{Faults, RunError};
 use crate::node::{issue_cards, Divergence, Node};
+use crate::observe;
 use crate::scenario::{self, Driver, Outcome, PlayError, Scenario};
 use crate::wire::Envelope;
 
@@ -72,26 +72,7 @@ impl Observer {
     }
 
     fn model_state(&self, o: &Observed) -> JpkiState {
-        let n = o.states.len();
-        let envelopes = o.in_flight.iter().map(|e| stateright::actor::Envelope {
-            src: self.topo.id(e.from),
-            dst: self.topo.id(e.to),
-            msg: e.msg.clone(),
-        });
-        let network = if self.cfg.network.duplicating {
-            Network::new_unordered_duplicating(envelopes)
-        } else {
-            Network::new_unordered_nonduplicating(envelopes)
-        };
-        ActorModelState {
-            actor_states: o.states.iter().cloned().map(Arc::new).collect(),
-            network,
-            timers_set: vec![Default::default(); n],
-            random_choices: vec![Default::default(); n],
-            crashed: vec![false; n],
-            history: (),
-            actor_storages: vec![None; n],
-        }
+        observe::model_state(&self.cfg, &o.states, &o.in_flight)
     }
 
     /// Updates `party`'s state and checks the safety properties on the new global state.
@@ -102,11 +83,7 @@ impl Observer {
             return;
         }
         let global = self.model_state(o);
-        if let Some(p) = catalogue::ALL
-            .iter()
-            .filter(|p| p.kind == Kind::Always && (p.applies)(&self.cfg).is_ok())
-            .find(|p| !p.holds_in(&self.cfg, &global))
-        {
+        if let Some(p) = observe::violated(&self.cfg, &global) {
             o.error = Some(RunError::Violated {
                 step: o.trace.len() as u64,
                 property: p.id,
@@ -153,7 +130,7 @@ impl UdpParty {
             }
             Observer::record(&mut obs, event);
             let mut coin = lock(&self.coin);
-            let mut one_in_ten = || coin.next_u32() % 10 == 0;
+            let mut one_in_ten = || observe::fault_strikes(&mut coin);
             if self.faults.loss && one_in_ten() {
                 Observer::record(
                     &mut obs,

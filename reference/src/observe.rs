@@ -1,0 +1,52 @@
+//! Reading a reference world back as a state of the model — the abstraction both runtimes use to
+//! check the catalogue's safety properties on every step, and the differential test compares.
+
+use std::sync::Arc;
+
+use jpkisim_model::actors::{JpkiState, PartyState};
+use jpkisim_model::{Config, Topology};
+use jpkisim_properties::catalogue::{self, Kind, PropertyDef};
+use rand_chacha::ChaCha20Rng;
+use rand_core::RngCore;
+use stateright::actor::{ActorModelState, Network};
+
+use crate::wire::Envelope;
+
+/// The model state of a world whose parties are in `states` (actor order) with `in_flight`
+/// messages (artifacts dropped: the model has terms only).
+pub fn model_state(cfg: &Config, states: &[PartyState], in_flight: &[Envelope]) -> JpkiState {
+    let topo = Topology::of(cfg);
+    let n = states.len();
+    let envelopes = in_flight.iter().map(|e| stateright::actor::Envelope {
+        src: topo.id(e.from),
+        dst: topo.id(e.to),
+        msg: e.msg.clone(),
+    });
+    let network = if cfg.network.duplicating {
+        Network::new_unordered_duplicating(envelopes)
+    } else {
+        Network::new_unordered_nonduplicating(envelopes)
+    };
+    ActorModelState {
+        actor_states: states.iter().cloned().map(Arc::new).collect(),
+        network,
+        timers_set: vec![Default::default(); n],
+        random_choices: vec![Default::default(); n],
+        crashed: vec![false; n],
+        history: (),
+        actor_storages: vec![None; n],
+    }
+}
+
+/// The first safety property of the catalogue that applies to `cfg` and fails in `state`.
+pub fn violated(cfg: &Config, state: &JpkiState) -> Option<&'static PropertyDef> {
+    catalogue::ALL
+        .iter()
+        .filter(|p| p.kind == Kind::Always && (p.applies)(cfg).is_ok())
+        .find(|p| !p.holds_in(cfg, state))
+}
+
+/// One injected fault strikes one message in ten.
+pub fn fault_strikes(coin: &mut ChaCha20Rng) -> bool {
+    coin.next_u32().is_multiple_of(10)
+}
