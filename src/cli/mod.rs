@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod config_flags;
 mod explore;
+mod matrix;
 mod variants;
 
 /// Model checker, reference implementation and conformance checker for JPKI on phones.
@@ -31,6 +32,8 @@ enum Command {
     Bench(bench::Args),
     /// Browse the model and its shortest counterexamples in Stateright's web Explorer.
     Explore(explore::Args),
+    /// Check every studied design against every property and print the table.
+    Matrix(matrix::Args),
 }
 
 pub(crate) fn run() -> ExitCode {
@@ -41,5 +44,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Applet(args) => applet::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Explore(args) => explore::run(args),
+        Command::Matrix(args) => matrix::run(args),
     }
 }
