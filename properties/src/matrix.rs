@@ -643,6 +643,47 @@ mod tests {
         );
     }
 
+    fn fake_matrix() -> Matrix {
+        let design = Design::all()[1];
+        let mut cells = vec![Cell::Holds; ALL.len()];
+        cells[3] = Cell::Violated { steps: 8 };
+        cells[14] = Cell::Unwitnessed;
+        cells[15] = Cell::NotApplicable;
+        Matrix {
+            bounds: Bounds::default(),
+            properties: ALL.iter().map(|p| p.id).collect(),
+            rows: vec![Row {
+                design,
+                label: design.label(),
+                flags: "--persons 1 --proofing mail".into(),
+                unique_states: 42,
+                cells,
+                seconds: 0.0,
+            }],
+            pruned: PRUNED,
+        }
+    }
+
+    #[test]
+    fn every_rendering_marks_failures_and_names_the_command_that_opens_them() {
+        let m = fake_matrix();
+        let md = markdown(&m);
+        assert!(md.contains("| 42 |"));
+        assert!(md.contains("**✗ 8**") && md.contains("**✗ unreached**"));
+        assert!(md.contains(&format!(
+            "`jpkisim explore --persons 1 --proofing mail` — violated: `{}` (8 steps); never reached (no path to open): `{}`",
+            ALL[3].id, ALL[14].id
+        )));
+        let html = html(&m);
+        assert!(html.contains(&format!(
+            "<td class=\"bad\" title=\"{}: jpkisim explore --persons 1 --proofing mail\">✗ 8</td>",
+            ALL[3].id
+        )));
+        assert!(html.contains("<td class=\"na\">n/a</td>"));
+        let json = serde_json::to_value(&m).expect("serialises");
+        assert_eq!(json["rows"][0]["cells"][3]["violated"]["steps"], 8);
+    }
+
     #[test]
     fn the_doc_block_is_found_between_its_markers() {
         let doc = format!("intro\n{DOC_BEGIN}table\n{DOC_END}\nafter");
