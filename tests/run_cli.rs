@@ -27,7 +27,7 @@ fn summaries(o: &Output) -> Vec<String> {
         .collect()
 }
 
-const SCENARIOS: usize = 8;
+const SCENARIOS: usize = 9;
 
 fn assert_all_completed(o: &Output) {
     assert!(

@@ -12,7 +12,7 @@ use crate::crypto::{Certificate, Crypto};
 use crate::ids::{AppNo, LoginId, Party, PersonId, SeId};
 use crate::msg::{Application, CardEventKind, Msg, Retirement};
 use crate::se_tsm::Service;
-use crate::sp_tsm::application_digest;
+use crate::sp_tsm::{application_digest, application_key};
 use crate::transition::{pure, Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
 
@@ -351,16 +351,18 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
         Choice::Apply { se } => {
             let Some(card) = s.card else { return };
             let app = AppNo(u8::try_from(s.applications.len()).unwrap_or(u8::MAX));
-            let Some(card_key) = card_key(&card) else {
+            if card_key(&card).is_none() {
                 return;
-            };
+            }
+            // The card's key, or with mail-based proofing the access code mailed for `app`.
+            let proof = application_key(ctx, s.person, app, &card).0;
             let digest = application_digest(ctx, s.person, se, app, card.serial);
             let a = Application {
                 person: s.person,
                 se,
                 app,
                 card_cert: card,
-                sig: ctx.crypto.sign(card_key, digest),
+                sig: ctx.crypto.sign(proof, digest),
             };
             s.applications.push((app, se));
             s.last_application = Some(a);

@@ -6,7 +6,7 @@
 //! revocation or renewal revokes the linked phone certificates, expiry of the card expires them,
 //! a reported loss suspends them. It is not a PKI library: certificates are terms.
 
-use crate::config::{Flaw, RevocationCheck};
+use crate::config::{DeviceChange, Flaw, RevocationCheck};
 use crate::crypto::{Certificate, Crypto, KeyName, PublicKey, Subject};
 use crate::ids::{AppNo, CardGen, Epoch, Party, PersonId, SeId, Serial};
 use crate::msg::{CardEventKind, CertStatus, Msg, StatusEvidence};
@@ -360,7 +360,11 @@ fn issue_phone_cert<C: Crypto>(
         matches!(r.cert.subject, Subject::Card { person: p, .. } if p == person)
             && (r.status() == CertStatus::Valid || ctx.flawed(Flaw::AcceptRevokedCard))
     });
-    if !card_ok || ca.retired_ses.contains(&se) {
+    // A device change that needs the old phone: the old certificate must have been revoked from
+    // the old phone (or by the card) before a new one is issued.
+    let old_still_live = ctx.cfg.device_change == DeviceChange::NeedsOldPhone
+        && ca.phone_certs_of(person).any(|r| r.status().is_live());
+    if !card_ok || ca.retired_ses.contains(&se) || old_still_live {
         out.send(Party::SpTsm, Msg::IssueRefused { person, app });
         return;
     }

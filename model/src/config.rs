@@ -49,6 +49,33 @@ pub enum RevocationCheck {
     Crl,
 }
 
+/// How the applicant proves who they are when applying (seed 002 weighs both).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Proofing {
+    /// The application is signed online with the My Number card's signing certificate, and the
+    /// signature covers the designated SE (the 2016 plan's first method, seed 003; the 2023 service).
+    #[default]
+    CardSignature,
+    /// An access code sent by restricted-delivery mail (本人限定受取郵便), typed into the UI app on
+    /// the phone, as in the commercial mobile-NFC credit-card flow (seed 002). The code proves the
+    /// person and the application but cannot cover the SE: it is mailed before the phone is chosen.
+    Mail,
+}
+
+/// What a device change requires of the old phone (seed 004, lifecycle ①).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceChange {
+    /// Apply from the new phone alone: the CA revokes the old certificate when it issues the new
+    /// one (the flow seed 004 adopts because users rarely still operate the old phone).
+    #[default]
+    NewPhoneOnly,
+    /// The old phone must revoke its certificate first: the CA refuses to issue while the person
+    /// still has a valid or suspended phone certificate.
+    NeedsOldPhone,
+}
+
 /// Message ordering of the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -186,6 +213,12 @@ pub struct Config {
     pub keygen: KeyGen,
     /// How relying parties check status.
     pub revocation: RevocationCheck,
+    /// How the applicant's identity is proved when applying.
+    #[serde(default)]
+    pub proofing: Proofing,
+    /// What a device change requires of the old phone.
+    #[serde(default)]
+    pub device_change: DeviceChange,
     /// What the network may do.
     pub network: NetworkSemantics,
     /// Limits on the environment's choices.
@@ -217,6 +250,8 @@ impl Default for Config {
             carrier: Carrier::Mno,
             keygen: KeyGen::OnSe,
             revocation: RevocationCheck::Ocsp,
+            proofing: Proofing::CardSignature,
+            device_change: DeviceChange::NewPhoneOnly,
             network: NetworkSemantics {
                 ordering: Ordering::Unordered,
                 lossy: false,

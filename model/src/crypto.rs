@@ -35,6 +35,16 @@ pub enum KeyName {
         /// For which application.
         app: AppNo,
     },
+    /// The one-time access code J-LIS mails to `person` by restricted delivery for application
+    /// `app` (mail-based identity proofing). It is a shared secret, not a key pair: "signing" with
+    /// it is proving knowledge of the code (a real backend would MAC with it), and only the person,
+    /// who received the mail, holds it.
+    AccessCode {
+        /// To whom it was mailed.
+        person: PersonId,
+        /// For which application.
+        app: AppNo,
+    },
 }
 
 /// The public half of a key pair.

@@ -6,7 +6,7 @@
 //! refused, and a retried or duplicated application for the same number changes nothing (seed 004:
 //! "even a first issuance must check that nothing is issued yet or that it is revoked").
 
-use crate::config::{Carrier, Flaw, KeyGen};
+use crate::config::{Carrier, Flaw, KeyGen, Proofing};
 use crate::crypto::{Certificate, Crypto, Digest, KeyName, PublicKey, Subject};
 use crate::ids::{AppNo, Party, PersonId, SeId, Serial};
 use crate::msg::{Application, Msg};
@@ -65,7 +65,9 @@ pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> SpTsmState {
     }
 }
 
-/// The digest a card signs for an application; without the SE when the design is flawed.
+/// The digest an application's proof covers. The SE is left out when the design is flawed, and
+/// with mail-based proofing, whose access code is mailed before the applicant picks the phone it
+/// will be typed into (seed 002's credit-card flow), so nothing binds it to one SE.
 pub fn application_digest<C: Crypto>(
     ctx: &Ctx<'_, C>,
     person: PersonId,
@@ -73,20 +75,37 @@ pub fn application_digest<C: Crypto>(
     app: AppNo,
     card: Serial,
 ) -> Digest {
+    let covers_se =
+        !ctx.flawed(Flaw::UnboundSeInApplication) && ctx.cfg.proofing == Proofing::CardSignature;
     Digest::Application {
         person,
-        se: (!ctx.flawed(Flaw::UnboundSeInApplication)).then_some(se),
+        se: covers_se.then_some(se),
         app,
         card,
     }
 }
 
-/// Whether an application is signed by the card certificate it carries, for the person it names.
+/// The key whose proof an application must carry: the card's signing key, or with mail-based
+/// proofing the access code mailed to the person for this application.
+pub fn application_key<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    person: PersonId,
+    app: AppNo,
+    card_cert: &Certificate,
+) -> PublicKey {
+    match ctx.cfg.proofing {
+        Proofing::CardSignature => card_cert.key,
+        Proofing::Mail => PublicKey(KeyName::AccessCode { person, app }),
+    }
+}
+
+/// Whether an application carries a valid proof (card signature or access code) for the person it
+/// names, with that person's card certificate.
 pub fn application_verifies<C: Crypto>(ctx: &Ctx<'_, C>, a: &Application) -> bool {
     matches!(a.card_cert.subject, Subject::Card { person, .. } if person == a.person)
         && ctx.crypto.certificate_genuine(&a.card_cert)
         && ctx.crypto.verify(
-            a.card_cert.key,
+            application_key(ctx, a.person, a.app, &a.card_cert),
             application_digest(ctx, a.person, a.se, a.app, a.card_cert.serial),
             a.sig,
         )

@@ -120,6 +120,10 @@ impl Relabel for KeyName {
                 person: person.relabel(p),
                 app,
             },
+            KeyName::AccessCode { person, app } => KeyName::AccessCode {
+                person: person.relabel(p),
+                app,
+            },
         }
     }
 }

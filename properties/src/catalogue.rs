@@ -5,6 +5,7 @@
 //! (`sometimes`) must be witnessed, so that no safety property holds only because nothing happens.
 //! Conditions read the global state through [`World`]; they never change it.
 
+use jpkisim_model::applicant::Holder;
 use jpkisim_model::ca::CertRecord;
 use jpkisim_model::config::{Carrier, Config, Medium};
 use jpkisim_model::crypto::{KeyDelivery, KeyName, Subject};
@@ -76,6 +77,13 @@ fn sim_with_spare(cfg: &Config) -> Result<(), &'static str> {
     } else {
         Err("needs a second SIM or phone (ses-per-person >= 2)")
     }
+}
+
+fn phone_bound_with_two(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.medium != Medium::GpSe {
+        return Err("needs phones with their own SE (medium gp-se): a stolen SIM is replaced by the carrier, which the model does not include");
+    }
+    two_ses(cfg)
 }
 
 fn two_ses(cfg: &Config) -> Result<(), &'static str> {
@@ -227,6 +235,32 @@ fn device_changed(_cfg: &Config, w: &World<'_>) -> bool {
     })
 }
 
+fn new_phone_after_loss(_cfg: &Config, w: &World<'_>) -> bool {
+    w.applicants().any(|a| {
+        // Without a card event (renewing or losing the card revokes everything by cascade: a trip
+        // to the municipal office, not a device change) and without any request from a phone
+        // (a revocation sent from the old phone before it was stolen is the old phone's help).
+        let stolen_suspended = |se| {
+            w.ca.phone_certs_of(a.person).any(|r| {
+                r.se() == Some(se)
+                    && r.status() == CertStatus::Revoked
+                    && r.history.iter().any(|(_, s)| *s == CertStatus::Suspended)
+            })
+        };
+        a.used.card_events == 0
+            && a.used.device_events == 0
+            && a.devices
+                .iter()
+                .filter(|d| d.holder == Holder::Thief)
+                .any(|d| {
+                    stolen_suspended(d.se)
+                        && w.ca.phone_certs_of(a.person).any(|r| {
+                            r.status() == CertStatus::Valid && r.se().is_some_and(|s| s != d.se)
+                        })
+                })
+    })
+}
+
 fn lost_and_suspended(_cfg: &Config, w: &World<'_>) -> bool {
     phone_certs(w).any(|r| r.status() == CertStatus::Suspended)
 }
@@ -364,6 +398,9 @@ catalogue! {
     Sometimes device_changed (two_ses):
         "A person's certificate on one SE was revoked by a newer valid one on another SE.";
         "Seed 004: device change from the new phone alone.";
+    Sometimes new_phone_after_loss (phone_bound_with_two):
+        "A person whose phone was stolen and reported lost holds a valid certificate on another phone, without renewing their card or any request from the old phone.";
+        "Seed 004 lifecycle ① and ③: device change must not need the old phone, which a person who lost it no longer has.";
     Sometimes lost_and_suspended (always_applies):
         "A phone certificate is suspended after a reported loss.";
         "Seed 004: loss handled with the card; the hotline suspends.";

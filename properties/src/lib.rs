@@ -10,6 +10,7 @@ pub mod counterexample;
 pub mod explorer;
 pub mod explorer_http;
 pub mod markdown;
+pub mod matrix;
 pub mod replay;
 pub mod shortest;
 pub mod variants;

@@ -73,7 +73,7 @@ fn checked_model_attaches_every_applicable_property() {
     assert_eq!(names, applicable.iter().map(|p| p.id).collect::<Vec<_>>());
     assert_eq!(
         not.iter().map(|(p, _)| p.id).collect::<Vec<_>>(),
-        vec!["mvno_issued"]
+        vec!["new_phone_after_loss", "mvno_issued"]
     );
     assert!(
         applicable

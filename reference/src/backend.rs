@@ -160,7 +160,29 @@ fn key_label(name: KeyName) -> String {
         KeyName::Card { person, gen } => format!("card/{person}/{gen}"),
         KeyName::Center { person, app } => format!("center/{person}/{app}"),
         KeyName::Se { se, app } => format!("se/{se}/{app}"),
+        KeyName::AccessCode { person, app } => format!("access-code/{person}/{app}"),
     }
+}
+
+/// The access code J-LIS mails to `person` for application `app` (mail-based identity
+/// proofing): a 128-bit secret derived from the seed, known to J-LIS and to whoever opens the
+/// mail. "Signing" with it is an AES-CMAC over the application.
+fn access_code(seed: u64, person: PersonId, app: AppNo) -> [u8; 16] {
+    let name = KeyName::AccessCode { person, app };
+    let h = Sha256::digest(format!("{seed}/{}", key_label(name)).as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&h[..16]);
+    k
+}
+
+fn access_mac(code: [u8; 16], message: &[u8]) -> Vec<u8> {
+    use cmac::{Cmac, Mac};
+    // A 16-byte key is always a valid AES-128 key.
+    let Ok(mut mac) = <Cmac<aes::Aes128> as Mac>::new_from_slice(&code) else {
+        return Vec::new();
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// What one party's backend holds and has learned.
@@ -426,6 +448,16 @@ impl Crypto for RealCrypto {
             signer: key,
             digest,
         };
+        if let KeyName::AccessCode { person, app } = key {
+            // Only the person who received the mail knows the code.
+            if self.party == Party::Applicant(person) {
+                let code = access_code(self.prov.seed, person, app);
+                self.record_signature(sig, access_mac(code, &digest_bytes(&digest)));
+            } else {
+                self.problem(format!("{} does not hold the access code", self.party));
+            }
+            return sig;
+        }
         match self.private_key(key) {
             Some(k) => match self.sign_bytes(&k, &digest_bytes(&digest)) {
                 Some(bytes) => self.record_signature(sig, bytes),
@@ -446,6 +478,21 @@ impl Crypto for RealCrypto {
         let Some(bytes) = lock(&self.store).sigs.get(&sig).cloned() else {
             return false;
         };
+        if let KeyName::AccessCode { person, app } = key.0 {
+            // J-LIS, which mailed the code, checks the MAC; nobody else can.
+            if self.party != Party::SpTsm {
+                return false;
+            }
+            let expected = access_mac(
+                access_code(self.prov.seed, person, app),
+                &digest_bytes(&digest),
+            );
+            return !expected.is_empty()
+                && bool::from(subtle::ConstantTimeEq::ct_eq(
+                    expected.as_slice(),
+                    bytes.as_slice(),
+                ));
+        }
         let Some(k) = self.public_key(key.0) else {
             return false;
         };

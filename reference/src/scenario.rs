@@ -10,7 +10,7 @@
 
 use jpkisim_model::actors::PartyChoice;
 use jpkisim_model::applicant::Choice;
-use jpkisim_model::config::{Budgets, Carrier, Medium};
+use jpkisim_model::config::{Budgets, Carrier, Medium, Proofing};
 use jpkisim_model::ids::{Party, PersonId, SeId};
 use jpkisim_model::msg::{CardEventKind, CertStatus};
 use jpkisim_model::se::Lifecycle;
@@ -197,6 +197,15 @@ pub fn all() -> Vec<Scenario> {
             name: "issuance-gpse",
             summary: "a phone's GP secure element, managed by its issuer's TSM (the 2023 design)",
             config: base(Medium::GpSe, Carrier::Mno),
+            steps: vec![apply(SE0), login(SE0, true, Goal::Accepted(1))],
+        },
+        Scenario {
+            name: "issuance-mail",
+            summary: "identity proved with an access code sent by restricted-delivery mail instead of the card's signature",
+            config: Config {
+                proofing: Proofing::Mail,
+                ..base(Medium::GpSe, Carrier::Mno)
+            },
             steps: vec![apply(SE0), login(SE0, true, Goal::Accepted(1))],
         },
         Scenario {

@@ -13,7 +13,7 @@
 
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::applicant::Choice;
-use jpkisim_model::config::{Carrier, KeyGen, Medium, RevocationCheck};
+use jpkisim_model::config::{Carrier, DeviceChange, KeyGen, Medium, Proofing, RevocationCheck};
 use jpkisim_model::ids::{Party, PersonId, SeId};
 use jpkisim_model::msg::Msg;
 use jpkisim_model::{Config, Topology};
@@ -133,24 +133,33 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         prop_oneof![Just(Carrier::Mno), Just(Carrier::Mvno)],
         prop_oneof![Just(KeyGen::OnSe), Just(KeyGen::Center)],
         prop_oneof![Just(RevocationCheck::Ocsp), Just(RevocationCheck::Crl)],
+        prop_oneof![Just(Proofing::CardSignature), Just(Proofing::Mail)],
+        prop_oneof![
+            Just(DeviceChange::NewPhoneOnly),
+            Just(DeviceChange::NeedsOldPhone)
+        ],
     )
-        .prop_filter("MVNO subscribers have SIMs", |(m, c, _, _)| {
+        .prop_filter("MVNO subscribers have SIMs", |(m, c, ..)| {
             !(*m == Medium::GpSe && *c == Carrier::Mvno)
         })
-        .prop_map(|(medium, carrier, keygen, revocation)| Config {
-            persons: 1,
-            medium,
-            carrier,
-            keygen,
-            revocation,
-            ..Config::default()
-        })
+        .prop_map(
+            |(medium, carrier, keygen, revocation, proofing, device_change)| Config {
+                persons: 1,
+                medium,
+                carrier,
+                keygen,
+                revocation,
+                proofing,
+                device_change,
+                ..Config::default()
+            },
+        )
 }
 
 proptest! {
-    // Each case generates RSA keys on the emulated chips; 24 cases of up to 40 steps keep the
+    // Each case generates RSA keys on the emulated chips; 32 cases of up to 40 steps keep the
     // test to tens of seconds. Three seeds let the backend's key cache serve most cases.
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn the_reference_follows_the_model_step_for_step(

@@ -1,6 +1,8 @@
 //! The configuration flags shared by every subcommand that builds a model.
 
-use jpkisim_model::config::{Carrier, Config, Flaw, KeyGen, Medium, Ordering, RevocationCheck};
+use jpkisim_model::config::{
+    Carrier, Config, DeviceChange, Flaw, KeyGen, Medium, Ordering, Proofing, RevocationCheck,
+};
 use jpkisim_model::ConfigError;
 use jpkisim_properties::variants::{self, Variant};
 
@@ -26,6 +28,22 @@ pub(crate) enum KeyGenFlag {
 pub(crate) enum RevocationFlag {
     Ocsp,
     Crl,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ProofingFlag {
+    /// The application is signed with the My Number card (covers the designated SE).
+    CardSignature,
+    /// An access code by restricted-delivery mail, typed into the phone (covers no SE).
+    Mail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DeviceChangeFlag {
+    /// Apply from the new phone; the CA revokes the old certificate on issuing the new one.
+    NewPhoneOnly,
+    /// The old phone must revoke its certificate before a new one is issued.
+    NeedsOldPhone,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -61,6 +79,12 @@ pub(crate) struct ConfigFlags {
     /// How relying parties check certificate status [default: ocsp].
     #[arg(long, value_enum)]
     revocation: Option<RevocationFlag>,
+    /// How the applicant proves their identity when applying [default: card-signature].
+    #[arg(long, value_enum)]
+    proofing: Option<ProofingFlag>,
+    /// What a device change requires of the old phone [default: new-phone-only].
+    #[arg(long, value_enum)]
+    device_change: Option<DeviceChangeFlag>,
     /// Message ordering [default: unordered].
     #[arg(long, value_enum)]
     network: Option<NetworkFlag>,
@@ -159,6 +183,20 @@ impl ConfigFlags {
             self.revocation.map(|r| match r {
                 RevocationFlag::Ocsp => RevocationCheck::Ocsp,
                 RevocationFlag::Crl => RevocationCheck::Crl,
+            })
+        );
+        set!(
+            cfg.proofing,
+            self.proofing.map(|p| match p {
+                ProofingFlag::CardSignature => Proofing::CardSignature,
+                ProofingFlag::Mail => Proofing::Mail,
+            })
+        );
+        set!(
+            cfg.device_change,
+            self.device_change.map(|d| match d {
+                DeviceChangeFlag::NewPhoneOnly => DeviceChange::NewPhoneOnly,
+                DeviceChangeFlag::NeedsOldPhone => DeviceChange::NeedsOldPhone,
             })
         );
         set!(

@@ -9,6 +9,7 @@ mod bench;
 mod check;
 mod config_flags;
 mod explore;
+mod matrix;
 mod run;
 mod variants;
 
@@ -34,6 +35,8 @@ enum Command {
     Explore(explore::Args),
     /// Run the reference implementation's scenarios (real crypto, emulated SE) and record traces.
     Run(run::Args),
+    /// Check every studied design against every property and print the table.
+    Matrix(matrix::Args),
 }
 
 pub(crate) fn run() -> ExitCode {
@@ -45,5 +48,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Explore(args) => explore::run(args),
         Command::Run(args) => run::run(args),
+        Command::Matrix(args) => matrix::run(args),
     }
 }

@@ -1,0 +1,148 @@
+//! `jpkisim matrix`: every design the studies weigh, checked against every property, as one table
+//! (Markdown, JSON or HTML), and `--check-doc FILE` to compare a document's generated block with a
+//! fresh run.
+//!
+//! Exit codes: 0 the table was printed (failing cells are findings, not errors) or the document
+//! matches; 1 the document differs; 2 bad flags, an unreadable document, or a check that failed.
+
+use jpkisim_properties::matrix::{self, Bounds, Matrix, MatrixOptions};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Md,
+    Json,
+    Html,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "md")]
+    format: Format,
+    /// Designs checked at once (each on its own thread).
+    #[arg(long, default_value_t = default_jobs())]
+    jobs: usize,
+    /// Persons per design: 1 keeps the whole matrix to minutes; 2 is the default configuration's
+    /// size and takes far longer (see docs/design-space.md).
+    #[arg(long, default_value_t = 1)]
+    persons: u8,
+    /// Compare the generated block of this document (between its matrix markers) with a fresh
+    /// run instead of printing the table.
+    #[arg(long, value_name = "FILE")]
+    check_doc: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+pub(crate) fn run(args: Args) -> ExitCode {
+    if !(1..=3).contains(&args.persons) {
+        eprintln!(
+            "jpkisim matrix: persons must be 1 to 3, got {}",
+            args.persons
+        );
+        return ExitCode::from(2);
+    }
+    let doc = match &args.check_doc {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some((path, text)),
+            Err(e) => {
+                eprintln!("jpkisim matrix: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if let Some((path, text)) = &doc {
+        if matrix::doc_block(text).is_none() {
+            eprintln!(
+                "jpkisim matrix: {} has no generated block (markers {} … {})",
+                path.display(),
+                matrix::DOC_BEGIN.trim_end(),
+                matrix::DOC_END
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let started = Instant::now();
+    let opts = MatrixOptions {
+        bounds: Bounds {
+            persons: args.persons,
+        },
+        jobs: args.jobs.max(1),
+        progress: !args.quiet,
+    };
+    let m = match matrix::run(opts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("jpkisim matrix: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if !args.quiet {
+        eprintln!(
+            "jpkisim matrix: {} designs in {seconds:.1}s with {} job(s)",
+            m.rows.len(),
+            opts.jobs
+        );
+    }
+    match doc {
+        Some((path, text)) => compare(&m, path, &text),
+        None => print(&m, args.format),
+    }
+}
+
+fn print(m: &Matrix, format: Format) -> ExitCode {
+    let text = match format {
+        Format::Md => matrix::markdown(m),
+        Format::Html => matrix::html(m),
+        Format::Json => match serde_json::to_string_pretty(m) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("jpkisim matrix: cannot write the matrix as JSON: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    // A closed pipe (`| head`) is not an error worth a panic.
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    ExitCode::SUCCESS
+}
+
+fn compare(m: &Matrix, path: &std::path::Path, doc: &str) -> ExitCode {
+    let fresh = matrix::markdown(m);
+    let embedded = matrix::doc_block(doc).unwrap_or_default();
+    if embedded == fresh {
+        println!(
+            "{}: the generated block matches a fresh run ({} designs)",
+            path.display(),
+            m.rows.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{}: the generated block differs from a fresh run; lines that differ:",
+        path.display()
+    );
+    let old: Vec<&str> = embedded.lines().collect();
+    let new: Vec<&str> = fresh.lines().collect();
+    for i in 0..old.len().max(new.len()) {
+        let (a, b) = (old.get(i), new.get(i));
+        if a != b {
+            println!("  line {}:", i + 1);
+            println!("    doc:   {}", a.unwrap_or(&"(none)"));
+            println!("    fresh: {}", b.unwrap_or(&"(none)"));
+        }
+    }
+    println!("regenerate the block with `jpkisim matrix --format md`");
+    ExitCode::from(1)
+}
