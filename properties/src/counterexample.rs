@@ -253,6 +253,14 @@ fn state_changes(before: &PartyState, after: &PartyState) -> Vec<String> {
     out
 }
 
+/// The changed leaves between two JSON values, as `path: old → new` (`none` for an absent or
+/// null value). The trace checker uses it for the field-by-field diff of a diverging event.
+pub fn value_changes(before: &Value, after: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff("", before, after, &mut out);
+    out
+}
+
 /// A value on one line, cut at 120 characters (the ITF export keeps whole states).
 fn compact(v: &Value) -> String {
     let s = match v {

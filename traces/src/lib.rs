@@ -10,7 +10,9 @@
 //! [`write::Recorder`] appends events to any writer (the reference runtime records with it);
 //! [`read::Reader`] reads them back with errors that name the file, line and field.
 
+pub mod conform;
 pub mod format;
+pub mod generate;
 pub mod read;
 pub mod write;
 
