@@ -8,6 +8,7 @@ mod applet;
 mod bench;
 mod check;
 mod config_flags;
+mod conform;
 mod explore;
 mod variants;
 
@@ -29,6 +30,8 @@ enum Command {
     Applet(applet::Args),
     /// Measure on this machine (`bench applet`: the signing path).
     Bench(bench::Args),
+    /// Check a recorded trace (NDJSON or ITF) against the model: does it conform, do the properties hold?
+    Conform(conform::Args),
     /// Browse the model and its shortest counterexamples in Stateright's web Explorer.
     Explore(explore::Args),
 }
@@ -41,5 +44,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Applet(args) => applet::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Explore(args) => explore::run(args),
+        Command::Conform(args) => conform::run(args),
     }
 }

@@ -20,7 +20,7 @@
 //! reported violated at the first event after which *every* matched state violates it (the
 //! recorded behaviour then violates it whichever unobserved steps were taken).
 
-use crate::format::{Event, EventKind, Fault};
+use crate::format::{Event, EventKind, Fault, Header};
 use crate::read::{Reader, TraceError};
 use jpkisim_model::actors::{PartyActor, PartyState};
 use jpkisim_model::config::Ordering;
@@ -685,11 +685,25 @@ pub fn describe_event(e: &Event) -> String {
 }
 
 /// Checks a whole trace from a reader: the verdict, or why the trace could not be read.
-pub fn conform<R: BufRead>(
-    reader: &mut Reader<R>,
+pub fn conform<R: BufRead>(reader: &mut Reader<R>, opts: &Options) -> Result<Verdict, ConformError> {
+    let header = reader.header().clone();
+    conform_events(
+        &header,
+        std::iter::from_fn(|| {
+            let e = reader.next_event()?;
+            Some(e.map(|e| (e, reader.line())))
+        }),
+        opts,
+    )
+}
+
+/// Checks a trace given as its header and its events with their line numbers (from a file, or
+/// from an ITF document where the "line" is the state index).
+pub fn conform_events(
+    header: &Header,
+    events: impl IntoIterator<Item = Result<(Event, usize), TraceError>>,
     opts: &Options,
 ) -> Result<Verdict, ConformError> {
-    let header = reader.header().clone();
     let observed = match &opts.observed {
         None => header.observed.clone(),
         Some(o) => {
@@ -708,12 +722,12 @@ pub fn conform<R: BufRead>(
         }
     };
     let mut checker = Checker::new(header.config, &observed, opts)?;
-    while let Some(event) = reader.next_event() {
-        let event = event?;
+    for item in events {
+        let (event, line) = item?;
         if !observed.contains(&event.party) {
             continue;
         }
-        if let Some(v) = checker.step(&event, reader.line()) {
+        if let Some(v) = checker.step(&event, line) {
             return Ok(v);
         }
     }

@@ -13,7 +13,9 @@
 pub mod conform;
 pub mod format;
 pub mod generate;
+pub mod itf;
 pub mod read;
+pub mod steps;
 pub mod write;
 
 pub use format::{Event, EventKind, Fault, Header, FORMAT, VERSION};
