@@ -339,7 +339,9 @@ fn diff(path: &str, b: &Value, a: &Value, out: &mut Vec<String>) {
 fn itf_state(s: &JpkiState) -> Map<String, Value> {
     let mut m = Map::new();
     let Some(w) = World::of(s) else { return m };
-    let enc = |v: Result<Value, serde_json::Error>| v.map(|v| crate::itf::encode(&v)).unwrap_or(Value::Null);
+    let enc = |v: Result<Value, serde_json::Error>| {
+        v.map(|v| crate::itf::encode(&v)).unwrap_or(Value::Null)
+    };
     m.insert("ca".into(), enc(serde_json::to_value(w.ca)));
     m.insert("sp_tsm".into(), enc(serde_json::to_value(w.sp_tsm)));
     m.insert("se_tsm".into(), enc(serde_json::to_value(w.se_tsm)));

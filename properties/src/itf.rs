@@ -53,7 +53,9 @@ pub fn decode(v: &Value) -> Value {
         Value::Object(o) if o.len() == 2 && o.contains_key("tag") && o.contains_key("value") => {
             let tag = o["tag"].as_str().unwrap_or_default().to_string();
             match &o["value"] {
-                Value::Object(t) if t.len() == 1 && t.get("#tup").is_some_and(|x| x == &json!([])) => {
+                Value::Object(t)
+                    if t.len() == 1 && t.get("#tup").is_some_and(|x| x == &json!([])) =>
+                {
                     Value::String(tag)
                 }
                 inner => {
@@ -92,9 +94,7 @@ impl Itf {
 
 /// Reads an ITF document: an object with a `states` array of objects.
 pub fn read(value: &Value) -> Result<Itf, String> {
-    let obj = value
-        .as_object()
-        .ok_or("an ITF trace is a JSON object")?;
+    let obj = value.as_object().ok_or("an ITF trace is a JSON object")?;
     let meta = match obj.get("#meta") {
         None => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -125,16 +125,24 @@ mod tests {
         assert_eq!(decode(&encode(&v)), v);
         assert_eq!(decode(&json!(7)), json!(7));
         assert_eq!(decode(&json!({"#bigint": "7"})), json!(7));
-        assert_eq!(decode(&json!({"#tup": [{"#bigint": "1"}, 2]})), json!([1, 2]));
-        assert_eq!(decode(&json!({"tag": "Ca", "value": {"#tup": []}})), json!("Ca"));
+        assert_eq!(
+            decode(&json!({"#tup": [{"#bigint": "1"}, 2]})),
+            json!([1, 2])
+        );
+        assert_eq!(
+            decode(&json!({"tag": "Ca", "value": {"#tup": []}})),
+            json!("Ca")
+        );
     }
 
     #[test]
     fn meta_is_optional_and_its_values_may_be_of_any_type() {
         let t = read(&json!({"states": [{}]})).expect("no meta");
         assert!(t.meta.is_empty());
-        let t = read(&json!({"#meta": {"index": 3, "config": {"persons": {"#bigint": "1"}}}, "states": []}))
-            .expect("non-string meta");
+        let t = read(
+            &json!({"#meta": {"index": 3, "config": {"persons": {"#bigint": "1"}}}, "states": []}),
+        )
+        .expect("non-string meta");
         assert_eq!(t.meta_json("config"), Some(json!({"persons": 1})));
         assert!(read(&json!([1])).is_err());
         assert!(read(&json!({"states": [1]})).is_err());

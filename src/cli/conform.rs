@@ -5,8 +5,8 @@
 //! naming the file, line and field).
 
 use jpkisim_model::ids::Party;
-use jpkisim_traces::conform::{conform, conform_events, parse_party, Options, Verdict};
-use jpkisim_traces::{Event, Header, Reader, TraceError};
+use jpkisim_traces::conform::{conform_file, conform_slice, parse_party, Options, Verdict};
+use jpkisim_traces::{Event, Header, Reader};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,6 +24,10 @@ pub(crate) struct Args {
     /// Most model states kept per trace position.
     #[arg(long, value_name = "N", default_value_t = Options::default().max_frontier)]
     max_frontier: usize,
+    /// Keep every match after up to K unobserved steps at each event, not only the matches
+    /// after the fewest (a divergence is always confirmed this way).
+    #[arg(long)]
+    exhaustive: bool,
     /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
@@ -36,10 +40,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     match check(&args) {
         Ok(v) => {
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 print!("{}", v.text());
             }
@@ -66,30 +67,25 @@ fn options(args: &Args) -> Result<Options, String> {
         observed,
         hidden_steps: args.hidden_steps,
         max_frontier: args.max_frontier,
+        exhaustive: args.exhaustive,
     })
 }
 
 fn check(args: &Args) -> Result<Verdict, String> {
     let opts = options(args)?;
     match Reader::open(&args.file) {
-        Ok(mut reader) if args.itf_out.is_none() => {
-            conform(&mut reader, &opts).map_err(|e| e.to_string())
+        Ok(_) if args.itf_out.is_none() => {
+            conform_file(&args.file, &opts).map_err(|e| e.to_string())
         }
         Ok(mut reader) => {
             let header = reader.header().clone();
             let mut events = Vec::new();
-            let mut lines = Vec::new();
             while let Some(e) = reader.next_event() {
-                events.push(e.map_err(|e| e.to_string())?);
-                lines.push(reader.line());
+                events.push((e.map_err(|e| e.to_string())?, reader.line()));
             }
-            write_itf(args, &header, &events)?;
-            conform_events(
-                &header,
-                events.into_iter().zip(lines).map(Ok::<_, TraceError>),
-                &opts,
-            )
-            .map_err(|e| e.to_string())
+            let plain: Vec<Event> = events.iter().map(|(e, _)| e.clone()).collect();
+            write_itf(args, &header, &plain)?;
+            conform_slice(&header, &events, &opts).map_err(|e| e.to_string())
         }
         Err(e) if e.line == 1 => match itf_document(&args.file) {
             Some(doc) => {
@@ -97,11 +93,12 @@ fn check(args: &Args) -> Result<Verdict, String> {
                     .map_err(|m| format!("{}: {m}", args.file.display()))?;
                 write_itf(args, &header, &events)?;
                 // An ITF trace has no lines: an event's "line" is its state index.
-                let numbered = events
+                let numbered: Vec<(Event, usize)> = events
                     .into_iter()
                     .enumerate()
-                    .map(|(i, e)| Ok::<_, TraceError>((e, i + 1)));
-                conform_events(&header, numbered, &opts).map_err(|e| e.to_string())
+                    .map(|(i, e)| (e, i + 1))
+                    .collect();
+                conform_slice(&header, &numbered, &opts).map_err(|e| e.to_string())
             }
             None => Err(e.to_string()),
         },

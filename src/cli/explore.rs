@@ -60,7 +60,8 @@ fn serve(args: Args) -> Result<(), String> {
                 None => {
                     let text = std::fs::read_to_string(path)
                         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    replay::steps_from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                    replay::steps_from_json(&text)
+                        .map_err(|e| format!("{}: {e}", path.display()))?
                 }
             };
             let indices = replay::replay(&model, &steps)

@@ -48,6 +48,12 @@ pub struct Options {
     /// Most states kept in the frontier at one position; past it the search is incomplete and
     /// says so.
     pub max_frontier: usize,
+    /// Keep, at each event, the matches after any number of unobserved steps up to the bound
+    /// (`true`), or only those after the fewest (`false`: unobserved steps that the event does
+    /// not need commute with it and are taken in a later gap; much smaller frontiers). The
+    /// whole-trace functions run the fewest-steps search first and confirm a divergence with
+    /// the exhaustive one.
+    pub exhaustive: bool,
 }
 
 impl Default for Options {
@@ -55,7 +61,8 @@ impl Default for Options {
         Options {
             observed: None,
             hidden_steps: 6,
-            max_frontier: 20_000,
+            max_frontier: 5_000,
+            exhaustive: false,
         }
     }
 }
@@ -243,6 +250,7 @@ pub struct Checker {
     properties: Vec<&'static PropertyDef>,
     hidden_steps: usize,
     max_frontier: usize,
+    exhaustive: bool,
     frontier: Vec<Node>,
     index: u64,
     states: u64,
@@ -290,6 +298,7 @@ impl Checker {
             properties,
             hidden_steps: opts.hidden_steps,
             max_frontier: opts.max_frontier.max(1),
+            exhaustive: opts.exhaustive,
             frontier,
             index: 0,
             states: 0,
@@ -361,7 +370,7 @@ impl Checker {
                     }
                 }
             }
-            if new_layer.is_empty() {
+            if new_layer.is_empty() || (!self.exhaustive && !next.is_empty()) {
                 break;
             }
             layer = new_layer;
@@ -461,14 +470,19 @@ impl Checker {
         let party = self.topo.id(event.party);
         let peer = event.peer.map(|p| self.topo.id(p));
         match event.kind {
-            EventKind::Deliver => actions
-                .iter()
-                .filter(|a| {
-                    matches!(a, ActorModelAction::Deliver { src, dst, msg }
+            EventKind::Deliver => {
+                if !self.send_logged(node, event) {
+                    return Vec::new();
+                }
+                actions
+                    .iter()
+                    .filter(|a| {
+                        matches!(a, ActorModelAction::Deliver { src, dst, msg }
                     if *dst == party && Some(*src) == peer && Some(msg) == event.msg.as_ref())
-                })
-                .filter_map(|a| self.apply(node, a, false))
-                .collect(),
+                    })
+                    .filter_map(|a| self.apply(node, a, false))
+                    .collect()
+            }
             EventKind::Choice => actions
                 .iter()
                 .filter(|a| {
@@ -528,6 +542,27 @@ impl Checker {
         }
     }
 
+    /// In a log, a message's send comes before its delivery: a delivery from an observed sender
+    /// whose send is still unlogged is out of order (unless another copy, logged, is in flight).
+    fn send_logged(&self, node: &Node, event: &Event) -> bool {
+        let (Some(from), Some(msg)) = (event.peer, event.msg.as_ref()) else {
+            return true;
+        };
+        let unlogged = node
+            .pending
+            .iter()
+            .filter(|p| p.from == from && p.to == event.party && &p.msg == msg)
+            .count();
+        if unlogged == 0 {
+            return true;
+        }
+        let (src, dst) = (self.topo.id(from), self.topo.id(event.party));
+        let in_flight = jpkisim_model::world::envelopes(&node.state.network)
+            .filter(|e| e.src == src && e.dst == dst && e.msg == msg)
+            .count();
+        in_flight > unlogged
+    }
+
     /// The observable events `node` allows: deliveries to and choices of observed parties,
     /// unlogged sends, and losses on a lossy network.
     fn allowed(&self, node: &Node) -> Vec<Event> {
@@ -540,9 +575,13 @@ impl Checker {
             .collect();
         for a in &actions {
             match a {
-                ActorModelAction::Deliver { src, dst, msg } if self.observed_id(*dst) => out.push(
-                    Event::deliver(self.topo.party(*dst), self.topo.party(*src), msg.clone()),
-                ),
+                ActorModelAction::Deliver { src, dst, msg } if self.observed_id(*dst) => {
+                    let e =
+                        Event::deliver(self.topo.party(*dst), self.topo.party(*src), msg.clone());
+                    if self.send_logged(node, &e) {
+                        out.push(e);
+                    }
+                }
                 ActorModelAction::SelectRandom { actor, random, .. }
                     if self.observed_id(*actor) =>
                 {
@@ -685,7 +724,10 @@ pub fn describe_event(e: &Event) -> String {
 }
 
 /// Checks a whole trace from a reader: the verdict, or why the trace could not be read.
-pub fn conform<R: BufRead>(reader: &mut Reader<R>, opts: &Options) -> Result<Verdict, ConformError> {
+pub fn conform<R: BufRead>(
+    reader: &mut Reader<R>,
+    opts: &Options,
+) -> Result<Verdict, ConformError> {
     let header = reader.header().clone();
     conform_events(
         &header,
@@ -732,6 +774,41 @@ pub fn conform_events(
         }
     }
     Ok(checker.finish())
+}
+
+/// Checks the trace in a file: the fewest-unobserved-steps search, and, should it diverge,
+/// the exhaustive one over the file again (whose verdict is then the answer).
+pub fn conform_file(path: &std::path::Path, opts: &Options) -> Result<Verdict, ConformError> {
+    let mut reader = Reader::open(path)?;
+    let first = conform(&mut reader, opts)?;
+    if opts.exhaustive || matches!(first, Verdict::Conforms { .. }) {
+        return Ok(first);
+    }
+    let mut reader = Reader::open(path)?;
+    conform(
+        &mut reader,
+        &Options {
+            exhaustive: true,
+            ..opts.clone()
+        },
+    )
+}
+
+/// [`conform_file`] for a trace in memory (events with their line numbers).
+pub fn conform_slice(
+    header: &Header,
+    events: &[(Event, usize)],
+    opts: &Options,
+) -> Result<Verdict, ConformError> {
+    let run = |o: &Options| conform_events(header, events.iter().cloned().map(Ok), o);
+    let first = run(opts)?;
+    if opts.exhaustive || matches!(first, Verdict::Conforms { .. }) {
+        return Ok(first);
+    }
+    run(&Options {
+        exhaustive: true,
+        ..opts.clone()
+    })
 }
 
 /// Parses a party name as the CLI takes it: `ca`, `sp-tsm`, `se-tsm`, `rp`, `mvno`,

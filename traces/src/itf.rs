@@ -91,7 +91,9 @@ pub fn read_trace(value: &Value, config: Option<Config>) -> Result<(Header, Vec<
             s.get("mbt::actionTaken")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .ok_or_else(|| format!("ITF state {i} has neither \"event\" nor a string \"mbt::actionTaken\""))
+                .ok_or_else(|| {
+                    format!("ITF state {i} has neither \"event\" nor a string \"mbt::actionTaken\"")
+                })
         })
         .collect::<Result<_, _>>()?;
     let model = jpkisim_model::build(config).map_err(|e| e.to_string())?;
@@ -120,5 +122,8 @@ pub fn read_trace(value: &Value, config: Option<Config>) -> Result<(Header, Vec<
     for (i, e) in events.iter_mut().enumerate() {
         e.seq = i as u64 + 1;
     }
-    Ok((Header::new(config, all).with_source("ITF model path"), events))
+    Ok((
+        Header::new(config, all).with_source("ITF model path"),
+        events,
+    ))
 }
