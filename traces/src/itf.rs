@@ -38,9 +38,11 @@ pub fn write(header: &Header, events: &[Event]) -> Value {
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
             "source": header.source.clone().unwrap_or_else(|| "jpkisim".into()),
             "trace-format": FORMAT,
-            "trace-version": VERSION,
-            "config": encode(&config),
-            "observed": encode(&observed),
+            // Strings: tools such as the itf crate read `#meta` values as strings only (the
+            // reader here takes either).
+            "trace-version": VERSION.to_string(),
+            "config": config.to_string(),
+            "observed": observed.to_string(),
         },
         "vars": ["event", "mbt::actionTaken"],
         "states": states,

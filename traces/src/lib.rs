@@ -12,6 +12,8 @@
 
 pub mod conform;
 pub mod format;
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
 pub mod generate;
 pub mod itf;
 pub mod read;
