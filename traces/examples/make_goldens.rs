@@ -126,7 +126,10 @@ fn main() {
     walk_cfg.budgets.events = 10;
     let model = jpkisim_model::build(walk_cfg).expect("builds");
     let mut walk = Vec::new();
-    random_walk(&model, 7, 200, 70, |e| walk.push(e));
+    random_walk(&model, 7, 200, 70, |e| {
+        walk.push(e);
+        true
+    });
     write(
         &dir,
         "model-random-walk-seed7.ndjson",

@@ -74,7 +74,8 @@ pub fn events_of_path(model: &JpkiModel, actions: &[JpkiAction]) -> Vec<Event> {
 }
 
 /// A seeded random walk through the model within its budgets, at most `steps` steps (it stops
-/// earlier where nothing is enabled), passing each step's events to `sink`.
+/// earlier where nothing is enabled, or when `sink` returns `false`), passing each step's events
+/// to `sink`; returns the steps taken.
 ///
 /// `prefer_progress` in 0..=100 is the percentage of steps that deliver a message rather than
 /// make a choice when both are possible, so that started exchanges tend to finish.
@@ -83,7 +84,7 @@ pub fn random_walk(
     seed: u64,
     steps: u64,
     prefer_progress: u32,
-    mut sink: impl FnMut(Event),
+    mut sink: impl FnMut(Event) -> bool,
 ) -> u64 {
     let mut rng = StdRng::seed_from_u64(seed);
     let Some(mut state) = model.init_states().into_iter().next() else {
@@ -115,11 +116,15 @@ pub fn random_walk(
             enabled.retain(|(a, _)| matches!(a, ActorModelAction::Deliver { .. }));
         }
         let (action, next) = enabled.swap_remove(rng.random_range(0..enabled.len()));
+        let mut go_on = true;
         for e in events_of_step(model, &state, &action) {
-            sink(e);
+            go_on &= sink(e);
         }
         state = next;
         taken += 1;
+        if !go_on {
+            break;
+        }
     }
     taken
 }

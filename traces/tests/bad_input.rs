@@ -41,7 +41,10 @@ fn malformed_json_names_the_line() {
     let e = error(&with_line(3, "{\"seq\": 3, \"kind\": "));
     assert_eq!((e.line, e.field.as_deref()), (4, None));
     assert!(matches!(e.kind, ErrorKind::Json(_)), "{e}");
-    assert!(e.to_string().starts_with("t.ndjson:4: malformed JSON"), "{e}");
+    assert!(
+        e.to_string().starts_with("t.ndjson:4: malformed JSON"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -79,7 +82,13 @@ fn out_of_order_sequence_numbers_name_the_seq_field() {
     let l = lines()[5].replace("\"seq\":5", "\"seq\":2");
     let e = error(&with_line(5, &l));
     assert_eq!((e.line, e.field.as_deref()), (6, Some("seq")), "{e}");
-    assert_eq!(e.kind, ErrorKind::Sequence { previous: 4, found: 2 });
+    assert_eq!(
+        e.kind,
+        ErrorKind::Sequence {
+            previous: 4,
+            found: 2
+        }
+    );
 }
 
 #[test]
@@ -96,10 +105,16 @@ fn a_truncated_last_line_is_called_truncated() {
 fn unknown_and_missing_fields_and_wrong_shapes_are_named() {
     let l = lines()[1].replacen("{", "{\"colour\":\"red\",", 1);
     let e = error(&with_line(1, &l));
-    assert_eq!((e.field.as_deref(), &e.kind), (Some("colour"), &ErrorKind::UnknownField));
+    assert_eq!(
+        (e.field.as_deref(), &e.kind),
+        (Some("colour"), &ErrorKind::UnknownField)
+    );
     let l = lines()[1].replace("\"seq\":1,", "");
     let e = error(&with_line(1, &l));
-    assert_eq!((e.field.as_deref(), &e.kind), (Some("seq"), &ErrorKind::MissingField));
+    assert_eq!(
+        (e.field.as_deref(), &e.kind),
+        (Some("seq"), &ErrorKind::MissingField)
+    );
     // A send without its message.
     let l = lines()[2].clone();
     let cut = l.find(",\"msg\"").expect("a msg field");

@@ -22,7 +22,10 @@ fn one_person() -> Config {
 fn walk(cfg: Config, seed: u64, steps: u64) -> Vec<Event> {
     let model = jpkisim_model::build(cfg).expect("model builds");
     let mut events = Vec::new();
-    random_walk(&model, seed, steps, 70, |e| events.push(e));
+    random_walk(&model, seed, steps, 70, |e| {
+        events.push(e);
+        true
+    });
     events
 }
 

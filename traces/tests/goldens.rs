@@ -21,7 +21,11 @@ fn every_golden_trace_gets_its_verdict() {
     let files = goldens();
     assert!(files.len() >= 13, "golden traces present: {files:?}");
     for path in files {
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         let v = conform_file(&path, &Options::default()).expect("golden traces read");
         let ok = match &v {
             Verdict::Conforms { .. } => name.starts_with("model-") || name.starts_with("scenario-"),
@@ -36,7 +40,8 @@ fn every_golden_trace_gets_its_verdict() {
 
 #[test]
 fn a_fully_observed_golden_conforms_from_each_single_party() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded/model-device-change.ndjson");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded/model-device-change.ndjson");
     for party in ["sp-tsm", "ca", "se-tsm", "applicant0", "se1"] {
         let p = jpkisim_traces::conform::parse_party(party).expect("party name");
         let opts = Options {
@@ -44,6 +49,10 @@ fn a_fully_observed_golden_conforms_from_each_single_party() {
             ..Options::default()
         };
         let v = conform_file(&path, &opts).expect("reads");
-        assert!(matches!(v, Verdict::Conforms { .. }), "only {party}: {}", v.text());
+        assert!(
+            matches!(v, Verdict::Conforms { .. }),
+            "only {party}: {}",
+            v.text()
+        );
     }
 }

@@ -6,9 +6,14 @@ use jpkisim_traces::itf::{read_trace, write};
 use jpkisim_traces::{Event, Reader};
 
 fn golden(name: &str) -> (jpkisim_traces::Header, Vec<Event>) {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded").join(name);
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("recorded")
+        .join(name);
     let mut r = Reader::open(&path).expect("golden opens");
-    let events = r.by_ref().collect::<Result<Vec<_>, _>>().expect("golden reads");
+    let events = r
+        .by_ref()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("golden reads");
     (r.header().clone(), events)
 }
 
@@ -18,7 +23,11 @@ fn itf_round_trip_keeps_events_and_verdict() {
     let doc = write(&header, &events);
     let itf_crate: Result<itf::Trace<itf::Value>, _> =
         itf::trace_from_str(&serde_json::to_string(&doc).expect("json"));
-    assert!(itf_crate.is_ok(), "the itf crate reads it: {:?}", itf_crate.err());
+    assert!(
+        itf_crate.is_ok(),
+        "the itf crate reads it: {:?}",
+        itf_crate.err()
+    );
     let (h2, e2) = read_trace(&doc, None).expect("reads back");
     assert_eq!(h2.config, header.config);
     assert_eq!(h2.observed, header.observed);
@@ -27,7 +36,10 @@ fn itf_round_trip_keeps_events_and_verdict() {
 
 #[test]
 fn an_itf_model_path_becomes_a_conforming_trace() {
-    let cfg = jpkisim_model::Config { persons: 1, ..Default::default() };
+    let cfg = jpkisim_model::Config {
+        persons: 1,
+        ..Default::default()
+    };
     let p = jpkisim_properties::catalogue::by_id("issued").expect("property");
     let found = jpkisim_properties::shortest::shortest_paths(cfg, &[p]).expect("search");
     let cex = found.into_iter().next().flatten().expect("a witness");
