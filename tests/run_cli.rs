@@ -70,8 +70,10 @@ fn every_scenario_completes_over_udp() {
 
 #[test]
 fn with_faults_every_safety_property_holds_on_both_transports() {
+    let dir = tempfile::tempdir().expect("temp dir");
     for transport in ["inproc", "udp"] {
         for seed in ["5", "6"] {
+            let out = dir.path().join(format!("{transport}-{seed}"));
             let o = jpkisim(&[
                 "run",
                 "--scenario",
@@ -83,6 +85,8 @@ fn with_faults_every_safety_property_holds_on_both_transports() {
                 transport,
                 "--faults",
                 "loss,dup,reorder",
+                "--record",
+                out.to_str().expect("utf-8 path"),
             ]);
             assert!(
                 o.status.success(),
@@ -95,6 +99,18 @@ fn with_faults_every_safety_property_holds_on_both_transports() {
                 assert!(
                     l.contains("13 safety properties held on every one of"),
                     "{l}"
+                );
+            }
+            // And independently of the runtime's own checks: each recorded run, faults and all,
+            // is a behaviour of the model on which every property holds.
+            for f in std::fs::read_dir(&out).expect("recorded") {
+                let f = f.expect("entry").path();
+                let c = jpkisim(&["conform", f.to_str().expect("utf-8 path")]);
+                assert!(
+                    c.status.success() && stdout(&c).starts_with("conforms"),
+                    "{}: {}",
+                    f.display(),
+                    stdout(&c)
                 );
             }
         }

@@ -253,6 +253,14 @@ fn state_changes(before: &PartyState, after: &PartyState) -> Vec<String> {
     out
 }
 
+/// The changed leaves between two JSON values, as `path: old → new` (`none` for an absent or
+/// null value). The trace checker uses it for the field-by-field diff of a diverging event.
+pub fn value_changes(before: &Value, after: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff("", before, after, &mut out);
+    out
+}
+
 /// A value on one line, cut at 120 characters (the ITF export keeps whole states).
 fn compact(v: &Value) -> String {
     let s = match v {
@@ -331,7 +339,9 @@ fn diff(path: &str, b: &Value, a: &Value, out: &mut Vec<String>) {
 fn itf_state(s: &JpkiState) -> Map<String, Value> {
     let mut m = Map::new();
     let Some(w) = World::of(s) else { return m };
-    let enc = |v: Result<Value, serde_json::Error>| v.map(|v| itf_value(&v)).unwrap_or(Value::Null);
+    let enc = |v: Result<Value, serde_json::Error>| {
+        v.map(|v| crate::itf::encode(&v)).unwrap_or(Value::Null)
+    };
     m.insert("ca".into(), enc(serde_json::to_value(w.ca)));
     m.insert("sp_tsm".into(), enc(serde_json::to_value(w.sp_tsm)));
     m.insert("se_tsm".into(), enc(serde_json::to_value(w.se_tsm)));
@@ -347,38 +357,10 @@ fn itf_state(s: &JpkiState) -> Map<String, Value> {
     let mut msgs: Vec<Value> = jpkisim_model::world::envelopes(&s.network)
         .map(|e| {
             let topo_less = json!({ "src": usize::from(e.src), "dst": usize::from(e.dst), "msg": serde_json::to_value(e.msg).unwrap_or(Value::Null) });
-            itf_value(&topo_less)
+            crate::itf::encode(&topo_less)
         })
         .collect();
     msgs.sort_by_key(|v| v.to_string());
     m.insert("in_flight".into(), json!({ "#set": msgs }));
     m
-}
-
-/// Converts serde's JSON for our types into ITF values.
-fn itf_value(v: &Value) -> Value {
-    match v {
-        Value::Number(n) => json!({ "#bigint": n.to_string() }),
-        Value::Array(items) => Value::Array(items.iter().map(itf_value).collect()),
-        Value::Object(o)
-            if o.len() == 1
-                && o.keys()
-                    .all(|k| k.chars().next().is_some_and(char::is_uppercase)) =>
-        {
-            let (tag, inner) = o
-                .iter()
-                .next()
-                .map(|(k, v)| (k.clone(), itf_value(v)))
-                .unwrap_or_default();
-            json!({ "tag": tag, "value": inner })
-        }
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), itf_value(v))).collect())
-        }
-        // ITF has no null. A variant without payload is written as its name (a plain string), not
-        // as Quint's `{"tag", "value": {"#tup": []}}`: the itf crate (0.4) rejects empty tuples and
-        // records. An absent optional value is likewise the string "None".
-        Value::Null => Value::String("None".into()),
-        other => other.clone(),
-    }
 }

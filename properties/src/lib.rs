@@ -9,6 +9,7 @@ pub mod check;
 pub mod counterexample;
 pub mod explorer;
 pub mod explorer_http;
+pub mod itf;
 pub mod markdown;
 pub mod matrix;
 pub mod replay;

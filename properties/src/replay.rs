@@ -120,13 +120,11 @@ pub fn steps_from_json(text: &str) -> Result<Vec<String>, ReplayError> {
                 })
             })
             .collect(),
-        serde_json::Value::Object(obj) => {
-            let states = obj.get("states").and_then(|s| s.as_array()).ok_or_else(|| {
-                ReplayError::Format(
-                    "a JSON object trace must be ITF, with a \"states\" array".into(),
-                )
+        serde_json::Value::Object(_) => {
+            let itf = crate::itf::read(&value).map_err(|e| {
+                ReplayError::Format(format!("a JSON object trace must be ITF: {e}"))
             })?;
-            states
+            itf.states
                 .iter()
                 .enumerate()
                 .skip(1)

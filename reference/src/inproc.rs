@@ -213,7 +213,8 @@ impl World {
     }
 
     fn record(&mut self, event: Event) {
-        let seq = self.seq();
+        // Numbered from 1, as `jpkisim_traces::Recorder` numbers.
+        let seq = self.seq() + 1;
         self.trace.push(Event { seq, ..event });
     }
 

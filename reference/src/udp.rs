@@ -66,7 +66,7 @@ struct Observer {
 
 impl Observer {
     fn record(o: &mut Observed, event: Event) {
-        let seq = o.trace.len() as u64;
+        let seq = o.trace.len() as u64 + 1;
         o.trace.push(Event { seq, ..event });
         o.last_change = Instant::now();
     }

@@ -20,7 +20,8 @@ pub(crate) struct Args {
     /// Where to serve (loopback only; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:3000")]
     bind: SocketAddr,
-    /// Open this trace (an ITF trace, or a JSON array of readable steps) at its last step.
+    /// Open this trace at its last step: an ITF trace, a JSON array of readable steps, or a fully
+    /// observed jpkisim NDJSON trace (whose header's configuration is then used).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
 }
@@ -36,15 +37,33 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 fn serve(args: Args) -> Result<(), String> {
-    let cfg = args.config.to_config().map_err(|e| e.to_string())?;
-    let model = checked_model(cfg).map_err(|e| e.to_string())?;
-    let trace = match &args.trace {
+    let mut cfg = args.config.to_config().map_err(|e| e.to_string())?;
+    let recorded = match &args.trace {
+        Some(path) => recorded_trace(path)?,
         None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let steps =
-                replay::steps_from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    };
+    if let Some((header, _)) = &recorded {
+        if header.config != cfg {
+            eprintln!("jpkisim explore: using the configuration in the trace's header");
+            cfg = header.config;
+        }
+    }
+    let model = checked_model(cfg).map_err(|e| e.to_string())?;
+    let trace = match (&args.trace, recorded) {
+        (None, _) => None,
+        (Some(path), recorded) => {
+            let steps = match recorded {
+                Some((header, events)) => jpkisim_traces::steps::readable_steps(
+                    &jpkisim_model::Topology::of(&header.config),
+                    &events,
+                ),
+                None => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    replay::steps_from_json(&text)
+                        .map_err(|e| format!("{}: {e}", path.display()))?
+                }
+            };
             let indices = replay::replay(&model, &steps)
                 .map_err(|e| format!("{} is not a path of this model: {e}", path.display()))?;
             Some(indices)
@@ -80,6 +99,33 @@ fn serve(args: Args) -> Result<(), String> {
     println!("(the Explorer checks further only after \"Run to completion\"; Ctrl-C stops it)");
     running.wait();
     Ok(())
+}
+
+/// The header and events of a jpkisim NDJSON trace; `None` if the file is not one (then it is
+/// read as ITF or readable steps).
+fn recorded_trace(
+    path: &std::path::Path,
+) -> Result<Option<(jpkisim_traces::Header, Vec<jpkisim_traces::Event>)>, String> {
+    let mut reader = match jpkisim_traces::Reader::open(path) {
+        Ok(r) => r,
+        Err(e) if e.line == 1 => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let header = reader.header().clone();
+    let all = jpkisim_model::Topology::of(&header.config).parties();
+    if all.iter().any(|p| !header.observed.contains(p)) {
+        return Err(format!(
+            "{}: the Explorer opens fully observed traces only (this one observes {} of {} parties); `jpkisim conform` checks partial ones",
+            path.display(),
+            header.observed.len(),
+            all.len()
+        ));
+    }
+    let events = reader
+        .by_ref()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    Ok(Some((header, events)))
 }
 
 fn print_unviolated(discoveries: &[Discovery]) {

@@ -8,6 +8,7 @@ mod applet;
 mod bench;
 mod check;
 mod config_flags;
+mod conform;
 mod explore;
 mod matrix;
 mod run;
@@ -31,6 +32,8 @@ enum Command {
     Applet(applet::Args),
     /// Measure on this machine (`bench applet`: the signing path).
     Bench(bench::Args),
+    /// Check a recorded trace (NDJSON or ITF) against the model: does it conform, do the properties hold?
+    Conform(conform::Args),
     /// Browse the model and its shortest counterexamples in Stateright's web Explorer.
     Explore(explore::Args),
     /// Run the reference implementation's scenarios (real crypto, emulated SE) and record traces.
@@ -49,5 +52,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Explore(args) => explore::run(args),
         Command::Run(args) => run::run(args),
         Command::Matrix(args) => matrix::run(args),
+        Command::Conform(args) => conform::run(args),
     }
 }

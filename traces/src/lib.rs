@@ -10,8 +10,14 @@
 //! [`write::Recorder`] appends events to any writer (the reference runtime records with it);
 //! [`read::Reader`] reads them back with errors that name the file, line and field.
 
+pub mod conform;
 pub mod format;
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
+pub mod generate;
+pub mod itf;
 pub mod read;
+pub mod steps;
 pub mod write;
 
 pub use format::{Event, EventKind, Fault, Header, FORMAT, VERSION};

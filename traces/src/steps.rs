@@ -1,0 +1,41 @@
+//! A recorded trace as the readable steps `jpkisim explore --trace` replays.
+//!
+//! Only a fully observed trace names every model step: its deliveries, choices and losses are the
+//! steps, in order (sends, timeouts and duplications are not steps of their own). A trace observed
+//! from fewer parties has unobserved steps that the Explorer cannot guess; the conformance
+//! checker finds them, the Explorer does not.
+
+use crate::format::{Event, EventKind, Fault};
+use jpkisim_model::describe;
+use jpkisim_model::Topology;
+use stateright::actor::{ActorModelAction, Envelope};
+
+/// The readable model steps of a trace's events, as [`describe::action`] names them.
+pub fn readable_steps(topo: &Topology, events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| {
+            let action = match (e.kind, e.peer, &e.msg, e.choice, e.fault) {
+                (EventKind::Deliver, Some(peer), Some(msg), _, _) => ActorModelAction::Deliver {
+                    src: topo.id(peer),
+                    dst: topo.id(e.party),
+                    msg: msg.clone(),
+                },
+                (EventKind::Choice, _, _, Some(random), _) => ActorModelAction::SelectRandom {
+                    actor: topo.id(e.party),
+                    key: String::new(),
+                    random,
+                },
+                (EventKind::Fault, Some(peer), Some(msg), _, Some(Fault::Lost)) => {
+                    ActorModelAction::Drop(Envelope {
+                        src: topo.id(e.party),
+                        dst: topo.id(peer),
+                        msg: msg.clone(),
+                    })
+                }
+                _ => return None,
+            };
+            Some(describe::action(topo, &action))
+        })
+        .collect()
+}
