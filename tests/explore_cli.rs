@@ -142,3 +142,37 @@ fn a_trace_that_leaves_the_model_is_refused_at_its_first_wrong_step() {
     assert!(err.contains("the model allowed there:"), "{err}");
     assert!(out.stdout.is_empty(), "nothing served");
 }
+
+#[test]
+fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
+    // The scenario's budgets (30 events) make the model far too large to search before serving;
+    // a recorded trace opens at once, in its header's configuration.
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/recorded/scenario-issuance-mno.ndjson");
+    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["explore", "--bind=127.0.0.1:0", "--trace"])
+        .arg(&golden)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jpkisim explore runs");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("(the Explorer"))
+        .collect();
+    let out = lines.join("\n");
+    // 13 model steps: 2 choices and 11 deliveries (the 24 events also log the sends).
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Trace (13 steps): http://127.0.0.1:")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("no safety property is violated"),
+        "nothing was searched: {out}"
+    );
+}

@@ -24,6 +24,14 @@ pub(crate) struct Args {
     /// observed jpkisim NDJSON trace (whose header's configuration is then used).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Skip the startup search for each property's shortest counterexample (the default when
+    /// opening a recorded jpkisim trace: its header's budgets, e.g. `jpkisim run`'s, can make the
+    /// model far too large to search before serving; `--search` forces it).
+    #[arg(long, conflicts_with = "search")]
+    no_search: bool,
+    /// Run the startup search even when opening a recorded jpkisim trace.
+    #[arg(long)]
+    search: bool,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -48,6 +56,7 @@ fn serve(args: Args) -> Result<(), String> {
             cfg = header.config;
         }
     }
+    let search = args.search || (!args.no_search && recorded.is_none());
     let model = checked_model(cfg).map_err(|e| e.to_string())?;
     let trace = match (&args.trace, recorded) {
         (None, _) => None,
@@ -74,8 +83,13 @@ fn serve(args: Args) -> Result<(), String> {
             "jpkisim explore: note: ./ui/ exists here; Stateright's Explorer serves its files instead of its built-in pages"
         );
     }
-    eprintln!("jpkisim explore: finding the shortest path for each property (breadth first)…");
-    let discoveries = explorer_http::shortest_discoveries(&model).map_err(|e| e.to_string())?;
+    let discoveries = if search {
+        eprintln!("jpkisim explore: finding the shortest path for each property (breadth first)…");
+        explorer_http::shortest_discoveries(&model).map_err(|e| e.to_string())?
+    } else {
+        eprintln!("jpkisim explore: no startup search (--search runs it): property links are Stateright's own");
+        Vec::new()
+    };
     let readable = ReadableModel::new(model).map_err(|e| e.to_string())?;
     let running =
         explorer_http::start(readable, args.bind, &discoveries).map_err(|e| e.to_string())?;
@@ -88,7 +102,9 @@ fn serve(args: Args) -> Result<(), String> {
             running.steps_url(&d.indices)
         );
     }
-    print_unviolated(&discoveries);
+    if search {
+        print_unviolated(&discoveries);
+    }
     if let Some(indices) = trace {
         println!(
             "Trace ({} steps): {}",
