@@ -68,6 +68,7 @@ fn options(args: &Args) -> Result<Options, String> {
         hidden_steps: args.hidden_steps,
         max_frontier: args.max_frontier,
         exhaustive: args.exhaustive,
+        ..Options::default()
     })
 }
 
