@@ -72,7 +72,7 @@ pub struct SeDevice {
     prov: std::sync::Arc<Provisioning>,
     pin: Zeroizing<Vec<u8>>,
     sessions: u64,
-    /// Every command/response pair so far (for `--record` fingerprints and debugging).
+    /// How many command APDUs the chip has answered (TSM and client alike).
     pub apdus: usize,
 }
 

@@ -379,6 +379,15 @@ impl World {
         observe::model_state(&self.cfg, &self.party_states(), &self.in_flight)
     }
 
+    /// How many APDUs the emulated SEs have answered in this run.
+    pub fn apdus(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.device.as_ref())
+            .map(|d| d.apdus)
+            .sum()
+    }
+
     /// Every party's model state, in actor order.
     pub fn party_states(&self) -> Vec<PartyState> {
         self.nodes.iter().map(|n| n.state.clone()).collect()

@@ -292,11 +292,16 @@ impl Driver for Director {
     fn choose(&mut self, party: Party, choice: PartyChoice) -> Result<(), RunError> {
         if !self.enabled(party, choice) {
             let obs = lock(&self.observer.inner);
+            let actor = jpkisim_model::actors::PartyActor {
+                party,
+                cfg: self.observer.cfg,
+            };
+            let ix = usize::from(self.observer.topo.id(party));
             return Err(RunError::NotEnabled {
                 step: obs.trace.len() as u64,
                 party,
                 choice,
-                enabled: String::from("(see the model)"),
+                enabled: format!("{:?}", actor.choices(&obs.states[ix])),
             });
         }
         {

@@ -212,7 +212,11 @@ fn play_inproc(
         write_trace(path, &header, &run.world.trace)?;
     }
     let outcome = run.result.map_err(|e| e.to_string())?;
-    Ok(summary(&outcome, run.world.trace.len(), safety_count(&cfg)))
+    Ok(format!(
+        "{}; {} APDUs answered by the emulated SEs",
+        summary(&outcome, run.world.trace.len(), safety_count(&cfg)),
+        run.world.apdus()
+    ))
 }
 
 fn play_udp(
