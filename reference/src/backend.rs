@@ -413,9 +413,8 @@ impl RealCrypto {
     /// The certified public key if `der` is a CA-signed certificate saying what `cert` says.
     fn check_certificate(&self, cert: &Certificate, der: &[u8]) -> Option<RsaPublicKey> {
         let v = pki::verify_certificate(self.prov.ca_public(), der).ok()?;
-        (v.serial == u64::from(cert.serial.0) + SERIAL_OFFSET
-            && v.subject_cn == subject_cn(&cert.subject))
-        .then_some(v.public_key)
+        (v.serial == x509_serial(cert.serial) && v.subject_cn == subject_cn(&cert.subject))
+            .then_some(v.public_key)
     }
 
     fn sign_bytes(&self, key: &RsaPrivateKey, message: &[u8]) -> Option<Vec<u8>> {
@@ -554,7 +553,7 @@ impl Crypto for RealCrypto {
             return cert;
         };
         let req = IssueRequest {
-            serial: u64::from(cert.serial.0) + SERIAL_OFFSET,
+            serial: x509_serial(cert.serial),
             subject_cn: subject_cn(&cert.subject),
             public_key,
             not_before: EPOCH_ZERO - 86_400,
@@ -578,7 +577,7 @@ impl Crypto for RealCrypto {
         };
         let signed = match &evidence {
             StatusEvidence::Ocsp { serial, status, at } => authority.status_answer(
-                u64::from(serial.0) + SERIAL_OFFSET,
+                x509_serial(*serial),
                 cert_state(*status),
                 time_of(*at),
                 &mut *lock(&self.rng),
@@ -589,7 +588,7 @@ impl Crypto for RealCrypto {
                 let entries: Vec<CrlEntry> = entries
                     .iter()
                     .map(|(s, st)| CrlEntry {
-                        serial: u64::from(s.0) + SERIAL_OFFSET,
+                        serial: x509_serial(*s),
                         revoked_at: time_of(*published),
                         reason: reason(*st),
                     })
@@ -630,7 +629,7 @@ impl Crypto for RealCrypto {
         match evidence {
             StatusEvidence::Ocsp { serial, status, at } => pki::verify_status_answer(ca, &der)
                 .is_ok_and(|v| {
-                    v.serial == u64::from(serial.0) + SERIAL_OFFSET
+                    v.serial == x509_serial(*serial)
                         && v.status == cert_state(*status)
                         && v.produced_at == time_of(*at)
                 }),
@@ -639,9 +638,10 @@ impl Crypto for RealCrypto {
             } => pki::verify_crl(ca, &der).is_ok_and(|v| {
                 v.this_update == time_of(*published)
                     && v.entries.len() == entries.len()
-                    && v.entries.iter().zip(entries).all(|((s, r), (ms, mst))| {
-                        *s == u64::from(ms.0) + SERIAL_OFFSET && *r == reason(*mst)
-                    })
+                    && v.entries
+                        .iter()
+                        .zip(entries)
+                        .all(|((s, r), (ms, mst))| *s == x509_serial(*ms) && *r == reason(*mst))
             }),
         }
     }

@@ -22,6 +22,9 @@ use jpkisim_reference::inproc::{Faults, RunError, World};
 use jpkisim_reference::wire::Artifact;
 use proptest::prelude::*;
 
+mod common;
+use common::{issued_world, login_signed};
+
 /// The model side: every party's state and the messages in flight, stepped with the model's
 /// own (symbolic) transitions.
 struct ModelSide {
@@ -190,16 +193,17 @@ fn an_issuance_and_login_schedule_agrees_on_both_sides() {
 }
 
 #[test]
-fn every_variant_counterexample_breaks_its_property_on_the_reference() {
+fn every_variant_counterexample_breaks_its_property_on_the_reference_and_only_with_the_flaw() {
     for v in variants::ALL {
-        let cfg = v.config(Config::default());
+        let flawed = v.config(Config::default());
         let def = catalogue::by_id(v.violates).expect("catalogued");
-        let cex = shortest_paths(cfg, &[def])
+        let cex = shortest_paths(flawed, &[def])
             .expect("valid configuration")
             .pop()
             .flatten()
             .unwrap_or_else(|| panic!("{}: the model finds no counterexample", v.id));
-        let mut world = World::new(cfg, 1, Faults::default(), v.id).expect("world");
+        // With the flaw, the reference breaks the same property with real crypto.
+        let mut world = World::new(flawed, 1, Faults::default(), v.id).expect("world");
         let mut outcome = Ok(());
         for action in &cex.actions {
             outcome = world.apply(action);
@@ -221,21 +225,8 @@ fn every_variant_counterexample_breaks_its_property_on_the_reference() {
                 cex.actions.len()
             ),
         }
-    }
-}
-
-#[test]
-fn without_the_flaw_the_same_path_does_not_break_the_property() {
-    // The correct protocol either refuses a step of the path (it is not a behaviour any more) or
-    // follows it without violating anything.
-    for v in variants::ALL {
-        let flawed = v.config(Config::default());
-        let def = catalogue::by_id(v.violates).expect("catalogued");
-        let cex = shortest_paths(flawed, &[def])
-            .expect("valid")
-            .pop()
-            .flatten()
-            .expect("counterexample");
+        // Without it, the correct protocol either refuses a step of the path (it is not a
+        // behaviour any more) or follows it without violating anything.
         let mut cfg = flawed;
         cfg.flaws = Config::default().flaws;
         let mut world = World::new(cfg, 1, Faults::default(), v.id).expect("world");
@@ -249,33 +240,10 @@ fn without_the_flaw_the_same_path_does_not_break_the_property() {
     }
 }
 
-/// Applies person 0 for SE 0 and delivers everything: a personalized phone.
-fn issued_world(seed: u64) -> World {
-    let cfg = Config {
-        persons: 1,
-        ..Config::default()
-    };
-    let mut w = World::new(cfg, seed, Faults::default(), "tamper").expect("world");
-    let me = Party::Applicant(PersonId(0));
-    w.choose(me, PartyChoice::Applicant(Choice::Apply { se: SeId(0) }))
-        .expect("apply");
-    w.settle().expect("issuance");
-    w
-}
-
 #[test]
 fn a_tampered_login_signature_is_rejected_by_the_relying_party() {
     let mut w = issued_world(1).without_property_checks();
-    let me = Party::Applicant(PersonId(0));
-    w.choose(
-        me,
-        PartyChoice::Applicant(Choice::Login {
-            se: SeId(0),
-            pin_correct: true,
-        }),
-    )
-    .expect("login");
-    w.deliver(0).expect("authenticate reaches the SE");
+    login_signed(&mut w);
     // The SE's LoginResponse is in flight: flip one bit of its signature bytes.
     let env = w
         .in_flight_mut()
@@ -301,15 +269,7 @@ fn a_tampered_login_signature_is_rejected_by_the_relying_party() {
 #[test]
 fn an_untampered_login_is_accepted() {
     let mut w = issued_world(1);
-    let me = Party::Applicant(PersonId(0));
-    w.choose(
-        me,
-        PartyChoice::Applicant(Choice::Login {
-            se: SeId(0),
-            pin_correct: true,
-        }),
-    )
-    .expect("login");
+    login_signed(&mut w);
     w.settle().expect("settles");
     match &w.node(Party::RelyingParty).state {
         PartyState::RelyingParty(rp) => assert_eq!(rp.accepted.len(), 1, "{rp:?}"),

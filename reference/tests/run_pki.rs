@@ -7,21 +7,20 @@
 use std::path::Path;
 use std::process::Command;
 
-use jpkisim_model::actors::PartyChoice;
-use jpkisim_model::applicant::Choice;
 use jpkisim_model::crypto::Digest;
-use jpkisim_model::ids::{Party, PersonId, SeId};
+use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
-use jpkisim_model::Config;
 use jpkisim_reference::backend::{digest_bytes, time_of, EPOCH_SECONDS};
 use jpkisim_reference::export::write_pki;
-use jpkisim_reference::inproc::{Faults, World};
+use jpkisim_reference::inproc::Faults;
 use jpkisim_reference::scenario::{self, Outcome};
 use jpkisim_reference::wire::Artifact;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rsa::signature::Verifier;
 use x509_cert::der::{Decode, Encode};
+
+mod common;
 
 fn openssl() -> bool {
     let ok = Command::new("openssl").arg("version").output().is_ok();
@@ -141,24 +140,8 @@ fn openssl_reads_the_runs_ocsp_answer_as_good() {
 
 #[test]
 fn the_login_signature_verifies_against_the_certificate_the_se_sent() {
-    let cfg = Config {
-        persons: 1,
-        ..Config::default()
-    };
-    let mut w = World::new(cfg, 13, Faults::default(), "login").expect("world");
-    let me = Party::Applicant(PersonId(0));
-    w.choose(me, PartyChoice::Applicant(Choice::Apply { se: SeId(0) }))
-        .expect("apply");
-    w.settle().expect("issuance");
-    w.choose(
-        me,
-        PartyChoice::Applicant(Choice::Login {
-            se: SeId(0),
-            pin_correct: true,
-        }),
-    )
-    .expect("login");
-    w.deliver(0).expect("the SE signs");
+    let mut w = common::issued_world(13);
+    common::login_signed(&mut w);
     let env = w
         .in_flight()
         .iter()

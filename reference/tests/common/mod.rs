@@ -72,3 +72,46 @@ pub(crate) fn assert_golden(name: &str, actual: &str) {
         path.display()
     );
 }
+
+/// A reference world of one person (default configuration otherwise) in which person 0 applied
+/// for SE 0 and the network settled: a personalized phone with a valid certificate.
+pub(crate) fn issued_world(seed: u64) -> jpkisim_reference::inproc::World {
+    use jpkisim_model::{actors::PartyChoice, applicant::Choice, ids::SeId};
+    let cfg = jpkisim_model::Config {
+        persons: 1,
+        ..jpkisim_model::Config::default()
+    };
+    let mut w = jpkisim_reference::inproc::World::new(
+        cfg,
+        seed,
+        jpkisim_reference::inproc::Faults::default(),
+        "issued",
+    )
+    .expect("world");
+    w.choose(
+        APPLICANT,
+        PartyChoice::Applicant(Choice::Apply { se: SeId(0) }),
+    )
+    .expect("apply");
+    w.settle().expect("issuance");
+    w
+}
+
+/// Person 0.
+pub(crate) const APPLICANT: jpkisim_model::ids::Party =
+    jpkisim_model::ids::Party::Applicant(jpkisim_model::ids::PersonId(0));
+
+/// Person 0 logs in from SE 0 with the right PIN, and the SE signs: its `LoginResponse` is in
+/// flight to the relying party, not yet delivered.
+pub(crate) fn login_signed(w: &mut jpkisim_reference::inproc::World) {
+    use jpkisim_model::{actors::PartyChoice, applicant::Choice, ids::SeId};
+    w.choose(
+        APPLICANT,
+        PartyChoice::Applicant(Choice::Login {
+            se: SeId(0),
+            pin_correct: true,
+        }),
+    )
+    .expect("login");
+    w.deliver(0).expect("the SE signs");
+}
