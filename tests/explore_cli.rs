@@ -2,8 +2,8 @@
 //! counterexample's `#/steps/...` link, opens a trace file at its last step, and refuses a trace
 //! that is not a path of the model, naming the first step that does not match.
 
+use jpkisim_checker::explorer_http::shortest_discoveries;
 use jpkisim_model::Config;
-use jpkisim_properties::explorer_http::shortest_discoveries;
 use jpkisim_properties::{checked_model, variants};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,8 +1,8 @@
 //! Fuzz target: arbitrary command sequences against a personalized test card. The harness and
-//! its invariants live in `jpkisim_reference::fuzzing`, shared with the smoke test in the suite.
+//! its invariants live in `jpkisim_card::fuzzing`, shared with the smoke test in the suite.
 #![no_main]
 
-use jpkisim_reference::fuzzing::{self, arbitrary::Unstructured};
+use jpkisim_card::fuzzing::{self, arbitrary::Unstructured};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

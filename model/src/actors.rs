@@ -19,7 +19,9 @@ use crate::se_tsm::{self, SeTsmState};
 use crate::sp_tsm::{self, SpTsmState};
 use crate::transition::{Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{Actor, ActorModel, ActorModelState, Id, LossyNetwork, Network, Out};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
+};
 use std::borrow::Cow;
 
 /// The key under which an actor offers its environment choices.
@@ -131,6 +133,8 @@ pub struct PartyActor {
 pub type JpkiModel = ActorModel<PartyActor, Config, ()>;
 /// A global state of the model.
 pub type JpkiState = ActorModelState<PartyActor, ()>;
+/// A step of the model: a delivery, a loss, or a party's own choice.
+pub type JpkiAction = ActorModelAction<Msg, (), PartyChoice>;
 
 impl PartyActor {
     fn ctx<'a, C: Crypto>(&'a self, crypto: &'a C) -> Ctx<'a, C> {

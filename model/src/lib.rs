@@ -3,8 +3,8 @@
 //! One module per party, each a pure, total transition function `(state, input) -> (state,
 //! outputs)` ([`transition`]); crypto enters through the [`crypto::Crypto`] trait (symbolic here,
 //! real in the reference crate) and time is the CA's logical clock ([`ids::Epoch`]). The
-//! [`actors`] module wraps the parties as Stateright actors; the properties crate adds the named
-//! properties and runs the checker. The protocol itself is described in `docs/protocol.md`.
+//! [`actors`] module wraps the parties as Stateright actors and [`path`] addresses paths through
+//! them; the properties crate names what must hold and the checker crate explores. The protocol itself is described in `docs/protocol.md`.
 
 pub mod actors;
 pub mod applicant;
@@ -15,6 +15,7 @@ pub mod describe;
 pub mod ids;
 pub mod msg;
 pub mod mvno;
+pub mod path;
 pub mod relying_party;
 pub mod se;
 pub mod se_tsm;
@@ -23,6 +24,6 @@ pub mod symmetry;
 pub mod transition;
 pub mod world;
 
-pub use actors::{build, JpkiModel, JpkiState, PartyActor, PartyState, Topology};
+pub use actors::{build, JpkiAction, JpkiModel, JpkiState, PartyActor, PartyState, Topology};
 pub use config::{Config, ConfigError};
 pub use world::World;

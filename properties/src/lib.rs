@@ -1,19 +1,14 @@
-//! The named properties of the JPKI smartphone protocol and the checker that verifies them.
+//! The specification of the JPKI smartphone protocol: what must always hold, what must be
+//! reachable, and the deliberately broken variants that each property must catch.
 //!
-//! [`catalogue`] lists every property with its guarantee and source; [`checked_model`] attaches
-//! the ones that apply to a configuration to the Stateright model; [`check`] runs an exhaustive
-//! check and returns a [`check::Report`] whose JSON shape is the CI interface of `jpkisim check`.
+//! [`catalogue`] lists every property with its guarantee, its source in the studies and where it
+//! applies; [`variants`] lists the broken designs; [`applicable`] splits the catalogue for one
+//! configuration; [`checked_model`] attaches the applicable properties to the Stateright model.
+//!
+//! It must never explore, render or serve anything: searching for counterexamples, reports and
+//! the Explorer belong to `jpkisim-checker`, and nothing here may depend on how a check is run.
 
 pub mod catalogue;
-pub mod check;
-pub mod counterexample;
-pub mod explorer;
-pub mod explorer_http;
-pub mod itf;
-pub mod markdown;
-pub mod matrix;
-pub mod replay;
-pub mod shortest;
 pub mod variants;
 
 pub use catalogue::{Kind, PropertyDef, ALL};

@@ -30,8 +30,8 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
 
 use crate::pki::{self, Authority, CertState, CrlEntry, IssueRequest, RevocationReason};
-use crate::scp03::{dek_decrypt, dek_encrypt, AesKey, StaticKeys};
 use crate::wire::Artifact;
+use jpkisim_card::scp03::{dek_decrypt, dek_encrypt, AesKey, StaticKeys};
 
 /// Unix time of the model's epoch 0 (2026-01-01T00:00:00Z); one epoch is one hour.
 pub const EPOCH_ZERO: u64 = 1_767_225_600;

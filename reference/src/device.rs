@@ -23,14 +23,15 @@ use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
-use crate::apdu::{Command, StatusWord};
-use crate::applet::{dgi, fid, sha256_digest_info, Build, PinKind, JPKI_AID};
 use crate::backend::{digest_bytes, Provisioning, RealCrypto};
-use crate::isd::{encode_dgi, AppState, JPKI_MODULE_AID, JPKI_PACKAGE_AID};
-use crate::scp03::{dek_encrypt, SecurityLevel};
-use crate::se::SecureElement;
-use crate::testcard::{token_info, PersoError, Tsm};
-use crate::timing::{ClockMode, Profile};
+use jpkisim_card::apdu::{Command, StatusWord};
+use jpkisim_card::applet::{dgi, fid, sha256_digest_info, Build, PinKind, JPKI_AID};
+use jpkisim_card::isd::{encode_dgi, AppState, JPKI_MODULE_AID, JPKI_PACKAGE_AID};
+use jpkisim_card::scp03::{dek_encrypt, SecurityLevel};
+use jpkisim_card::se::SecureElement;
+use jpkisim_card::testcard::token_info;
+use jpkisim_card::timing::{ClockMode, Profile};
+use jpkisim_card::tsm::{PersoError, Tsm};
 
 /// Why the device and the model parted ways.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -180,7 +181,7 @@ impl SeDevice {
         let mut challenge = [0u8; 8];
         challenge.copy_from_slice(&Sha256::digest(self.sessions.to_be_bytes())[..8]);
         let keys = self.prov.isd_keys(self.se);
-        let mut tsm = Tsm::with_keys(&mut self.chip, keys, challenge);
+        let mut tsm = Tsm::new(&mut self.chip, keys, challenge);
         let result = tsm
             .open_secure_channel(SecurityLevel::C_DEC_C_MAC)
             .and_then(|()| script(&mut tsm));

@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
+use jpkisim_model::JpkiAction;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue;
-use jpkisim_properties::counterexample::JpkiAction;
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};

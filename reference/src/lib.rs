@@ -1,34 +1,21 @@
-//! Reference implementation of jpkisim: the emulated secure element of a phone, holding the JPKI
-//! applet and managed by a GlobalPlatform issuer security domain over SCP03, with a timed signing
-//! path.
+//! The reference implementation of jpkisim: the model's own transitions run with real RSA-2048,
+//! X.509, OCSP and CRL, each SE party carried out on an emulated secure element
+//! (`jpkisim-card`), in process or over UDP, with every safety property checked on every step.
 //!
-//! It is for driving a JPKI client or a TSM byte for byte as a real SE would answer, and for
-//! measuring the signing path. It is not part of the model checker and models no network: the
-//! protocol model lives in `jpkisim-model`. Module map: [`apdu`] (bytes and status words),
-//! [`applet`] (the JPKI application), [`scp03`] (secure channel), [`isd`] (issuer security domain),
-//! [`timing`] (performance profiles and the host deadline), [`se`] (the whole secure element),
-//! [`testcard`] (test keys, certificates, PINs and the personalization script), [`console`] (the
-//! `jpkisim applet` line format), [`bench`](mod@bench) (the signing-path benchmark), and with the `arbitrary` feature
-//! `fuzzing` (the harness shared by `fuzz/` and the fuzz smoke test).
+//! It must never decide a protocol rule: which message a party sends, what a card must do and
+//! whether a request is acceptable are the model's transitions' decisions; this crate supplies
+//! real bytes for the model's terms ([`backend`], [`wire`], [`pki`]), carries out the SE's effects
+//! as APDUs ([`device`]), delivers messages ([`node`], [`inproc`], [`udp`]) and reads the world
+//! back as a model state to check the properties ([`observe`]). Scenarios ([`scenario`]) script
+//! the applicant's choices; [`export`] writes a run's PKI for openssl.
 
-pub mod apdu;
-pub mod applet;
 pub mod backend;
-pub mod bench;
-pub mod console;
 pub mod device;
 pub mod export;
-#[cfg(feature = "arbitrary")]
-pub mod fuzzing;
 pub mod inproc;
-pub mod isd;
 pub mod node;
 pub mod observe;
 pub mod pki;
 pub mod scenario;
-pub mod scp03;
-pub mod se;
-pub mod testcard;
-pub mod timing;
 pub mod udp;
 pub mod wire;

@@ -9,11 +9,11 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::transition::Step;
 use jpkisim_model::Config;
 
-use crate::applet::Build;
 use crate::backend::{Provisioning, RealCrypto};
 use crate::device::{DeviceError, SeDevice};
 use crate::pki::PkiError;
 use crate::wire::{self, Envelope};
+use jpkisim_card::applet::Build;
 
 /// Why a reference step could not be taken as the model takes it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

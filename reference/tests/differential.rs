@@ -11,13 +11,14 @@
 //! 3. Tampering with real bytes changes the outcome: the symbolic model cannot see bytes, so the
 //!    reference must reject what the model would accept.
 
+use jpkisim_checker::shortest::shortest_paths;
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::applicant::Choice;
 use jpkisim_model::config::{Carrier, DeviceChange, KeyGen, Medium, Proofing, RevocationCheck};
 use jpkisim_model::ids::{Party, PersonId, SeId};
 use jpkisim_model::msg::Msg;
 use jpkisim_model::{Config, Topology};
-use jpkisim_properties::{catalogue, shortest::shortest_paths, variants};
+use jpkisim_properties::{catalogue, variants};
 use jpkisim_reference::inproc::{Faults, RunError, World};
 use jpkisim_reference::wire::Artifact;
 use proptest::prelude::*;

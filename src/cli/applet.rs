@@ -1,5 +1,5 @@
 //! `jpkisim applet`: an APDU console against a freshly personalized emulated secure element (the
-//! test card of `jpkisim_reference::testcard`: auth PIN 1234, signing password JPKISIM1). One hex
+//! test card of `jpkisim_card::testcard`: auth PIN 1234, signing password JPKISIM1). One hex
 //! command per line in; the response data and status word out, one line each, so that a script's
 //! output can be compared with a file. Blank lines and `#` comments are ignored.
 
@@ -10,7 +10,7 @@ use std::{
     process::ExitCode,
 };
 
-use jpkisim_reference::{
+use jpkisim_card::{
     console,
     se::SecureElement,
     testcard,
@@ -119,7 +119,7 @@ mod tests {
     /// The reference crate's golden login script gives its golden output through the console.
     #[test]
     fn golden_login_script_through_the_console() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/tests/golden");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("card/tests/golden");
         let script = std::fs::read_to_string(root.join("login.apdu")).expect("script");
         let expected = std::fs::read_to_string(root.join("login.out")).expect("expected output");
         let mut out = Vec::new();

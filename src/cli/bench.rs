@@ -4,7 +4,7 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use jpkisim_reference::{bench, timing::Profile};
+use jpkisim_card::{bench, timing::Profile};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {

@@ -4,7 +4,7 @@
 //! 1 a property failed; 2 bad flags or configuration (one line on stderr).
 
 use super::config_flags::ConfigFlags;
-use jpkisim_properties::check::{self, Options, Report, Verdict};
+use jpkisim_checker::check::{self, Options, Report, Verdict};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -6,9 +6,9 @@
 //! otherwise it serves until interrupted.
 
 use super::config_flags::ConfigFlags;
-use jpkisim_properties::explorer::ReadableModel;
-use jpkisim_properties::explorer_http::{self, Discovery};
-use jpkisim_properties::{checked_model, replay};
+use jpkisim_checker::explorer::ReadableModel;
+use jpkisim_checker::explorer_http::{self, Discovery};
+use jpkisim_properties::checked_model;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,11 +69,11 @@ fn serve(args: Args) -> Result<(), String> {
                 None => {
                     let text = std::fs::read_to_string(path)
                         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    replay::steps_from_json(&text)
+                    jpkisim_traces::itf_value::steps_from_json(&text)
                         .map_err(|e| format!("{}: {e}", path.display()))?
                 }
             };
-            let indices = replay::replay(&model, &steps)
+            let indices = jpkisim_model::path::replay(&model, &steps)
                 .map_err(|e| format!("{} is not a path of this model: {e}", path.display()))?;
             Some(indices)
         }

@@ -5,7 +5,7 @@
 //! Exit codes: 0 the table was printed (failing cells are findings, not errors) or the document
 //! matches; 1 the document differs; 2 bad flags, an unreadable document, or a check that failed.
 
-use jpkisim_properties::matrix::{self, Bounds, Matrix, MatrixOptions};
+use jpkisim_checker::matrix::{self, Bounds, Matrix, MatrixOptions};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;

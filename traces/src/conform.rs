@@ -20,6 +20,7 @@
 //! reported violated at the first event after which *every* matched state violates it (the
 //! recorded behaviour then violates it whichever unobserved steps were taken).
 
+use crate::diff::value_changes;
 use crate::format::{Event, EventKind, Fault, Header};
 use crate::read::{Reader, TraceError};
 use jpkisim_model::actors::{PartyActor, PartyState};
@@ -27,9 +28,9 @@ use jpkisim_model::config::Ordering;
 use jpkisim_model::describe;
 use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
+use jpkisim_model::JpkiAction;
 use jpkisim_model::{Config, JpkiModel, JpkiState, Topology};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
-use jpkisim_properties::counterexample::{value_changes, JpkiAction};
 use serde::Serialize;
 use serde_json::Value;
 use stateright::actor::ActorModelAction;

@@ -6,8 +6,8 @@
 //! the order the recorder of a real party would log them.
 
 use crate::format::{Event, Fault};
+use jpkisim_model::JpkiAction;
 use jpkisim_model::{JpkiModel, JpkiState, Topology};
-use jpkisim_properties::counterexample::JpkiAction;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stateright::actor::ActorModelAction;

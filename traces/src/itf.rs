@@ -9,11 +9,11 @@
 use crate::conform::describe_event;
 use crate::format::{Event, Header, FORMAT, VERSION};
 use crate::generate::events_of_path;
+use crate::itf_value::{decode, encode, read};
 use jpkisim_model::ids::Party;
+use jpkisim_model::path::{replay, Path};
 use jpkisim_model::{Config, Topology};
-use jpkisim_properties::itf::{decode, encode, read};
 use serde_json::{json, Value};
-use stateright::Model;
 
 /// The ITF document of a trace.
 pub fn write(header: &Header, events: &[Event]) -> Value {
@@ -51,7 +51,7 @@ pub fn write(header: &Header, events: &[Event]) -> Value {
 
 /// Reads an ITF document as a jpkisim trace. `config` is used when the document carries none.
 pub fn read_trace(value: &Value, config: Option<Config>) -> Result<(Header, Vec<Event>), String> {
-    let itf = read(value)?;
+    let itf = read(value).map_err(|e| e.to_string())?;
     let config = match itf.meta_json("config") {
         Some(c) => serde_json::from_value::<Config>(c)
             .map_err(|e| format!("ITF #meta.config is not a configuration: {e}"))?,
@@ -84,41 +84,13 @@ pub fn read_trace(value: &Value, config: Option<Config>) -> Result<(Header, Vec<
         return Ok((Header::new(config, observed).with_source("ITF"), events));
     }
     // A model path: replay its readable steps.
-    let steps: Vec<String> = itf
-        .states
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(i, s)| {
-            s.get("mbt::actionTaken")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    format!("ITF state {i} has neither \"event\" nor a string \"mbt::actionTaken\"")
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let steps = itf.steps().map_err(|e| e.to_string())?;
     let model = jpkisim_model::build(config).map_err(|e| e.to_string())?;
-    let indices = jpkisim_properties::replay::replay(&model, &steps)
+    let indices = replay(&model, &steps)
         .map_err(|e| format!("the ITF path is not a path of the model: {e}"))?;
-    let mut actions = Vec::new();
-    let mut state = model
-        .init_states()
-        .into_iter()
-        .next()
-        .ok_or("the model has no initial state")?;
-    let mut enabled = Vec::new();
-    for ix in indices {
-        enabled.clear();
-        model.actions(&state, &mut enabled);
-        let a = enabled
-            .get(ix)
-            .cloned()
-            .ok_or("replayed step out of range")?;
-        if let Some(next) = model.next_state(&state, a.clone()) {
-            state = next;
-        }
-        actions.push(a);
+    let Path { actions, .. } = Path::follow(&model, &indices);
+    if actions.len() != indices.len() {
+        return Err("replayed step out of range".into());
     }
     let mut events = events_of_path(&model, &actions);
     for (i, e) in events.iter_mut().enumerate() {

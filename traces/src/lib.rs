@@ -11,11 +11,13 @@
 //! [`read::Reader`] reads them back with errors that name the file, line and field.
 
 pub mod conform;
+pub mod diff;
 pub mod format;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
 pub mod generate;
 pub mod itf;
+pub mod itf_value;
 pub mod read;
 pub mod steps;
 pub mod write;

@@ -1,0 +1,21 @@
+//! The checker of jpkisim: it explores the model with the specification's properties attached,
+//! finds shortest counterexamples, renders them (text, Mermaid, ITF), runs the design matrix and
+//! serves the web Explorer.
+//!
+//! It must never decide a protocol rule or a property: transitions come from `jpkisim-model` and
+//! what must hold from `jpkisim-properties`; this crate only searches and reports. It is the only
+//! crate that serves HTTP (`tiny_http`, for the Explorer).
+//!
+//! Module map: [`check`] (the exhaustive check and its report, the CI interface of `jpkisim
+//! check`), [`shortest`] (breadth-first shortest paths), [`counterexample`] (a path and the ways
+//! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
+//! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
+//! readable states and shortest-path links).
+
+pub mod check;
+pub mod counterexample;
+pub mod explorer;
+pub mod explorer_http;
+pub mod markdown;
+pub mod matrix;
+pub mod shortest;

@@ -1,0 +1,106 @@
+//! The manifest `checker/expected.toml` pins, for a set of configurations, the number of
+//! distinct states (classes, with symmetry reduction) and which properties fail. A change to the
+//! model that changes either must update the manifest on purpose, in the same commit.
+
+use jpkisim_checker::check::{self, Options, Verdict};
+use jpkisim_model::config::{Config, Flaw};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+#[derive(Deserialize)]
+struct Manifest {
+    run: Vec<Run>,
+}
+
+#[derive(Deserialize)]
+struct Run {
+    name: String,
+    /// Fields of `Config` that differ from the default (nested tables merge).
+    #[serde(default)]
+    config: toml::Table,
+    /// Flaws switched on, by id.
+    #[serde(default)]
+    flaws: Vec<String>,
+    unique_states: usize,
+    /// Safety properties expected to be violated.
+    #[serde(default)]
+    violated: Vec<String>,
+    /// Reachability properties expected to stay unwitnessed.
+    #[serde(default)]
+    unwitnessed: Vec<String>,
+}
+
+fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
+
+fn config_of(run: &Run) -> Config {
+    let mut value = serde_json::to_value(Config::default()).expect("config serialises");
+    let patch = serde_json::to_value(&run.config).expect("toml table converts");
+    merge(&mut value, &patch);
+    let mut cfg: Config = serde_json::from_value(value)
+        .unwrap_or_else(|e| panic!("manifest run '{}': bad config: {e}", run.name));
+    for id in &run.flaws {
+        let flaw: Flaw = serde_json::from_value(serde_json::Value::String(id.clone()))
+            .unwrap_or_else(|e| panic!("manifest run '{}': unknown flaw {id}: {e}", run.name));
+        cfg.flaws = cfg.flaws.with(flaw);
+    }
+    cfg
+}
+
+#[test]
+fn manifest_verdicts_and_state_counts_hold() {
+    let text = include_str!("../expected.toml");
+    let manifest: Manifest = toml::from_str(text).expect("expected.toml parses");
+    assert!(manifest.run.len() >= 10, "the manifest lost its runs");
+    let mut failures = Vec::new();
+    for run in &manifest.run {
+        let cfg = config_of(run);
+        let report = check::run(
+            cfg,
+            Options {
+                threads: 2,
+                ..Options::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("manifest run '{}': {e}", run.name));
+        assert!(
+            report.complete,
+            "manifest run '{}' did not explore everything",
+            run.name
+        );
+        let ids = |v: Verdict| -> BTreeSet<String> {
+            report
+                .properties
+                .iter()
+                .filter(|p| p.verdict == v)
+                .map(|p| p.id.to_string())
+                .collect()
+        };
+        let violated = ids(Verdict::Violated);
+        let unwitnessed = ids(Verdict::Unwitnessed);
+        let want_violated: BTreeSet<String> = run.violated.iter().cloned().collect();
+        let want_unwitnessed: BTreeSet<String> = run.unwitnessed.iter().cloned().collect();
+        if report.unique_states != run.unique_states
+            || violated != want_violated
+            || unwitnessed != want_unwitnessed
+        {
+            failures.push(format!(
+                "run '{}': unique_states {} (expected {}), violated {:?} (expected {:?}), unwitnessed {:?} (expected {:?})",
+                run.name, report.unique_states, run.unique_states, violated, want_violated, unwitnessed, want_unwitnessed
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "manifest mismatches:\n{}",
+        failures.join("\n")
+    );
+}
