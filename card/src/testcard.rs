@@ -1,6 +1,6 @@
 //! The test card: published **test-only** keys, certificates and PINs, and the personalization
-//! script a TSM runs over SCP03 ([`crate::tsm`]) to turn an empty secure element into a JPKI
-//! phone token with them.
+//! a TSM runs over SCP03 ([`crate::token::personalize`]) to turn an empty secure element into a
+//! JPKI phone token with them.
 //!
 //! It is for tests, the `jpkisim applet` console and the benchmark, which all need a card that is
 //! personalized the way a TSM would do it. It is not real JPKI material: the certificates are
@@ -13,13 +13,12 @@
 //! [`isd_keys`] = the GlobalPlatform test key `40 41 … 4F` for ENC, MAC and DEK, KVN `30`.
 
 use crate::{
-    applet::{dgi, fid, JPKI_AID},
     gp::Management,
-    isd::{encode_dgi, JPKI_MODULE_AID, JPKI_PACKAGE_AID},
-    scp03::{dek_encrypt, AesKey, ScpError, SecurityLevel, StaticKeys},
+    scp03::{AesKey, StaticKeys},
     se::SecureElement,
     timing::{ClockMode, Profile},
-    tsm::{PersoError, Transcript, Tsm},
+    token::{self, CardContents, TokenInfo},
+    tsm::{PersoError, Transcript},
 };
 
 /// Test authentication PIN (4 digits).
@@ -27,7 +26,7 @@ pub const AUTH_PIN: &str = "1234";
 /// Test signing password (6–16 of `A–Z0–9`).
 pub const SIGN_PASSWORD: &str = "JPKISIM1";
 /// Token label of a phone GP-SE token, first bytes of EF `0006`, padded with spaces to 32 bytes.
-pub const TOKEN_LABEL: &str = "JPKIAPGPSETOKEN";
+pub const TOKEN_LABEL: &str = token::label::ANDROID;
 
 /// Test user-authentication private key, PKCS#1 DER.
 pub const AUTH_KEY_DER: &[u8] = include_bytes!("../testdata/auth_key.pkcs1.der");
@@ -59,65 +58,32 @@ pub fn isd_keys() -> StaticKeys {
     }
 }
 
-/// EF `0006` content: the label padded with spaces to 32 bytes.
+/// EF `0006` content: the 160-byte token information of an Android phone token
+/// ([`crate::token::TokenInfo`]), serial `JPKISIM-TEST`.
 pub fn token_info() -> Vec<u8> {
-    let mut t = TOKEN_LABEL.as_bytes().to_vec();
-    t.resize(32, b' ');
-    t
+    TokenInfo {
+        label: TOKEN_LABEL,
+        serial: "JPKISIM-TEST".to_owned(),
+    }
+    .to_bytes()
 }
 
 /// The personalization a TSM performs, as data: which DGIs go in the clear and which under the
 /// DEK. The key DGIs are imports of centre-generated keys. (Every test value fits a DGI; the
-/// `None` of [`encode_dgi`] is passed on rather than assumed away.)
+/// `None` of [`crate::isd::encode_dgi`] is passed on rather than assumed away.)
 pub fn test_dgis() -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut plain = Vec::new();
-    for (f, content) in [
-        (fid::TOKEN_INFO, token_info()),
-        (fid::SIGN_CA_CERT, SIGN_CA_CERT_DER.to_vec()),
-        (fid::AUTH_CA_CERT, AUTH_CA_CERT_DER.to_vec()),
-        (fid::SIGN_CERT, SIGN_CERT_DER.to_vec()),
-        (fid::AUTH_CERT, AUTH_CERT_DER.to_vec()),
-    ] {
-        plain.extend(encode_dgi(dgi::FILE_BASE | f, &content)?);
-    }
-    let dek = isd_keys().dek;
-    let mut secret = Vec::new();
-    for (tag, value) in [
-        (dgi::AUTH_PIN, AUTH_PIN.as_bytes()),
-        (dgi::SIGN_PIN, SIGN_PASSWORD.as_bytes()),
-        (dgi::AUTH_KEY, AUTH_KEY_DER),
-        (dgi::SIGN_KEY, SIGN_KEY_DER),
-    ] {
-        secret.extend(encode_dgi(tag, &dek_encrypt(&dek, value))?);
-    }
-    Some((plain, secret))
+    CardContents::test_card().dgis(&isd_keys().dek)
 }
 
 /// The JPKI instance of the test card: both certificates and keys (install parameter `C9 00`).
 pub fn install_command() -> Management<'static> {
-    Management::InstallAndMakeSelectable {
-        package: &JPKI_PACKAGE_AID,
-        module: &JPKI_MODULE_AID,
-        instance: &JPKI_AID,
-        privileges: 0x00,
-        params: &[],
-    }
+    token::install_command()
 }
 
 /// Installs and personalizes the JPKI applet over SCP03 (C-DEC + C-MAC) with the test material,
-/// as a TSM does: INSTALL [for install and make selectable], INSTALL [for personalization], the
-/// clear DGIs, then the DEK-encrypted DGIs with the last-block flag. Returns the transcript.
+/// as a TSM does ([`token::personalize`]). Returns the transcript.
 pub fn personalize(se: &mut SecureElement) -> Result<Transcript, PersoError> {
-    let mut tsm = Tsm::new(se, isd_keys(), HOST_CHALLENGE);
-    tsm.open_secure_channel(SecurityLevel::C_DEC_C_MAC)?;
-    tsm.manage(&install_command())?;
-    tsm.manage(&Management::InstallForPersonalization {
-        instance: &JPKI_AID,
-    })?;
-    let (plain, secret) = test_dgis().ok_or(PersoError::Scp(ScpError::Malformed))?;
-    let next = tsm.store_stream(&plain, false, false, 0)?;
-    tsm.store_stream(&secret, true, true, next)?;
-    Ok(tsm.transcript)
+    token::personalize(se, isd_keys(), HOST_CHALLENGE, &CardContents::test_card())
 }
 
 /// A freshly personalized secure element with the test card's contents, the ISD selected.
@@ -125,8 +91,5 @@ pub fn personalized_se(
     profile: Profile,
     clock_mode: ClockMode,
 ) -> Result<SecureElement, PersoError> {
-    let mut se = SecureElement::new(isd_keys(), profile, clock_mode, SEED);
-    personalize(&mut se)?;
-    se.power_cycle();
-    Ok(se)
+    token::personalized_se(&CardContents::test_card(), profile, clock_mode)
 }
