@@ -15,8 +15,7 @@ use std::{collections::BTreeMap, fmt};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use rsa::{
-    pkcs1::DecodeRsaPrivateKey, traits::PublicKeyParts, BigUint, Pkcs1v15Sign, Pss,
-    RsaPrivateKey,
+    pkcs1::DecodeRsaPrivateKey, traits::PublicKeyParts, BigUint, Pkcs1v15Sign, Pss, RsaPrivateKey,
 };
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -784,9 +783,10 @@ impl JpkiApplet {
         let pin = self.pin(kind).ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
         match cmd.case() {
             Case::One => {
-                return Ok(VerifyStep::Answer(if pin.tries_left == 0 {
-                    StatusWord::AUTH_BLOCKED
-                } else if verified {
+                // A blocked PIN answers 63 C0 ("no try left"), not 69 83: OpenSC's JPKI driver,
+                // written against a card, takes anything but 63 xx here for a broken card and
+                // would not even list a token whose PIN is blocked. VERIFY with data says 69 83.
+                return Ok(VerifyStep::Answer(if verified && pin.tries_left > 0 {
                     StatusWord::OK // ISO 7816-4: no verification needed any more
                 } else {
                     StatusWord::tries_left(pin.tries_left)
@@ -926,7 +926,6 @@ enum VerifyStep {
     /// Spend a try and compare against this PIN.
     Compare(PinKind),
 }
-
 
 /// JPKI commands are interindustry (CLA `0x`) except COMPUTE DIGITAL SIGNATURE (`8x`); any
 /// logical channel is accepted, ISO secure messaging is not.

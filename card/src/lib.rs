@@ -31,3 +31,4 @@ pub mod testcard;
 pub mod timing;
 pub mod token;
 pub mod tsm;
+pub mod vpcd;

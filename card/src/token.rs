@@ -121,7 +121,10 @@ impl fmt::Debug for CardContents {
 pub const CARD_FILES: [(&str, &str); 6] = [
     ("auth_cert.der", "user-authentication certificate (EF 000A)"),
     ("auth_ca_cert.der", "its CA certificate (EF 000B)"),
-    ("auth_key.pkcs1.der", "user-authentication key (0017), PKCS#1 DER"),
+    (
+        "auth_key.pkcs1.der",
+        "user-authentication key (0017), PKCS#1 DER",
+    ),
     ("sign_cert.der", "signing certificate (EF 0001)"),
     ("sign_ca_cert.der", "its CA certificate (EF 0002)"),
     ("sign_key.pkcs1.der", "signing key (001A), PKCS#1 DER"),
@@ -186,10 +189,7 @@ impl CardContents {
                 let found = if bytes.is_empty() {
                     "an empty file".to_owned()
                 } else {
-                    format!(
-                        "{} ...",
-                        crate::apdu::to_hex(&bytes[..bytes.len().min(4)])
-                    )
+                    format!("{} ...", crate::apdu::to_hex(&bytes[..bytes.len().min(4)]))
                 };
                 return Err(LoadError::NotDer { path, what, found });
             }
@@ -306,7 +306,10 @@ mod tests {
     #[test]
     fn debug_shows_no_secret() {
         let shown = format!("{:?}", CardContents::test_card());
-        assert!(!shown.contains("1234") && !shown.contains("JPKISIM1"), "{shown}");
+        assert!(
+            !shown.contains("1234") && !shown.contains("JPKISIM1"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -85,7 +85,10 @@ fn read_binary_by_short_ef_identifier() {
     assert_eq!(sw(&mut se, &select_ap()), StatusWord::OK);
     // P1 = 80 | SFI, P2 = offset: no SELECT needed, and the EF becomes the current one.
     let r = se.transmit(&hex("00B0860020")).response;
-    assert_eq!((r.sw, &r.data[..]), (StatusWord::OK, &b"JPKIAPGPSETOKEN                 "[..]));
+    assert_eq!(
+        (r.sw, &r.data[..]),
+        (StatusWord::OK, &b"JPKIAPGPSETOKEN                 "[..])
+    );
     let r = se.transmit(&hex("00B0000504")).response; // the current EF is now 0006
     assert_eq!((r.sw, &r.data[..]), (StatusWord::OK, &b"PGPS"[..]));
     let r = se.transmit(&hex("00B0800504")).response; // SFI 0: the current EF
@@ -129,16 +132,16 @@ fn auth_pin_blocks_after_three_and_stays_blocked_across_power_cycles() {
         sws(&mut se, &[QUERY.to_vec(), verify(b"2222")]),
         [0x63C1, 0x63C0]
     );
-    // Blocked: even the right PIN is refused, and the query says blocked.
+    // Blocked: even the right PIN is refused; the query says no try is left.
     assert_eq!(
         sws(&mut se, &[verify(b"1234"), QUERY.to_vec()]),
-        [0x6983, 0x6983]
+        [0x6983, 0x63C0]
     );
     se.power_cycle();
     assert_eq!(sws(&mut se, &open), [0x9000, 0x9000]);
     assert_eq!(
         sws(&mut se, &[verify(b"1234"), QUERY.to_vec()]),
-        [0x6983, 0x6983]
+        [0x6983, 0x63C0]
     );
     assert_eq!(
         se.instance(&JPKI_AID)
@@ -235,10 +238,10 @@ fn signature_input_rules() {
             &[
                 short_le,
                 too_long,
-                hex("802A008000"),    // no data
-                hex("802A06800100"),  // P1 06: no such scheme
-                hex("802A00000100"),  // P2 00
-                hex("802A00810100"),  // P2 80|01: EF 0001 is not a key
+                hex("802A008000"),     // no data
+                hex("802A06800100"),   // P1 06: no such scheme
+                hex("802A00000100"),   // P2 00
+                hex("802A00810100"),   // P2 80|01: EF 0001 is not a key
                 hex("802A0280020000"), // P1 02 takes exactly one SHA-256
             ]
         ),

@@ -55,7 +55,9 @@ fn every_signature_scheme_verifies_with_the_certified_key() {
             .response;
         assert_eq!((r.sw, r.data.len()), (StatusWord::OK, 256), "P1 {p1:02X}");
         let checked = match scheme {
-            SignatureScheme::Sha256Bare => key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &r.data),
+            SignatureScheme::Sha256Bare => {
+                key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &r.data)
+            }
             SignatureScheme::PreHashedPss | SignatureScheme::Sha256Pss => {
                 key.verify(Pss::new::<Sha256>(), &hash, &r.data)
             }
@@ -75,15 +77,15 @@ fn pins_and_keys_by_short_ef_identifier() {
         sws_of(
             &mut se,
             &[
-                cmd(0, 0x20, 0, 0x98, b"", None),             // query the auth PIN: 3 left
-                cmd(0x80, 0x2A, 0, 0x97, &di, Some(0)),       // not verified yet
-                cmd(0, 0x20, 0, 0x98, b"0000", None),         // wrong: 2 left
-                cmd(0, 0x20, 0, 0x98, b"1234", None),         // right
-                cmd(0x80, 0x2A, 0, 0x97, &di, Some(0)),       // the auth key by SFI
-                cmd(0x80, 0x2A, 0, 0x9A, &di, Some(0)),       // the signing key needs its password
-                cmd(0, 0x20, 0, 0x8A, b"1234", None),         // EF 000A is no PIN
-                cmd(0, 0x20, 0, 0x00, b"1234", None),         // P2 00
-                cmd(0, 0x24, 1, 0x98, b"4321", None),         // change the auth PIN by SFI
+                cmd(0, 0x20, 0, 0x98, b"", None),       // query the auth PIN: 3 left
+                cmd(0x80, 0x2A, 0, 0x97, &di, Some(0)), // not verified yet
+                cmd(0, 0x20, 0, 0x98, b"0000", None),   // wrong: 2 left
+                cmd(0, 0x20, 0, 0x98, b"1234", None),   // right
+                cmd(0x80, 0x2A, 0, 0x97, &di, Some(0)), // the auth key by SFI
+                cmd(0x80, 0x2A, 0, 0x9A, &di, Some(0)), // the signing key needs its password
+                cmd(0, 0x20, 0, 0x8A, b"1234", None),   // EF 000A is no PIN
+                cmd(0, 0x20, 0, 0x00, b"1234", None),   // P2 00
+                cmd(0, 0x24, 1, 0x98, b"4321", None),   // change the auth PIN by SFI
                 cmd(0, 0x20, 0, 0x98, b"4321", None),
             ]
         ),
@@ -129,13 +131,19 @@ fn get_response_after_a_signature_without_le() {
     assert_eq!(sw(&mut se, &no_le), StatusWord(0x6100));
     let r = se.transmit(&hex("00C0000000")).response;
     assert_eq!((r.sw, r.data.len()), (StatusWord::OK, 256));
-    assert!(
-        public(&se, PinKind::Auth)
-            .verify(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(b"t=0 style"), &r.data)
-            .is_ok()
-    );
+    assert!(public(&se, PinKind::Auth)
+        .verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(b"t=0 style"),
+            &r.data
+        )
+        .is_ok());
     assert_eq!(r.data, whole, "PKCS#1 v1.5 is deterministic");
-    assert_eq!(sw(&mut se, &hex("00C0000000")), StatusWord::CONDITIONS, "nothing left");
+    assert_eq!(
+        sw(&mut se, &hex("00C0000000")),
+        StatusWord::CONDITIONS,
+        "nothing left"
+    );
 
     // In pieces: 128 bytes and 61 80, then the rest.
     assert_eq!(sw(&mut se, &no_le), StatusWord(0x6100));

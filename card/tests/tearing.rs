@@ -52,12 +52,21 @@ fn a_torn_verify_counts_its_try_once_even_with_the_right_pin() {
 #[test]
 fn a_torn_verify_of_the_last_try_blocks_and_a_blocked_pin_stays_blocked() {
     let mut se = card();
-    for a in [select_ap(), select_ef(fid::AUTH_PIN), verify(b"0000"), verify(b"0000")] {
+    for a in [
+        select_ap(),
+        select_ef(fid::AUTH_PIN),
+        verify(b"0000"),
+        verify(b"0000"),
+    ] {
         sw(&mut se, &a);
     }
     assert_eq!(tries(&se)[0], 1);
     se.transmit_torn(&verify(b"1234"));
-    assert_eq!(tries(&se)[0], 0, "the last try was spent before the comparison");
+    assert_eq!(
+        tries(&se)[0],
+        0,
+        "the last try was spent before the comparison"
+    );
     for a in [select_ap(), select_ef(fid::AUTH_PIN)] {
         sw(&mut se, &a);
     }
@@ -65,9 +74,13 @@ fn a_torn_verify_of_the_last_try_blocks_and_a_blocked_pin_stays_blocked() {
     assert_eq!(tries(&se)[0], 0);
     assert_eq!(sw(&mut se, &select_ap()), StatusWord::OK);
     assert_eq!(
-        sw(&mut se, &[0x00, 0x20, 0x00, 0x98]),
+        sw(
+            &mut se,
+            &[0x00, 0x20, 0x00, 0x98, 0x04, b'1', b'2', b'3', b'4']
+        ),
         StatusWord::AUTH_BLOCKED
     );
+    assert_eq!(sw(&mut se, &[0x00, 0x20, 0x00, 0x98]), StatusWord(0x63C0));
 }
 
 #[test]
@@ -85,10 +98,14 @@ fn other_torn_commands_change_no_persistent_state() {
     // A signature torn: no answer, session gone.
     se.transmit_torn(&sign(&sha256_digest_info(b"x")));
     assert_eq!(
-        [select_ap(), select_ef(fid::AUTH_KEY), sign(&sha256_digest_info(b"x"))]
-            .iter()
-            .map(|a| sw(&mut se, a).0)
-            .collect::<Vec<_>>(),
+        [
+            select_ap(),
+            select_ef(fid::AUTH_KEY),
+            sign(&sha256_digest_info(b"x"))
+        ]
+        .iter()
+        .map(|a| sw(&mut se, a).0)
+        .collect::<Vec<_>>(),
         [0x9000, 0x9000, 0x6982]
     );
     // A PIN change torn: atomic, so the old PIN still works; the counter is untouched.
