@@ -500,4 +500,9 @@ impl SeDevice {
     pub fn se(&self) -> SeId {
         self.se
     }
+
+    /// The emulated chip, read only (the export of a run's cards reads its applet).
+    pub fn chip(&self) -> &SecureElement {
+        &self.chip
+    }
 }
