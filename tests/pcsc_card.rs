@@ -43,7 +43,9 @@ const TOOLS: [&str; 7] = [
 fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| {
         std::env::split_paths(&p).any(|d| d.join(tool).is_file())
-            || ["/usr/sbin", "/sbin"].iter().any(|d| Path::new(d).join(tool).is_file())
+            || ["/usr/sbin", "/sbin"]
+                .iter()
+                .any(|d| Path::new(d).join(tool).is_file())
     })
 }
 
@@ -187,7 +189,10 @@ impl Pcscd {
         while start.elapsed() < Duration::from_secs(10) {
             if let Ok(Some(status)) = child.try_wait() {
                 let log = std::fs::read_to_string(dir.join("pcscd.log")).unwrap_or_default();
-                return Err(format!("{status} ({})", log.trim().lines().last().unwrap_or("")));
+                return Err(format!(
+                    "{status} ({})",
+                    log.trim().lines().last().unwrap_or("")
+                ));
             }
             let listed = client(isolation, child.id(), "opensc-tool", &["--list-readers"])
                 .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("jpkisim-test"));
@@ -221,9 +226,17 @@ impl Pcscd {
 
     /// Starts `jpkisim card` against this pcscd's vpcd and waits until the reader has it.
     fn card(&self, extra: &[&str]) -> Card {
-        let log = self.dir.path().join(format!("card-{}.log", extra.join("_").replace('/', "")));
+        let log = self
+            .dir
+            .path()
+            .join(format!("card-{}.log", extra.join("_").replace('/', "")));
         let out = std::fs::File::create(&log).expect("card log");
-        let mut args = vec!["card".to_owned(), "--vpcd".into(), format!("127.0.0.1:{}", self.port), "-v".into()];
+        let mut args = vec![
+            "card".to_owned(),
+            "--vpcd".into(),
+            format!("127.0.0.1:{}", self.port),
+            "-v".into(),
+        ];
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
             .args(&args)
@@ -377,7 +390,15 @@ fn verify_with_card_certificate(p: &Pcscd, id: &str, pin: &str, sig: &str) {
         .expect("openssl");
     assert!(o.status.success(), "{}", text(&o));
     let o = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify", &pubkey, "-signature", &p.path(sig), &p.path("data")])
+        .args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            &pubkey,
+            "-signature",
+            &p.path(sig),
+            &p.path("data"),
+        ])
         .output()
         .expect("openssl");
     assert!(
@@ -392,14 +413,27 @@ fn opensc_signs_with_both_pins_and_counts_wrong_ones() {
     let Some(p) = pcscd_or_skip("opensc_signs_with_both_pins_and_counts_wrong_ones") else {
         return;
     };
-    std::fs::write(p.dir.path().join("data"), b"jpkisim: signed through PC/SC\n").expect("data");
+    std::fs::write(
+        p.dir.path().join("data"),
+        b"jpkisim: signed through PC/SC\n",
+    )
+    .expect("data");
     let card = p.card(&[]);
 
     // pcsc_scan sees the card with the JPKI ATR; OpenSC's JPKI driver takes it.
     let o = p.tool("pcsc_scan", &["-c", "-n"]);
-    assert!(text(&o).contains("ATR: 3B E0 00 FF 81 31 FE 45 14"), "{}", text(&o));
+    assert!(
+        text(&o).contains("ATR: 3B E0 00 FF 81 31 FE 45 14"),
+        "{}",
+        text(&o)
+    );
     let o = p.tool("opensc-tool", &["--name"]);
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "jpki", "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "jpki",
+        "{}",
+        text(&o)
+    );
 
     // Both certificates and their CAs are listed.
     let o = p.tool("pkcs15-tool", &["--list-certificates"]);
@@ -426,11 +460,19 @@ fn opensc_signs_with_both_pins_and_counts_wrong_ones() {
     assert_eq!(tries_left(&p, 0), "3");
     for left in ["2", "1", "0"] {
         let o = pkcs11_sign(&p, "0", "9999", "01", "x");
-        assert!(!o.status.success() && text(&o).contains("CKR_PIN_INCORRECT"), "{}", text(&o));
+        assert!(
+            !o.status.success() && text(&o).contains("CKR_PIN_INCORRECT"),
+            "{}",
+            text(&o)
+        );
         assert_eq!(tries_left(&p, 0), left);
     }
     let o = pkcs11_sign(&p, "0", "1234", "01", "x");
-    assert!(!o.status.success() && text(&o).contains("CKR_PIN_LOCKED"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("CKR_PIN_LOCKED"),
+        "{}",
+        text(&o)
+    );
     // The signing password is independent of the blocked PIN.
     let o = pkcs11_sign(&p, "1", "WRONG123", "02", "x");
     assert!(text(&o).contains("CKR_PIN_INCORRECT"), "{}", text(&o));
@@ -471,7 +513,11 @@ fn a_torn_login_counts_the_try_once_across_the_reconnect() {
     // The same login, with the right PIN, torn in the middle of its VERIFY: the client gets
     // no signature; the reader reports the card gone and then back.
     let o = pkcs11_sign(&p, "0", "1234", "01", "x");
-    assert!(!o.status.success(), "a torn login cannot succeed: {}", text(&o));
+    assert!(
+        !o.status.success(),
+        "a torn login cannot succeed: {}",
+        text(&o)
+    );
     assert!(card.log().contains("torn in the middle"), "{}", card.log());
     let start = Instant::now();
     while card.log().matches("card inserted").count() < 2 {
@@ -484,4 +530,46 @@ fn a_torn_login_counts_the_try_once_across_the_reconnect() {
     let o = pkcs11_sign(&p, "0", "1234", "01", "sig-after");
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(tries_left(&p, 0), "3");
+}
+
+#[test]
+fn a_card_carried_over_from_a_run_signs_under_the_runs_ca() {
+    let Some(p) = pcscd_or_skip("a_card_carried_over_from_a_run_signs_under_the_runs_ca") else {
+        return;
+    };
+    std::fs::write(p.dir.path().join("data"), b"issued by the reference CA\n").expect("data");
+    let pki = p.path("pki");
+    let o = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args([
+            "run",
+            "--scenario",
+            "issuance-mno",
+            "--seed",
+            "5",
+            "--quiet",
+            "--pki-out",
+            &pki,
+        ])
+        .output()
+        .expect("jpkisim run");
+    assert!(o.status.success(), "{}", text(&o));
+    let _card = p.card(&["--from-run", &pki]);
+    for (slot, pin, id) in [("0", "1234", "01"), ("1", "JPKISIM1", "02")] {
+        let sig = format!("sig-run-{id}");
+        let o = pkcs11_sign(&p, slot, pin, id, &sig);
+        assert!(o.status.success(), "{}", text(&o));
+        verify_with_card_certificate(&p, id, pin, &sig);
+        // The certificate read back from the card chains to the run's CA (inside its validity).
+        let ca = format!("{pki}/ca.pem");
+        let cert = p.path(&format!("cert-{id}.pem"));
+        let o = Command::new("openssl")
+            .args(["verify", "-attime", "1767312000", "-CAfile", &ca, &cert])
+            .output()
+            .expect("openssl");
+        assert!(
+            o.status.success() && text(&o).contains(": OK"),
+            "{}",
+            text(&o)
+        );
+    }
 }
