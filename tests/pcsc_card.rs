@@ -573,3 +573,22 @@ fn a_card_carried_over_from_a_run_signs_under_the_runs_ca() {
         );
     }
 }
+
+#[test]
+fn a_card_form_token_shows_its_authentication_certificate_before_login() {
+    let Some(p) =
+        pcscd_or_skip("a_card_form_token_shows_its_authentication_certificate_before_login")
+    else {
+        return;
+    };
+    // The phone token gives EF 000A out only after the PIN, so OpenSC (which declares it public,
+    // as on the card) has no certificate object for it; with the card's rules it has.
+    for (token, visible) in [("phone", false), ("card", true)] {
+        let card = p.card(&["--token", token]);
+        let o = p.pkcs11(&["--slot-index", "0", "--list-objects", "--type", "cert"]);
+        let listed = text(&o).contains("label:      User Authentication Certificate\n");
+        assert_eq!(listed, visible, "--token {token}: {}", text(&o));
+        drop(card);
+        p.wait_for_card(false);
+    }
+}

@@ -186,7 +186,7 @@ impl Session {
 }
 
 /// What a token instance is personalized for, chosen by the TSM in the INSTALL parameters
-/// (`C9 01 01` = authentication only; empty `C9 00` = both, the default).
+/// (`C9 01 01` = authentication only; empty, `C9 00` or `C9 01 02` = both, the default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// User authentication and signing, like the card: both keys, PINs and certificates.
@@ -201,9 +201,41 @@ impl Scope {
     /// The scope an INSTALL parameter field (`C9 len value`) asks for; `None` if unknown.
     pub fn from_install_params(params: &[u8]) -> Option<Scope> {
         match params {
-            [] | [0xC9, 0x00] => Some(Scope::AuthAndSign),
+            [] | [0xC9, 0x00] | [0xC9, 0x01, 0x02] => Some(Scope::AuthAndSign),
             [0xC9, 0x01, 0x01] => Some(Scope::AuthOnly),
             _ => None,
+        }
+    }
+}
+
+/// Whose access rules the token follows. They differ in one file: the phone's secure element
+/// (スマホ用電子証明書) gives out the user-authentication certificate (EF `000A`) only after the
+/// authentication PIN, the My Number card to anyone. Chosen by the TSM in the INSTALL
+/// parameters: `C9 01 02` installs a card-style token (jpkisim's own encoding, like [`Scope`]'s).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenForm {
+    /// The phone SE: EF `000A` after the authentication PIN.
+    #[default]
+    Phone,
+    /// The My Number card: EF `000A` free.
+    Card,
+}
+
+impl TokenForm {
+    /// The form an INSTALL parameter field asks for (phone unless `C9 01 02`).
+    pub fn from_install_params(params: &[u8]) -> TokenForm {
+        match params {
+            [0xC9, 0x01, 0x02] => TokenForm::Card,
+            _ => TokenForm::Phone,
+        }
+    }
+
+    /// The value of the `C9` INSTALL parameter of a full (authentication and signing) token of
+    /// this form: empty for the phone, `02` for the card.
+    pub fn install_param_value(self) -> &'static [u8] {
+        match self {
+            TokenForm::Phone => &[],
+            TokenForm::Card => &[0x02],
         }
     }
 }
@@ -225,6 +257,7 @@ pub enum Build {
 #[derive(Clone)]
 pub struct JpkiApplet {
     scope: Scope,
+    form: TokenForm,
     build: Build,
     files: BTreeMap<u16, Vec<u8>>,
     auth_pin: Option<Pin>,
@@ -415,6 +448,7 @@ impl JpkiApplet {
     pub fn built(seed: u64, scope: Scope, build: Build) -> Self {
         Self {
             scope,
+            form: TokenForm::Phone,
             build,
             files: BTreeMap::new(),
             auth_pin: None,
@@ -425,6 +459,17 @@ impl JpkiApplet {
             pending_response: None,
             rng: ChaCha20Rng::seed_from_u64(seed),
         }
+    }
+
+    /// The same instance following `form`'s access rules.
+    pub fn with_form(mut self, form: TokenForm) -> Self {
+        self.form = form;
+        self
+    }
+
+    /// Whose access rules this instance follows.
+    pub fn form(&self) -> TokenForm {
+        self.form
     }
 
     /// The current session state (for tests and the model's conformance checks).
@@ -705,9 +750,9 @@ impl JpkiApplet {
         let Some(content) = self.files.get(&fid) else {
             return Err(StatusWord::INCOMPATIBLE_FILE); // key and PIN EFs are not transparent
         };
-        let needs = match fid {
-            fid::SIGN_CERT => Some(PinKind::Sign),
-            fid::AUTH_CERT => Some(PinKind::Auth),
+        let needs = match (fid, self.form) {
+            (fid::SIGN_CERT, _) => Some(PinKind::Sign),
+            (fid::AUTH_CERT, TokenForm::Phone) => Some(PinKind::Auth),
             _ => None,
         };
         if needs.is_some_and(|k| !self.session.verified(k)) {
@@ -961,7 +1006,16 @@ mod tests {
             Scope::from_install_params(&[0xC9, 0x01, 0x01]),
             Some(Scope::AuthOnly)
         );
-        assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x02]), None);
+        assert_eq!(
+            Scope::from_install_params(&[0xC9, 0x01, 0x02]),
+            Some(Scope::AuthAndSign)
+        );
+        assert_eq!(
+            TokenForm::from_install_params(&[0xC9, 0x01, 0x02]),
+            TokenForm::Card
+        );
+        assert_eq!(TokenForm::from_install_params(&[]), TokenForm::Phone);
+        assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x03]), None);
         assert_eq!(Scope::from_install_params(&[0xEF, 0x00]), None);
     }
 

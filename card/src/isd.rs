@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     apdu::{Command, Response, StatusWord},
-    applet::{Build, JpkiApplet, Scope},
+    applet::{Build, JpkiApplet, Scope, TokenForm},
     scp03::{dek_decrypt, pseudo_random_card_challenge, CardSession, ScpError, StaticKeys},
 };
 
@@ -277,7 +277,8 @@ impl Isd {
                     state,
                     locked: false,
                     privileges: privileges.first().copied().unwrap_or(0),
-                    applet: JpkiApplet::built(self.next_applet_seed, scope, self.build),
+                    applet: JpkiApplet::built(self.next_applet_seed, scope, self.build)
+                        .with_form(TokenForm::from_install_params(params)),
                 };
                 registry.insert(aid.to_vec(), instance);
                 Ok(Response::ok(vec![0x00]))

@@ -58,12 +58,15 @@ pub fn isd_keys() -> StaticKeys {
     }
 }
 
+/// The serial number field of the test card's EF `0006`.
+pub const TOKEN_SERIAL: &str = "JPKISIM-TEST";
+
 /// EF `0006` content: the 160-byte token information of an Android phone token
-/// ([`crate::token::TokenInfo`]), serial `JPKISIM-TEST`.
+/// ([`crate::token::TokenInfo`]), serial [`TOKEN_SERIAL`].
 pub fn token_info() -> Vec<u8> {
     TokenInfo {
         label: TOKEN_LABEL,
-        serial: "JPKISIM-TEST".to_owned(),
+        serial: TOKEN_SERIAL.to_owned(),
     }
     .to_bytes()
 }
@@ -77,7 +80,7 @@ pub fn test_dgis() -> Option<(Vec<u8>, Vec<u8>)> {
 
 /// The JPKI instance of the test card: both certificates and keys (install parameter `C9 00`).
 pub fn install_command() -> Management<'static> {
-    token::install_command()
+    token::install_command(crate::applet::TokenForm::Phone)
 }
 
 /// Installs and personalizes the JPKI applet over SCP03 (C-DEC + C-MAC) with the test material,

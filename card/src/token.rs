@@ -12,7 +12,7 @@ use std::{fmt, fs, io, path::Path, path::PathBuf};
 use zeroize::Zeroizing;
 
 use crate::{
-    applet::{dgi, fid, JPKI_AID},
+    applet::{dgi, fid, TokenForm, JPKI_AID},
     gp::Management,
     isd::{encode_dgi, JPKI_MODULE_AID, JPKI_PACKAGE_AID},
     scp03::{dek_encrypt, ScpError, SecurityLevel, StaticKeys},
@@ -87,6 +87,8 @@ impl TokenInfo {
 /// Everything a personalized JPKI token holds. `Debug` names the parts, never a key or a PIN.
 #[derive(Clone)]
 pub struct CardContents {
+    /// Phone or card access rules (installed with the matching INSTALL parameter).
+    pub form: TokenForm,
     /// EF `0006`.
     pub token_info: Vec<u8>,
     /// EF `000A`: the user-authentication certificate (DER).
@@ -110,6 +112,7 @@ pub struct CardContents {
 impl fmt::Debug for CardContents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CardContents")
+            .field("form", &self.form)
             .field("token_info", &self.token_info.len())
             .field("auth_cert", &self.auth_cert.len())
             .field("sign_cert", &self.sign_cert.len())
@@ -162,6 +165,7 @@ impl CardContents {
     pub fn test_card() -> Self {
         use crate::testcard as t;
         Self {
+            form: TokenForm::Phone,
             token_info: t::token_info(),
             auth_cert: t::AUTH_CERT_DER.to_vec(),
             auth_ca_cert: t::AUTH_CA_CERT_DER.to_vec(),
@@ -172,6 +176,21 @@ impl CardContents {
             auth_pin: Zeroizing::new(t::AUTH_PIN.as_bytes().to_vec()),
             sign_password: Zeroizing::new(t::SIGN_PASSWORD.as_bytes().to_vec()),
         }
+    }
+
+    /// The same contents as a token of `form`: its access rules and its label in EF `0006`
+    /// (`JPKIAPGPSETOKEN` for the Android phone, `JPKIAPICCTOKEN2` for the card).
+    pub fn with_form(mut self, form: TokenForm) -> Self {
+        self.form = form;
+        self.token_info = TokenInfo {
+            label: match form {
+                TokenForm::Phone => label::ANDROID,
+                TokenForm::Card => label::CARD,
+            },
+            serial: crate::testcard::TOKEN_SERIAL.to_owned(),
+        }
+        .to_bytes();
+        self
     }
 
     /// Certificates and keys from `dir` ([`CARD_FILES`], as `jpkisim run --pki-out` writes them
@@ -234,14 +253,15 @@ impl CardContents {
     }
 }
 
-/// The JPKI instance of a full token: both certificates and keys (install parameter `C9 00`).
-pub fn install_command() -> Management<'static> {
+/// The JPKI instance of a full token of `form`: both certificates and keys (install
+/// parameters empty for the phone, `C9 01 02` for the card).
+pub fn install_command(form: TokenForm) -> Management<'static> {
     Management::InstallAndMakeSelectable {
         package: &JPKI_PACKAGE_AID,
         module: &JPKI_MODULE_AID,
         instance: &JPKI_AID,
         privileges: 0x00,
-        params: &[],
+        params: form.install_param_value(),
     }
 }
 
@@ -259,7 +279,7 @@ pub fn personalize(
         .ok_or(PersoError::Scp(ScpError::Malformed))?;
     let mut tsm = Tsm::new(se, keys, host_challenge);
     tsm.open_secure_channel(SecurityLevel::C_DEC_C_MAC)?;
-    tsm.manage(&install_command())?;
+    tsm.manage(&install_command(contents.form))?;
     tsm.manage(&Management::InstallForPersonalization {
         instance: &JPKI_AID,
     })?;
@@ -310,6 +330,33 @@ mod tests {
             !shown.contains("1234") && !shown.contains("JPKISIM1"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_card_form_token_gives_out_its_auth_certificate_without_the_pin() {
+        use crate::apdu::StatusWord;
+        for (form, label, sw) in [
+            (
+                TokenForm::Phone,
+                label::ANDROID,
+                StatusWord::SECURITY_STATUS,
+            ),
+            (TokenForm::Card, label::CARD, StatusWord::OK),
+        ] {
+            let contents = CardContents::test_card().with_form(form);
+            let mut se =
+                personalized_se(&contents, Profile::Instant, ClockMode::Simulated).expect("card");
+            let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0A];
+            select.extend_from_slice(&JPKI_AID);
+            assert_eq!(se.transmit(&select).response.sw, StatusWord::OK);
+            let token = se.transmit(&[0x00, 0xB0, 0x86, 0x00, 0x20]).response;
+            assert!(token.data.starts_with(label.as_bytes()), "{form:?}");
+            let cert = se.transmit(&[0x00, 0xB0, 0x8A, 0x00, 0x04]).response;
+            assert_eq!(cert.sw, sw, "{form:?}");
+            // The signing certificate needs the signing password on both.
+            let sign = se.transmit(&[0x00, 0xB0, 0x81, 0x00, 0x04]).response;
+            assert_eq!(sign.sw, StatusWord::SECURITY_STATUS, "{form:?}");
+        }
     }
 
     #[test]

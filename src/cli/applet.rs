@@ -37,6 +37,9 @@ pub(crate) struct Args {
     /// as for `jpkisim card --from-run`).
     #[arg(long, value_name = "DIR")]
     from_run: Option<PathBuf>,
+    /// `phone` (default) or `card` access rules and token label, as for `jpkisim card --token`.
+    #[arg(long, value_enum, default_value_t = super::card::Form::Phone)]
+    token: super::card::Form,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -55,7 +58,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     } else {
         ClockMode::Simulated
     };
-    let contents = match super::card::card_contents(args.from_run.as_deref()) {
+    let contents = match super::card::card_contents(args.from_run.as_deref(), args.token) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");

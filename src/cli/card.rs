@@ -12,6 +12,7 @@ use std::{
 
 use jpkisim_card::{
     apdu::{from_hex, to_hex},
+    applet::TokenForm,
     timing::{ClockMode, Profile},
     token::{self, CardContents, CARD_FILES},
     vpcd::{self, Event, Options, VirtualCard, JPKI_CARD_ATR},
@@ -26,6 +27,10 @@ pub(crate) struct Args {
     /// (DIR itself, or DIR holding exactly one `card-*` directory). Default: the test card.
     #[arg(long, value_name = "DIR")]
     from_run: Option<PathBuf>,
+    /// Whose access rules and token label: `phone` (the Android SE: the authentication
+    /// certificate only after the PIN) or `card` (the My Number card: that certificate free).
+    #[arg(long, value_enum, default_value_t = Form::Phone)]
+    token: Form,
     /// SE performance profile: instant, jcop4, sim, or custom:RSA_MS[:PER_COMMAND_MS].
     #[arg(long, default_value = "instant", value_name = "P")]
     profile: Profile,
@@ -48,13 +53,28 @@ pub(crate) struct Args {
     verbose: bool,
 }
 
-/// The contents of the card: the test card, or a card directory a test run exported.
-pub(crate) fn card_contents(from_run: Option<&Path>) -> Result<CardContents, String> {
-    let Some(dir) = from_run else {
-        return Ok(CardContents::test_card());
+/// `--token`: which JPKI token the card is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Form {
+    /// The Android phone's secure element (JPKIAPGPSETOKEN).
+    Phone,
+    /// The My Number card (JPKIAPICCTOKEN2).
+    Card,
+}
+
+/// The contents of the card: the test card, or a card directory a test run exported, as a
+/// token of `form`.
+pub(crate) fn card_contents(from_run: Option<&Path>, form: Form) -> Result<CardContents, String> {
+    let contents = match from_run {
+        None => CardContents::test_card(),
+        Some(dir) => {
+            CardContents::load_dir(&card_dir(dir)?).map_err(|e| format!("--from-run: {e}"))?
+        }
     };
-    let dir = card_dir(dir)?;
-    CardContents::load_dir(&dir).map_err(|e| format!("--from-run: {e}"))
+    Ok(contents.with_form(match form {
+        Form::Phone => TokenForm::Phone,
+        Form::Card => TokenForm::Card,
+    }))
 }
 
 /// `dir` if it holds a card, else its only `card-*` subdirectory.
@@ -126,7 +146,7 @@ fn start(args: Args) -> Result<ExitCode, String> {
             args.wait
         ));
     }
-    let contents = card_contents(args.from_run.as_deref())?;
+    let contents = card_contents(args.from_run.as_deref(), args.token)?;
     let clock = if args.realtime {
         ClockMode::RealTime
     } else {
@@ -139,8 +159,12 @@ fn start(args: Args) -> Result<ExitCode, String> {
         Some(d) => format!("the SE exported in {}", d.display()),
         None => "the test card".to_owned(),
     };
+    let kind = match args.token {
+        Form::Phone => "JPKI phone token",
+        Form::Card => "JPKI card token",
+    };
     eprintln!(
-        "jpkisim card: JPKI phone token ({source}), ATR {}, profile {}{}; PINs in docs/pcsc.md",
+        "jpkisim card: {kind} ({source}), ATR {}, profile {}{}; PINs in docs/pcsc.md",
         to_hex(&atr),
         args.profile,
         if args.realtime { ", real time" } else { "" }
@@ -154,8 +178,13 @@ fn start(args: Args) -> Result<ExitCode, String> {
     };
     let verbose = args.verbose;
     let err = vpcd::run(&mut card, &opts, &mut |e: &Event| {
-        let routine = matches!(e, Event::Command { .. } | Event::Control(_));
-        if verbose || !routine {
+        let shown = match e {
+            // pcscd asks for the ATR every few hundred milliseconds to see the card is there.
+            Event::Control(vpcd::Message::GetAtr) => false,
+            Event::Command { .. } | Event::Control(_) => verbose,
+            Event::Connected { .. } | Event::Torn { .. } | Event::ReaderGone { .. } => true,
+        };
+        if shown {
             eprintln!("jpkisim card: {e}");
         }
     });
