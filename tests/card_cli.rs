@@ -11,6 +11,7 @@ use std::{
     thread,
 };
 
+use jpkisim_card::fuzzing::deterministic_bytes;
 use jpkisim_reference::{backend::Provisioning, pki};
 
 fn jpkisim(args: &[&str]) -> Output {
@@ -69,20 +70,6 @@ fn bad_arguments_are_exit_2() {
     }
 }
 
-/// SplitMix64 bytes: deterministic garbage.
-fn garbage(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) as u8
-        })
-        .collect()
-}
-
 /// A fake reader sends `bytes` to a `jpkisim card` process, drains what it answers, and goes
 /// away; the process's output.
 fn feed(bytes: Vec<u8>) -> Output {
@@ -124,7 +111,7 @@ fn garbage_from_the_reader_is_exit_2_never_a_panic() {
     // parses as APDUs, stops at the first impossible frame or waits for the vanished reader,
     // and ends with exit 2 either way.
     for seed in 0..6u64 {
-        let o = feed(garbage(seed, 70_000));
+        let o = feed(deterministic_bytes(seed, 70_000));
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "seed {seed}: {err}");
         assert!(

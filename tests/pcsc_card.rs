@@ -384,26 +384,35 @@ fn verify_with_card_certificate(p: &Pcscd, id: &str, pin: &str, sig: &str) {
     );
     assert!(o.status.success(), "{}", text(&o));
     let pubkey = p.path(&format!("pub-{id}.pem"));
-    let o = Command::new("openssl")
-        .args(["x509", "-in", &cert, "-pubkey", "-noout", "-out", &pubkey])
-        .output()
-        .expect("openssl");
-    assert!(o.status.success(), "{}", text(&o));
-    let o = Command::new("openssl")
-        .args([
+    openssl(
+        &["x509", "-in", &cert, "-pubkey", "-noout", "-out", &pubkey],
+        "",
+    );
+    let (sig, data) = (p.path(sig), p.path("data"));
+    openssl(
+        &[
             "dgst",
             "-sha256",
             "-verify",
             &pubkey,
             "-signature",
-            &p.path(sig),
-            &p.path("data"),
-        ])
+            &sig,
+            &data,
+        ],
+        "Verified OK",
+    );
+}
+
+/// Runs openssl, which must succeed and say `expect`.
+fn openssl(args: &[&str], expect: &str) {
+    let o = Command::new("openssl")
+        .args(args)
         .output()
         .expect("openssl");
     assert!(
-        o.status.success() && text(&o).contains("Verified OK"),
-        "{}",
+        o.status.success() && text(&o).contains(expect),
+        "openssl {}: {}",
+        args.join(" "),
         text(&o)
     );
 }
@@ -562,14 +571,9 @@ fn a_card_carried_over_from_a_run_signs_under_the_runs_ca() {
         // The certificate read back from the card chains to the run's CA (inside its validity).
         let ca = format!("{pki}/ca.pem");
         let cert = p.path(&format!("cert-{id}.pem"));
-        let o = Command::new("openssl")
-            .args(["verify", "-attime", "1767312000", "-CAfile", &ca, &cert])
-            .output()
-            .expect("openssl");
-        assert!(
-            o.status.success() && text(&o).contains(": OK"),
-            "{}",
-            text(&o)
+        openssl(
+            &["verify", "-attime", "1767312000", "-CAfile", &ca, &cert],
+            ": OK",
         );
     }
 }

@@ -82,6 +82,21 @@ fn known(i: u8) -> Vec<u8> {
     }
 }
 
+/// Deterministic noise (SplitMix64) for the fuzz smoke test and the tests that feed garbage to
+/// the PC/SC card: the same bytes on every machine, no dependency.
+pub fn deterministic_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect()
+}
+
 fn base_card() -> &'static SecureElement {
     static CARD: OnceLock<SecureElement> = OnceLock::new();
     CARD.get_or_init(

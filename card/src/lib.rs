@@ -13,9 +13,9 @@
 //! commands over it), [`timing`] (performance profiles and the host deadline), [`se`] (the whole
 //! secure element), [`token`] (what a personalized JPKI token holds and the TSM script that
 //! personalizes one), [`testcard`] (published test keys, certificates and PINs), [`vpcd`] (the
-//! vsmartcard virtual-reader protocol: the SE as a PC/SC card), [`console`] (the `jpkisim applet` line format),
-//! [`bench`](mod@bench) (the signing-path benchmark), and with the `arbitrary` feature `fuzzing`
-//! (the harness shared by `fuzz/` and the fuzz smoke test).
+//! vsmartcard virtual-reader protocol: the SE as a PC/SC card), [`console`] (the `jpkisim
+//! applet` line format), [`bench`](mod@bench) (the signing-path benchmark), and with the
+//! `arbitrary` feature `fuzzing` (the harness shared by `fuzz/` and the fuzz smoke test).
 
 pub mod apdu;
 pub mod applet;

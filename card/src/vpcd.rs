@@ -403,10 +403,11 @@ fn connect(opts: &Options) -> Result<TcpStream, VpcdError> {
 }
 
 /// Acknowledges the reader's next segment at once instead of after the delayed-ACK timer.
-/// vsmartcard before 2023 (Debian 12's vsmartcard-vpcd 3.3) sends a message's length prefix and its body
-/// in two writes; with Nagle's algorithm on its socket the body waits for the ACK of the
-/// prefix, which Linux delays by up to 40 ms. Measured: 44 ms per APDU without this, well
-/// under 1 ms with it. Best effort: the option is a hint and its failure changes nothing else.
+/// vsmartcard before 2023 (Debian 12's vsmartcard-vpcd 3.3) sends a message's length prefix
+/// and its body in two writes; with Nagle's algorithm on its socket the body waits for the ACK
+/// of the prefix, which Linux delays by up to 40 ms. Measured: 44 ms per APDU without this,
+/// well under 1 ms with it (docs/pcsc.md). Best effort: the option is a hint and its failure
+/// changes nothing else.
 fn ack_at_once(stream: &TcpStream) {
     #[cfg(target_os = "linux")]
     {

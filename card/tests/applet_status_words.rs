@@ -13,10 +13,6 @@ use jpkisim_card::{
     timing::{ClockMode, Outcome, Profile},
 };
 
-fn sws(se: &mut jpkisim_card::se::SecureElement, apdus: &[Vec<u8>]) -> Vec<u16> {
-    apdus.iter().map(|a| sw(se, a).0).collect()
-}
-
 #[test]
 fn malformed_and_unknown_commands() {
     let mut se = card();
@@ -182,12 +178,7 @@ fn success_resets_the_counter_and_query_after_verify_is_9000() {
 #[test]
 fn verification_is_per_session() {
     let mut se = card();
-    let login = [
-        select_ap(),
-        select_ef(fid::AUTH_PIN),
-        verify(b"1234"),
-        select_ef(fid::AUTH_KEY),
-    ];
+    let login = auth_login();
     let di = sha256_digest_info(b"m");
     assert_eq!(sws(&mut se, &login), [0x9000; 4]);
     assert_eq!(sw(&mut se, &sign(&di)), StatusWord::OK);
@@ -221,12 +212,7 @@ fn verification_is_per_session() {
 #[test]
 fn signature_input_rules() {
     let mut se = card();
-    let login = [
-        select_ap(),
-        select_ef(fid::AUTH_PIN),
-        verify(b"1234"),
-        select_ef(fid::AUTH_KEY),
-    ];
+    let login = auth_login();
     assert_eq!(sws(&mut se, &login), [0x9000; 4]);
     let di = sha256_digest_info(b"m");
     let mut short_le = sign(&di);
@@ -319,12 +305,7 @@ fn uninstalled_applet_is_not_found_and_the_isd_rejects_applet_commands() {
 fn profiles_charge_the_chip_time_and_the_simulated_clock_advances() {
     for (profile, ms) in [(Profile::Jcop4, 61), (Profile::Sim, 236)] {
         let mut se = testcard::personalized_se(profile, ClockMode::Simulated).expect("card");
-        let login = [
-            select_ap(),
-            select_ef(fid::AUTH_PIN),
-            verify(b"1234"),
-            select_ef(fid::AUTH_KEY),
-        ];
+        let login = auth_login();
         assert_eq!(sws(&mut se, &login), [0x9000; 4]);
         let before = se.clock();
         let ex = se.transmit(&sign(&sha256_digest_info(b"t")));

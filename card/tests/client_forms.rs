@@ -74,7 +74,7 @@ fn pins_and_keys_by_short_ef_identifier() {
     assert_eq!(sw(&mut se, &select_ap()), StatusWord::OK);
     let di = sha256_digest_info(b"sfi");
     assert_eq!(
-        sws_of(
+        sws(
             &mut se,
             &[
                 cmd(0, 0x20, 0, 0x98, b"", None),       // query the auth PIN: 3 left
@@ -100,7 +100,7 @@ fn pins_and_keys_by_short_ef_identifier() {
     assert_eq!(sw(&mut se, &QUERY), StatusWord::NO_CURRENT_EF);
     // The forms mix: select the key EF, name the PIN by SFI.
     assert_eq!(
-        sws_of(
+        sws(
             &mut se,
             &[
                 select_ef(fid::SIGN_KEY),
@@ -115,13 +115,8 @@ fn pins_and_keys_by_short_ef_identifier() {
 #[test]
 fn get_response_after_a_signature_without_le() {
     let mut se = card();
-    let login = [
-        select_ap(),
-        select_ef(fid::AUTH_PIN),
-        verify(b"1234"),
-        select_ef(fid::AUTH_KEY),
-    ];
-    assert_eq!(sws_of(&mut se, &login), [0x9000; 4]);
+    let login = auth_login();
+    assert_eq!(sws(&mut se, &login), [0x9000; 4]);
     let di = sha256_digest_info(b"t=0 style");
     let mut no_le = sign(&di);
     no_le.pop();
@@ -157,7 +152,7 @@ fn get_response_after_a_signature_without_le() {
     assert_eq!(sw(&mut se, &no_le), StatusWord(0x6100));
     assert_eq!(sw(&mut se, &select_ef(fid::AUTH_KEY)), StatusWord::OK);
     assert_eq!(
-        sws_of(
+        sws(
             &mut se,
             &[
                 hex("00C0000000"),
@@ -169,8 +164,4 @@ fn get_response_after_a_signature_without_le() {
         ),
         [0x6985, 0x6100, 0x6A86, 0x6100, 0x6700]
     );
-}
-
-fn sws_of(se: &mut SecureElement, apdus: &[Vec<u8>]) -> Vec<u16> {
-    apdus.iter().map(|a| sw(se, a).0).collect()
 }

@@ -86,12 +86,7 @@ fn a_torn_verify_of_the_last_try_blocks_and_a_blocked_pin_stays_blocked() {
 #[test]
 fn other_torn_commands_change_no_persistent_state() {
     let mut se = card();
-    let login = [
-        select_ap(),
-        select_ef(fid::AUTH_PIN),
-        verify(b"1234"),
-        select_ef(fid::AUTH_KEY),
-    ];
+    let login = auth_login();
     for a in &login {
         assert_eq!(sw(&mut se, a), StatusWord::OK);
     }
