@@ -91,6 +91,9 @@ fn client(isolation: Isolation, pid: u32, tool: &str, args: &[&str]) -> std::io:
     cmd.args(args).stdin(Stdio::null()).output()
 }
 
+/// Held by the test that runs pcscd on the default socket (no namespace).
+static DEFAULT_SOCKET: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A pcscd of our own; stopped (SIGTERM, then SIGKILL) when dropped.
 struct Pcscd {
     child: Child,
@@ -98,6 +101,7 @@ struct Pcscd {
     port: u16,
     module: PathBuf,
     dir: tempfile::TempDir,
+    _exclusive: Option<std::sync::MutexGuard<'static, ()>>,
 }
 
 impl Pcscd {
@@ -119,7 +123,7 @@ impl Pcscd {
         std::fs::write(
             conf.join("vpcd"),
             format!(
-                "FRIENDLYNAME \"jpkisim-test\"\nDEVICENAME   /dev/null:0x{port:04X}\n\
+                "FRIENDLYNAME \"jpkisim-test-{port}\"\nDEVICENAME   /dev/null:0x{port:04X}\n\
                  LIBPATH      {}\nCHANNELID    0x{port:04X}\n",
                 driver.display()
             ),
@@ -146,13 +150,20 @@ impl Pcscd {
             &private,
         ];
         attempts.push((cmd, Isolation::Namespace { user: true }));
-        // Without a namespace, only if nobody else serves the default socket.
-        if root && !Path::new("/run/pcscd/pcscd.comm").exists() {
+        // Without a namespace: pcscd on the default socket, if nobody else serves it.
+        if root {
             attempts.push((vec!["sh", "-c", &pcscd], Isolation::DefaultSocket));
         }
         let mut why = Vec::new();
         for (argv, isolation) in attempts {
-            match Self::spawn(&argv, isolation, dir.path()) {
+            // One test at a time on the shared default socket.
+            let exclusive = matches!(isolation, Isolation::DefaultSocket)
+                .then(|| DEFAULT_SOCKET.lock().unwrap_or_else(|e| e.into_inner()));
+            if exclusive.is_some() && Path::new("/run/pcscd/pcscd.comm").exists() {
+                why.push("the default socket /run/pcscd/pcscd.comm is another pcscd's".into());
+                continue;
+            }
+            match Self::spawn(&argv, isolation, dir.path(), port) {
                 Ok(child) => {
                     return Ok(Pcscd {
                         child,
@@ -160,13 +171,11 @@ impl Pcscd {
                         port,
                         module,
                         dir,
+                        _exclusive: exclusive,
                     })
                 }
                 Err(e) => why.push(format!("{}: {e}", argv[..argv.len().min(4)].join(" "))),
             }
-        }
-        if Path::new("/run/pcscd/pcscd.comm").exists() {
-            why.push("the default socket /run/pcscd/pcscd.comm is another pcscd's".into());
         }
         Err(format!(
             "pcscd could not be started privately: {}",
@@ -175,7 +184,7 @@ impl Pcscd {
     }
 
     /// Spawns pcscd and waits until it lists our reader.
-    fn spawn(argv: &[&str], isolation: Isolation, dir: &Path) -> Result<Child, String> {
+    fn spawn(argv: &[&str], isolation: Isolation, dir: &Path, port: u16) -> Result<Child, String> {
         let log = std::fs::File::create(dir.join("pcscd.log")).map_err(|e| e.to_string())?;
         let err = log.try_clone().map_err(|e| e.to_string())?;
         let mut child = Command::new(argv[0])
@@ -195,7 +204,9 @@ impl Pcscd {
                 ));
             }
             let listed = client(isolation, child.id(), "opensc-tool", &["--list-readers"])
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("jpkisim-test"));
+                .is_ok_and(|o| {
+                    String::from_utf8_lossy(&o.stdout).contains(&format!("jpkisim-test-{port}"))
+                });
             if listed {
                 return Ok(child);
             }
@@ -258,7 +269,7 @@ impl Pcscd {
             let text = String::from_utf8_lossy(&o.stdout).into_owned();
             let inserted = text
                 .split("Reader ")
-                .find(|r| r.contains("jpkisim-test 00 00"))
+                .find(|r| r.contains(&format!("jpkisim-test-{} 00 00", self.port)))
                 .is_some_and(|r| r.contains("Card inserted"));
             if inserted == present {
                 return;
