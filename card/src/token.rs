@@ -1,6 +1,7 @@
 //! What a personalized JPKI token holds — certificates, keys, PINs and the token-information EF —
-//! where it comes from (the published test card, or the files a test run exported), and the TSM
-//! script that turns an empty secure element into that token over SCP03.
+//! how certificates and keys are read from the files a test run exported, and the TSM script
+//! that turns an empty secure element into that token over SCP03. The published test card's
+//! contents are [`crate::testcard::contents`].
 //!
 //! It is for every harness that needs a personalized card: the tests, the `jpkisim applet`
 //! console, `jpkisim card` (the PC/SC card) and the benchmark. It is not a personalization
@@ -17,7 +18,6 @@ use crate::{
     isd::{encode_dgi, JPKI_MODULE_AID, JPKI_PACKAGE_AID},
     scp03::{dek_encrypt, ScpError, SecurityLevel, StaticKeys},
     se::SecureElement,
-    timing::{ClockMode, Profile},
     tsm::{PersoError, Transcript, Tsm},
 };
 
@@ -160,43 +160,27 @@ pub enum LoadError {
 }
 
 impl CardContents {
-    /// The published test card: [`crate::testcard`]'s keys, certificates and PINs, labelled as
-    /// an Android phone token.
-    pub fn test_card() -> Self {
-        use crate::testcard as t;
-        Self {
-            form: TokenForm::Phone,
-            token_info: t::token_info(),
-            auth_cert: t::AUTH_CERT_DER.to_vec(),
-            auth_ca_cert: t::AUTH_CA_CERT_DER.to_vec(),
-            sign_cert: t::SIGN_CERT_DER.to_vec(),
-            sign_ca_cert: t::SIGN_CA_CERT_DER.to_vec(),
-            auth_key: Zeroizing::new(t::AUTH_KEY_DER.to_vec()),
-            sign_key: Zeroizing::new(t::SIGN_KEY_DER.to_vec()),
-            auth_pin: Zeroizing::new(t::AUTH_PIN.as_bytes().to_vec()),
-            sign_password: Zeroizing::new(t::SIGN_PASSWORD.as_bytes().to_vec()),
-        }
-    }
-
-    /// The same contents as a token of `form`: its access rules and its label in EF `0006`
-    /// (`JPKIAPGPSETOKEN` for the Android phone, `JPKIAPICCTOKEN2` for the card).
+    /// The same contents as a token of `form`: its access rules and its label, the first 32
+    /// bytes of EF `0006` (`JPKIAPGPSETOKEN` for the Android phone, `JPKIAPICCTOKEN2` for the
+    /// card); the rest of the token information stays.
     pub fn with_form(mut self, form: TokenForm) -> Self {
         self.form = form;
-        self.token_info = TokenInfo {
-            label: match form {
-                TokenForm::Phone => label::ANDROID,
-                TokenForm::Card => label::CARD,
-            },
-            serial: crate::testcard::TOKEN_SERIAL.to_owned(),
+        let name = match form {
+            TokenForm::Phone => label::ANDROID,
+            TokenForm::Card => label::CARD,
+        };
+        let mut field = [b' '; 32];
+        field[..name.len()].copy_from_slice(name.as_bytes());
+        if let Some(head) = self.token_info.get_mut(..32) {
+            head.copy_from_slice(&field);
         }
-        .to_bytes();
         self
     }
 
-    /// Certificates and keys from `dir` ([`CARD_FILES`], as `jpkisim run --pki-out` writes them
-    /// for each phone), with the test card's token information and PINs (a run's owner PIN is
-    /// never exported). The applet checks the keys when the TSM stores them.
-    pub fn load_dir(dir: &Path) -> Result<Self, LoadError> {
+    /// The same token with the certificates and keys in `dir` ([`CARD_FILES`], as `jpkisim run
+    /// --pki-out` writes them for each phone); token information and PINs stay (a run's owner
+    /// PIN is never exported). The applet checks the keys when the TSM stores them.
+    pub fn with_files_from(self, dir: &Path) -> Result<Self, LoadError> {
         let read = |name: &str, what: &'static str| -> Result<Vec<u8>, LoadError> {
             let path = dir.join(name);
             let bytes = fs::read(&path).map_err(|source| LoadError::Read {
@@ -215,7 +199,6 @@ impl CardContents {
             Ok(bytes)
         };
         let [(ac, acw), (aca, acaw), (ak, akw), (sc, scw), (sca, scaw), (sk, skw)] = CARD_FILES;
-        let test = Self::test_card();
         Ok(Self {
             auth_cert: read(ac, acw)?,
             auth_ca_cert: read(aca, acaw)?,
@@ -223,7 +206,7 @@ impl CardContents {
             sign_cert: read(sc, scw)?,
             sign_ca_cert: read(sca, scaw)?,
             sign_key: Zeroizing::new(read(sk, skw)?),
-            ..test
+            ..self
         })
     }
 
@@ -288,20 +271,6 @@ pub fn personalize(
     Ok(tsm.transcript)
 }
 
-/// A freshly personalized secure element holding `contents` (the test card's ISD keys and
-/// seed), powered up again with the ISD selected.
-pub fn personalized_se(
-    contents: &CardContents,
-    profile: Profile,
-    clock_mode: ClockMode,
-) -> Result<SecureElement, PersoError> {
-    use crate::testcard as t;
-    let mut se = SecureElement::new(t::isd_keys(), profile, clock_mode, t::SEED);
-    personalize(&mut se, t::isd_keys(), t::HOST_CHALLENGE, contents)?;
-    se.power_cycle();
-    Ok(se)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,53 +290,5 @@ mod tests {
         assert_eq!((word(116), word(120)), (16, 6));
         assert_eq!(word(136), u32::MAX);
         assert_eq!(&info[140..144], b"0301");
-    }
-
-    #[test]
-    fn debug_shows_no_secret() {
-        let shown = format!("{:?}", CardContents::test_card());
-        assert!(
-            !shown.contains("1234") && !shown.contains("JPKISIM1"),
-            "{shown}"
-        );
-    }
-
-    #[test]
-    fn a_card_form_token_gives_out_its_auth_certificate_without_the_pin() {
-        use crate::apdu::StatusWord;
-        for (form, label, sw) in [
-            (
-                TokenForm::Phone,
-                label::ANDROID,
-                StatusWord::SECURITY_STATUS,
-            ),
-            (TokenForm::Card, label::CARD, StatusWord::OK),
-        ] {
-            let contents = CardContents::test_card().with_form(form);
-            let mut se =
-                personalized_se(&contents, Profile::Instant, ClockMode::Simulated).expect("card");
-            let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0A];
-            select.extend_from_slice(&JPKI_AID);
-            assert_eq!(se.transmit(&select).response.sw, StatusWord::OK);
-            let token = se.transmit(&[0x00, 0xB0, 0x86, 0x00, 0x20]).response;
-            assert!(token.data.starts_with(label.as_bytes()), "{form:?}");
-            let cert = se.transmit(&[0x00, 0xB0, 0x8A, 0x00, 0x04]).response;
-            assert_eq!(cert.sw, sw, "{form:?}");
-            // The signing certificate needs the signing password on both.
-            let sign = se.transmit(&[0x00, 0xB0, 0x81, 0x00, 0x04]).response;
-            assert_eq!(sign.sw, StatusWord::SECURITY_STATUS, "{form:?}");
-        }
-    }
-
-    #[test]
-    fn load_errors_name_the_file() {
-        let dir = std::env::temp_dir().join(format!("jpkisim-token-{}", std::process::id()));
-        fs::create_dir_all(&dir).expect("temp dir");
-        let e = CardContents::load_dir(&dir).expect_err("empty dir");
-        assert!(e.to_string().contains("auth_cert.der"), "{e}");
-        fs::write(dir.join("auth_cert.der"), b"-----BEGIN CERTIFICATE-----").expect("write");
-        let e = CardContents::load_dir(&dir).expect_err("PEM");
-        assert!(e.to_string().contains("is not DER"), "{e}");
-        fs::remove_dir_all(&dir).ok();
     }
 }

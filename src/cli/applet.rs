@@ -16,7 +16,6 @@ use jpkisim_card::{
     console,
     se::SecureElement,
     timing::{ClockMode, Profile},
-    token,
 };
 
 #[derive(clap::Args)]
@@ -65,7 +64,8 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut se = match token::personalized_se(&contents, args.profile, clock) {
+    let mut se = match jpkisim_card::testcard::personalized_se_with(&contents, args.profile, clock)
+    {
         Ok(se) => se,
         Err(e) => {
             eprintln!("error: personalizing the card failed: {e}");

@@ -13,8 +13,9 @@ use std::{
 use jpkisim_card::{
     apdu::{from_hex, to_hex},
     applet::TokenForm,
+    testcard,
     timing::{ClockMode, Profile},
-    token::{self, CardContents, CARD_FILES},
+    token::{CardContents, CARD_FILES},
     vpcd::{self, Event, Options, VirtualCard, JPKI_CARD_ATR},
 };
 
@@ -66,10 +67,10 @@ pub(crate) enum Form {
 /// token of `form`.
 pub(crate) fn card_contents(from_run: Option<&Path>, form: Form) -> Result<CardContents, String> {
     let contents = match from_run {
-        None => CardContents::test_card(),
-        Some(dir) => {
-            CardContents::load_dir(&card_dir(dir)?).map_err(|e| format!("--from-run: {e}"))?
-        }
+        None => testcard::contents(),
+        Some(dir) => testcard::contents()
+            .with_files_from(&card_dir(dir)?)
+            .map_err(|e| format!("--from-run: {e}"))?,
     };
     Ok(contents.with_form(match form {
         Form::Phone => TokenForm::Phone,
@@ -152,7 +153,7 @@ fn start(args: Args) -> Result<ExitCode, String> {
     } else {
         ClockMode::Simulated
     };
-    let se = token::personalized_se(&contents, args.profile, clock).map_err(|e| {
+    let se = testcard::personalized_se_with(&contents, args.profile, clock).map_err(|e| {
         format!("the emulated TSM could not personalize the card with that material: {e}")
     })?;
     let source = match &args.from_run {
