@@ -120,7 +120,7 @@ impl fmt::Debug for CardContents {
     }
 }
 
-/// The files [`CardContents::load_dir`] reads, by role: the names `card/testdata/` uses.
+/// The files [`CardContents::with_files_from`] reads, by role: the names `card/testdata/` uses.
 pub const CARD_FILES: [(&str, &str); 6] = [
     ("auth_cert.der", "user-authentication certificate (EF 000A)"),
     ("auth_ca_cert.der", "its CA certificate (EF 000B)"),
