@@ -198,26 +198,18 @@ impl PartyActor {
         msg: &Msg,
     ) -> Step<PartyState> {
         let ctx = self.ctx(crypto);
-        macro_rules! step {
-            ($variant:ident, $s:expr, $f:path) => {{
-                let Step { state, out } = $f(&ctx, $s, from, msg);
-                Step {
-                    state: PartyState::$variant(state),
-                    out,
-                }
-            }};
-        }
         match state {
-            PartyState::Ca(s) => step!(Ca, s, ca::on_msg),
-            PartyState::SpTsm(s) => step!(SpTsm, s, sp_tsm::on_msg),
-            PartyState::SeTsm(s) => step!(SeTsm, s, se_tsm::on_msg),
-            PartyState::RelyingParty(s) => step!(RelyingParty, s, relying_party::on_msg),
-            PartyState::Applicant(s) => step!(Applicant, s, applicant::on_msg),
-            PartyState::Se(s) => step!(Se, s, se::on_msg),
-            PartyState::Mvno => Step {
-                state: PartyState::Mvno,
-                out: mvno::on_msg(&ctx, &(), from, msg).out,
-            },
+            PartyState::Ca(s) => ca::on_msg(&ctx, s, from, msg).map(PartyState::Ca),
+            PartyState::SpTsm(s) => sp_tsm::on_msg(&ctx, s, from, msg).map(PartyState::SpTsm),
+            PartyState::SeTsm(s) => se_tsm::on_msg(&ctx, s, from, msg).map(PartyState::SeTsm),
+            PartyState::RelyingParty(s) => {
+                relying_party::on_msg(&ctx, s, from, msg).map(PartyState::RelyingParty)
+            }
+            PartyState::Applicant(s) => {
+                applicant::on_msg(&ctx, s, from, msg).map(PartyState::Applicant)
+            }
+            PartyState::Se(s) => se::on_msg(&ctx, s, from, msg).map(PartyState::Se),
+            PartyState::Mvno => mvno::on_msg(&ctx, &(), from, msg).map(|()| PartyState::Mvno),
         }
     }
 
@@ -236,22 +228,15 @@ impl PartyActor {
         let ctx = self.ctx(crypto);
         match (state, choice) {
             (PartyState::Applicant(s), PartyChoice::Applicant(c)) => {
-                let Step { state, out } = applicant::on_choice(&ctx, s, c);
-                Step {
-                    state: PartyState::Applicant(state),
-                    out,
-                }
+                applicant::on_choice(&ctx, s, c).map(PartyState::Applicant)
             }
             (PartyState::Ca(s), PartyChoice::Ca(c)) => {
-                let Step { state, out } = ca::on_choice(&ctx, s, c);
-                Step {
-                    state: PartyState::Ca(state),
-                    out,
-                }
+                ca::on_choice(&ctx, s, c).map(PartyState::Ca)
             }
             _ => Step {
                 state: state.clone(),
                 out: Outbox::default(),
+                effect: None,
             },
         }
     }

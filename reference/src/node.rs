@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
-use jpkisim_model::transition::Step;
+use jpkisim_model::transition::{Effect, Step};
 use jpkisim_model::Config;
 
 use crate::backend::{Provisioning, RealCrypto};
@@ -109,10 +109,9 @@ impl Node {
         let step = self
             .actor
             .deliver_with(&self.crypto, &self.state, env.from, &env.msg);
-        if let (Some(dev), PartyState::Se(before), PartyState::Se(after)) =
-            (self.device.as_mut(), &self.state, &step.state)
-        {
-            dev.mirror(&self.crypto, before, after, &env.msg, &step.out)?;
+        if let (Some(dev), PartyState::Se(after)) = (self.device.as_mut(), &step.state) {
+            let effect = step.effect.as_ref().map(|Effect::Se(e)| e);
+            dev.carry_out(&self.crypto, effect, after)?;
         }
         self.finish(step)
     }
