@@ -23,13 +23,13 @@ use jpkisim_model::crypto::{
 use jpkisim_model::ids::{AppNo, Epoch, Party, PersonId, SeId, Serial};
 use jpkisim_model::msg::{CertStatus, StatusEvidence};
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rsa::{RsaPrivateKey, RsaPublicKey};
-use sha2::{Digest as _, Sha256};
 
 use crate::pki::{self, Authority, CertState, CrlEntry, IssueRequest, RevocationReason};
+use crate::seed;
 use crate::wire::Artifact;
 use jpkisim_card::scp03::{dek_decrypt, dek_encrypt, AesKey, StaticKeys};
 
@@ -107,7 +107,7 @@ impl Provisioning {
     /// centrally generated key, J-LIS is given its DEK through that TSM).
     pub fn isd_keys(&self, se: SeId) -> StaticKeys {
         let part = |what: &str| {
-            let h = Sha256::digest(format!("{}/isd/{}/{what}", self.seed, se.0).as_bytes());
+            let h = seed::derive(self.seed, &format!("isd/{}/{what}", se.0));
             let mut k = [0u8; 16];
             k.copy_from_slice(&h[..16]);
             AesKey::new(k)
@@ -122,25 +122,20 @@ impl Provisioning {
 
     /// The seed of `se`'s emulated chip (its key generation and blinding).
     pub fn chip_seed(&self, se: SeId) -> u64 {
-        let h = Sha256::digest(format!("{}/chip/{}", self.seed, se.0).as_bytes());
+        let h = seed::derive(self.seed, &format!("chip/{}", se.0));
         u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
     }
 }
 
 /// A deterministic RNG for one purpose within a run.
 fn rng_for(seed: u64, purpose: &str) -> ChaCha20Rng {
-    let h = Sha256::digest(format!("{seed}/rng/{purpose}").as_bytes());
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&h);
-    ChaCha20Rng::from_seed(s)
+    seed::rng(seed, &format!("rng/{purpose}"))
 }
 
 /// RSA-2048 key generation is slow; a run derives each key from the seed once per process.
 fn derived_key(seed: u64, label: &str) -> Result<RsaPrivateKey, pki::PkiError> {
     static CACHE: OnceLock<Mutex<BTreeMap<[u8; 32], RsaPrivateKey>>> = OnceLock::new();
-    let h = Sha256::digest(format!("{seed}/key/{label}").as_bytes());
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&h);
+    let s = seed::derive(seed, &format!("key/{label}"));
     let cache = CACHE.get_or_init(Default::default);
     if let Some(k) = lock(cache).get(&s) {
         return Ok(k.clone());
@@ -169,7 +164,7 @@ fn key_label(name: KeyName) -> String {
 /// mail. "Signing" with it is an AES-CMAC over the application.
 fn access_code(seed: u64, person: PersonId, app: AppNo) -> [u8; 16] {
     let name = KeyName::AccessCode { person, app };
-    let h = Sha256::digest(format!("{seed}/{}", key_label(name)).as_bytes());
+    let h = seed::derive(seed, &key_label(name));
     let mut k = [0u8; 16];
     k.copy_from_slice(&h[..16]);
     k

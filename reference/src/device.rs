@@ -93,7 +93,7 @@ impl std::fmt::Debug for SeDevice {
 /// The 4-digit PIN the owner of `se` chose, derived from the run's seed. It never leaves this
 /// module except as VERIFY data.
 fn owner_pin(prov: &Provisioning, se: SeId) -> Zeroizing<Vec<u8>> {
-    let h = Sha256::digest(format!("{}/pin/{}", prov.seed(), se.0).as_bytes());
+    let h = crate::seed::derive(prov.seed(), &format!("pin/{}", se.0));
     let n = u16::from_be_bytes([h[0], h[1]]) % 10_000;
     Zeroizing::new(format!("{n:04}").into_bytes())
 }

@@ -14,8 +14,8 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::msg::StatusEvidence;
 
 use crate::backend::x509_serial;
-use crate::inproc::World;
 use crate::pki::{to_pem, PEM_CERTIFICATE, PEM_CRL};
+use crate::runtime::inproc::Simulation;
 
 fn slug(subject: &Subject) -> String {
     match subject {
@@ -34,7 +34,7 @@ fn pem(label: &str, der: &[u8]) -> io::Result<String> {
 /// `ca.pem`; `cert-<x509 serial>-<subject>.pem` for every issued certificate; `ocsp-<x509
 /// serial>-e<epoch>.der` for every status answer; `crl.pem`, the CA's CRL as of the end of the
 /// run (the CA signs it now: a real publication).
-pub fn write_pki(world: &World, dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn write_pki(world: &Simulation, dir: &Path) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)?;
     let ca = world.node(Party::Ca);
     let mut written = Vec::new();

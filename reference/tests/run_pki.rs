@@ -12,8 +12,8 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
 use jpkisim_reference::backend::{digest_bytes, time_of, EPOCH_SECONDS};
 use jpkisim_reference::export::write_pki;
-use jpkisim_reference::inproc::Faults;
-use jpkisim_reference::scenario::{self, Outcome};
+use jpkisim_reference::runtime::Faults;
+use jpkisim_reference::scenario::{self, ScenarioOutcome};
 use jpkisim_reference::wire::Artifact;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
@@ -48,9 +48,9 @@ fn openssl_run(dir: &Path, args: &[&str]) -> (bool, String) {
 fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
     let s = scenario::by_name("card-revoked-cascade").expect("scenario");
     let run = scenario::run_inproc(&s, 11, Faults::default()).expect("world");
-    assert_eq!(run.result, Ok(Outcome::Completed));
+    assert_eq!(run.result, Ok(ScenarioOutcome::Completed));
     let dir = tempfile::tempdir().expect("temp dir");
-    let files = write_pki(&run.world, dir.path()).expect("export");
+    let files = write_pki(&run.simulation, dir.path()).expect("export");
     let names: Vec<String> = files
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -65,7 +65,7 @@ fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
     if !openssl() {
         return;
     }
-    let ca_epoch = match &run.world.node(Party::Ca).state {
+    let ca_epoch = match &run.simulation.node(Party::Ca).state {
         jpkisim_model::actors::PartyState::Ca(ca) => ca.epoch,
         other => panic!("{other:?}"),
     };
@@ -99,9 +99,9 @@ fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
 fn openssl_reads_the_runs_ocsp_answer_as_good() {
     let s = scenario::by_name("issuance-mno").expect("scenario");
     let run = scenario::run_inproc(&s, 12, Faults::default()).expect("world");
-    assert_eq!(run.result, Ok(Outcome::Completed));
+    assert_eq!(run.result, Ok(ScenarioOutcome::Completed));
     let dir = tempfile::tempdir().expect("temp dir");
-    let files = write_pki(&run.world, dir.path()).expect("export");
+    let files = write_pki(&run.simulation, dir.path()).expect("export");
     let ocsp = files
         .iter()
         .find(|p| {

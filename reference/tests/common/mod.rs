@@ -5,16 +5,16 @@
 
 /// A reference world of one person (default configuration otherwise) in which person 0 applied
 /// for SE 0 and the network settled: a personalized phone with a valid certificate.
-pub(crate) fn issued_world(seed: u64) -> jpkisim_reference::inproc::World {
+pub(crate) fn issued_world(seed: u64) -> jpkisim_reference::runtime::inproc::Simulation {
     use jpkisim_model::{actors::PartyChoice, applicant::Choice, ids::SeId};
     let cfg = jpkisim_model::Config {
         persons: 1,
         ..jpkisim_model::Config::default()
     };
-    let mut w = jpkisim_reference::inproc::World::new(
+    let mut w = jpkisim_reference::runtime::inproc::Simulation::new(
         cfg,
         seed,
-        jpkisim_reference::inproc::Faults::default(),
+        jpkisim_reference::runtime::Faults::default(),
         "issued",
     )
     .expect("world");
@@ -33,7 +33,7 @@ pub(crate) const APPLICANT: jpkisim_model::ids::Party =
 
 /// Person 0 logs in from SE 0 with the right PIN, and the SE signs: its `LoginResponse` is in
 /// flight to the relying party, not yet delivered.
-pub(crate) fn login_signed(w: &mut jpkisim_reference::inproc::World) {
+pub(crate) fn login_signed(w: &mut jpkisim_reference::runtime::inproc::Simulation) {
     use jpkisim_model::{actors::PartyChoice, applicant::Choice, ids::SeId};
     w.choose(
         APPLICANT,
