@@ -1,5 +1,5 @@
 //! The JPKI applet (公的個人認証AP) as the phone's secure element hosts it: the card's APDU
-//! interface byte for byte (../shared/domain/jpki-applet.md), its PINs and retry counters, its
+//! interface byte for byte (docs/sources/jpki-applet.md), its PINs and retry counters, its
 //! two RSA-2048 keys, and the personalization interface the issuer security domain feeds with
 //! STORE DATA.
 //!

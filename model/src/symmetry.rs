@@ -4,7 +4,7 @@
 //!
 //! [`representative`] maps a state to the member of its class with the smallest fingerprint,
 //! trying every permutation of persons (at most 3! = 6). Stateright 0.31 honours a symmetry
-//! function only in its depth-first checker (../shared/domain/stateright-notes.md), which is the
+//! function only in its depth-first checker (docs/sources/stateright-notes.md), which is the
 //! checker `jpkisim check` uses. SEs within one person are not permuted: on a SIM the first SIM is
 //! in service and the others are spares, so they are not interchangeable.
 

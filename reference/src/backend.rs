@@ -195,7 +195,7 @@ struct Store {
     statuses: BTreeMap<StatusEvidence, Vec<u8>>,
     sealed: BTreeMap<KeyDelivery, Vec<u8>>,
     crl_number: u64,
-    problems: Vec<String>,
+    problems: Vec<CryptoProblem>,
 }
 
 /// One party's real cryptography.
@@ -245,11 +245,11 @@ impl RealCrypto {
     }
 
     /// Problems met since the last call: the reference could not stand behind a term.
-    pub fn take_problems(&self) -> Vec<String> {
+    pub fn take_problems(&self) -> Vec<CryptoProblem> {
         std::mem::take(&mut lock(&self.store).problems)
     }
 
-    fn problem(&self, what: String) {
+    fn problem(&self, what: CryptoProblem) {
         lock(&self.store).problems.push(what);
     }
 
@@ -448,22 +448,19 @@ impl Crypto for RealCrypto {
                 let code = access_code(self.prov.seed, person, app);
                 self.record_signature(sig, access_mac(code, &digest_bytes(&digest)));
             } else {
-                self.problem(format!("{} does not hold the access code", self.party));
+                self.problem(CryptoProblem::NoAccessCode { person, app });
             }
             return sig;
         }
         match self.private_key(key) {
             Some(k) => match self.sign_bytes(&k, &digest_bytes(&digest)) {
                 Some(bytes) => self.record_signature(sig, bytes),
-                None => self.problem(format!("{}: RSA signing failed", self.party)),
+                None => self.problem(CryptoProblem::SigningFailed(key)),
             },
             // An SE's key lives in its applet: the device records the signature it makes.
             None if matches!(key, KeyName::Se { .. } | KeyName::Center { .. })
                 && matches!(self.party, Party::Se(_)) => {}
-            None => self.problem(format!(
-                "{} was asked to sign with a key it does not hold",
-                self.party
-            )),
+            None => self.problem(CryptoProblem::KeyNotHeld(key)),
         }
         sig
     }
@@ -504,7 +501,7 @@ impl Crypto for RealCrypto {
             Ok(k) => {
                 lock(&self.store).private.insert(name, k);
             }
-            Err(e) => self.problem(format!("J-LIS key generation failed: {e}")),
+            Err(e) => self.problem(CryptoProblem::KeyGeneration(Arc::new(e))),
         }
         name
     }
@@ -537,14 +534,11 @@ impl Crypto for RealCrypto {
 
     fn issue(&self, cert: Certificate) -> Certificate {
         let Some(authority) = &self.authority else {
-            self.problem(format!("{} tried to issue a certificate", self.party));
+            self.problem(CryptoProblem::NotTheCa);
             return cert;
         };
         let Some(public_key) = self.public_key(cert.key.0) else {
-            self.problem(format!(
-                "CA has no public key for {:?}: it never arrived",
-                cert.key.0
-            ));
+            self.problem(CryptoProblem::NoPublicKey(cert.key.0));
             return cert;
         };
         let req = IssueRequest {
@@ -560,14 +554,17 @@ impl Crypto for RealCrypto {
                 s.certs.insert(cert, der);
                 s.genuine_certs.insert(cert, true);
             }
-            Err(e) => self.problem(format!("CA could not issue serial {}: {e}", cert.serial)),
+            Err(e) => self.problem(CryptoProblem::Issue {
+                serial: cert.serial,
+                source: Arc::new(e),
+            }),
         }
         cert
     }
 
     fn publish_status(&self, evidence: StatusEvidence) -> StatusEvidence {
         let Some(authority) = &self.authority else {
-            self.problem(format!("{} tried to sign status evidence", self.party));
+            self.problem(CryptoProblem::NotTheCa);
             return evidence;
         };
         let signed = match &evidence {
@@ -603,7 +600,7 @@ impl Crypto for RealCrypto {
             Ok(der) => {
                 lock(&self.store).statuses.insert(evidence.clone(), der);
             }
-            Err(e) => self.problem(format!("CA could not sign status evidence: {e}")),
+            Err(e) => self.problem(CryptoProblem::Status(Arc::new(e))),
         }
         evidence
     }
@@ -645,10 +642,7 @@ impl Crypto for RealCrypto {
 impl RealCrypto {
     fn put_delivery(&self, delivery: KeyDelivery, seal: impl FnOnce(&[u8]) -> Vec<u8>) {
         let Some(k) = self.private_key(delivery.key()) else {
-            self.problem(format!(
-                "{} cannot deliver a key it does not hold",
-                self.party
-            ));
+            self.problem(CryptoProblem::KeyNotHeld(delivery.key()));
             return;
         };
         match k.to_pkcs1_der() {
@@ -656,9 +650,54 @@ impl RealCrypto {
                 let bytes = seal(der.as_bytes());
                 lock(&self.store).sealed.insert(delivery, bytes);
             }
-            Err(_) => self.problem("could not encode a key for delivery".into()),
+            Err(_) => self.problem(CryptoProblem::DeliveryEncoding(delivery.key())),
         }
     }
+}
+
+/// Why a party's real backend could not stand behind a term its model transition used: the
+/// reference cannot produce the bytes the model assumes. The runtime stops with it
+/// ([`crate::node::Divergence::Crypto`]); it never names key material.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CryptoProblem {
+    /// A party that did not receive the mail "signed" with an access code.
+    #[error("does not hold the access code of application {app} of person {person}")]
+    NoAccessCode {
+        /// Whose code.
+        person: PersonId,
+        /// For which application.
+        app: AppNo,
+    },
+    /// The RSA signer failed.
+    #[error("failed to sign with {0:?}")]
+    SigningFailed(KeyName),
+    /// The party was asked to use a private key it does not hold.
+    #[error("does not hold {0:?}")]
+    KeyNotHeld(KeyName),
+    /// J-LIS could not generate a key.
+    #[error("could not generate a key: {0}")]
+    KeyGeneration(#[source] Arc<pki::PkiError>),
+    /// A party other than the CA tried to issue or sign status evidence.
+    #[error("is not the CA but was asked to sign as the CA")]
+    NotTheCa,
+    /// The CA has no public key bytes for a certificate's key.
+    #[error("has no public key for {0:?}: it never arrived")]
+    NoPublicKey(KeyName),
+    /// Building a certificate failed.
+    #[error("could not issue serial {serial}: {source}")]
+    Issue {
+        /// The serial.
+        serial: Serial,
+        /// The PKI's error.
+        #[source]
+        source: Arc<pki::PkiError>,
+    },
+    /// Signing status evidence failed.
+    #[error("could not sign status evidence: {0}")]
+    Status(#[source] Arc<pki::PkiError>),
+    /// A key could not be encoded for delivery.
+    #[error("could not encode {0:?} for delivery")]
+    DeliveryEncoding(KeyName),
 }
 
 /// The model's serial as an X.509 serial, for readers of the recorded DER.

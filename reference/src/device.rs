@@ -22,7 +22,7 @@ use jpkisim_card::applet::{
 };
 use jpkisim_card::gp::{Management, StoreDataBlock};
 use jpkisim_card::isd::{encode_dgi, AppState, JPKI_MODULE_AID, JPKI_PACKAGE_AID};
-use jpkisim_card::scp03::{dek_encrypt, SecurityLevel};
+use jpkisim_card::scp03::{dek_encrypt, ScpError, SecurityLevel};
 use jpkisim_card::se::SecureElement;
 use jpkisim_card::testcard::token_info;
 use jpkisim_card::timing::{ClockMode, Profile};
@@ -40,13 +40,16 @@ use crate::backend::{digest_bytes, Provisioning, RealCrypto};
 /// Why the device and the model parted ways.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    /// The card refused a command the model's decision needed.
-    #[error("SE {se}: {step} answered {sw}")]
+    /// The card answered a command with another status word than the effect implies.
+    #[error("SE {se}: {step} answered {sw}{}", expected.map(|e| format!(" (expected {e})")).unwrap_or_default())]
     Refused {
         /// Which SE.
         se: SeId,
         /// Which command.
-        step: String,
+        step: &'static str,
+        /// The status word the model's effect implies, where the device checks one (a TSM
+        /// script expects `90 00` throughout).
+        expected: Option<StatusWord>,
         /// The card's status word.
         sw: StatusWord,
     },
@@ -56,8 +59,47 @@ pub enum DeviceError {
         /// Which SE.
         se: SeId,
         /// What differs.
-        what: String,
+        what: Disagreement,
     },
+}
+
+/// How the card and the model differ.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Disagreement {
+    /// The applet instance's life cycle (`None`: no instance).
+    #[error("applet life cycle: card {card:?}, model {model:?}")]
+    Lifecycle {
+        /// On the card.
+        card: Option<Lifecycle>,
+        /// In the model.
+        model: Option<Lifecycle>,
+    },
+    /// The auth PIN's tries left.
+    #[error("PIN tries left: card {card:?}, model {model}")]
+    PinTries {
+        /// On the card (`None`: no PIN).
+        card: Option<u8>,
+        /// In the model.
+        model: u8,
+    },
+    /// The secure channel failed.
+    #[error("secure channel: {0}")]
+    SecureChannel(ScpError),
+    /// A command the device built does not encode as a short APDU.
+    #[error("a client command does not encode")]
+    Unencodable,
+    /// The applet's answer to key generation is not an RSA modulus.
+    #[error("the applet answered a modulus that is not an RSA key")]
+    NotAModulus,
+    /// The bytes behind a term never arrived at the SE's backend.
+    #[error("the bytes of the {0} never arrived")]
+    Missing(&'static str),
+    /// Personalization data does not fit a DGI.
+    #[error("the {0} does not fit a DGI")]
+    TooLong(&'static str),
+    /// The model's SE signed a digest that is not a login challenge.
+    #[error("the SE signed something that is not a login")]
+    NotALogin,
 }
 
 /// The card state the model's SE state abstracts: what [`SeDevice::view`] reads through the
@@ -137,21 +179,16 @@ impl SeDevice {
         match e {
             PersoError::Refused { step, sw } => DeviceError::Refused {
                 se: self.se,
-                step: step.to_string(),
+                step,
+                expected: None,
                 sw,
             },
-            PersoError::Scp(e) => DeviceError::Disagrees {
-                se: self.se,
-                what: format!("secure channel: {e}"),
-            },
+            PersoError::Scp(e) => self.disagrees(Disagreement::SecureChannel(e)),
         }
     }
 
-    fn disagrees(&self, what: impl Into<String>) -> DeviceError {
-        DeviceError::Disagrees {
-            se: self.se,
-            what: what.into(),
-        }
+    fn disagrees(&self, what: Disagreement) -> DeviceError {
+        DeviceError::Disagrees { se: self.se, what }
     }
 
     /// Runs `script` as the SE issuer's TSM inside one fresh SCP03 session.
@@ -176,7 +213,7 @@ impl SeDevice {
     fn as_client(&mut self, cmd: &Command) -> Result<(Vec<u8>, StatusWord), DeviceError> {
         let bytes = cmd
             .to_bytes()
-            .ok_or_else(|| self.disagrees("a client command does not encode"))?;
+            .ok_or_else(|| self.disagrees(Disagreement::Unencodable))?;
         let ex = self.chip.transmit(&bytes);
         self.apdus += 1;
         Ok((ex.response.data, ex.response.sw))
@@ -184,7 +221,7 @@ impl SeDevice {
 
     fn expect(
         &mut self,
-        step: &str,
+        step: &'static str,
         cmd: &Command,
         sw: StatusWord,
     ) -> Result<Vec<u8>, DeviceError> {
@@ -192,7 +229,8 @@ impl SeDevice {
         if got != sw {
             return Err(DeviceError::Refused {
                 se: self.se,
-                step: format!("{step} (expected {sw})"),
+                step,
+                expected: Some(sw),
                 sw: got,
             });
         }
@@ -292,9 +330,7 @@ impl SeDevice {
         })?;
         if let (Some(n), Some(key)) = (modulus, generated) {
             let public = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
-                .map_err(|_| {
-                    self.disagrees("the applet answered a modulus that is not an RSA key")
-                })?;
+                .map_err(|_| self.disagrees(Disagreement::NotAModulus))?;
             backend.announce(key, public);
         }
         Ok(())
@@ -308,7 +344,7 @@ impl SeDevice {
     ) -> Result<(), DeviceError> {
         let der = backend
             .certificate_der(cert)
-            .ok_or_else(|| self.disagrees("STORE DATA of a certificate whose DER never arrived"))?;
+            .ok_or_else(|| self.disagrees(Disagreement::Missing("certificate")))?;
         let dek = self.prov.isd_keys(self.se).dek;
         let mut plain = Vec::new();
         for (f, content) in [
@@ -318,15 +354,15 @@ impl SeDevice {
         ] {
             plain.extend(
                 encode_dgi(dgi::FILE_BASE | f, &content)
-                    .ok_or_else(|| self.disagrees("a file does not fit a DGI"))?,
+                    .ok_or_else(|| self.disagrees(Disagreement::TooLong("file")))?,
             );
         }
         let mut secret = encode_dgi(dgi::AUTH_PIN, &dek_encrypt(&dek, &self.pin))
-            .ok_or_else(|| self.disagrees("the PIN does not fit a DGI"))?;
+            .ok_or_else(|| self.disagrees(Disagreement::TooLong("PIN")))?;
         if let Some(d) = delivery {
             let bytes = backend
                 .delivery_bytes(d)
-                .ok_or_else(|| self.disagrees("a key delivery whose bytes never arrived"))?;
+                .ok_or_else(|| self.disagrees(Disagreement::Missing("key delivery")))?;
             let value = match d {
                 // Sealed by J-LIS under this SE's DEK: passed through as is.
                 KeyDelivery::Sealed { .. } => bytes,
@@ -335,7 +371,7 @@ impl SeDevice {
             };
             secret.extend(
                 encode_dgi(dgi::AUTH_KEY, &value)
-                    .ok_or_else(|| self.disagrees("the key does not fit a DGI"))?,
+                    .ok_or_else(|| self.disagrees(Disagreement::TooLong("key")))?,
             );
         }
         self.as_tsm(|tsm| {
@@ -379,7 +415,7 @@ impl SeDevice {
             return Ok(());
         };
         if !matches!(sig.digest, Digest::Login(_)) {
-            return Err(self.disagrees("the SE signed something that is not a login"));
+            return Err(self.disagrees(Disagreement::NotALogin));
         }
         self.expect("SELECT EF 0017", &select_ef(fid::AUTH_KEY), StatusWord::OK)?;
         let challenge = digest_bytes(&sig.digest);
@@ -431,18 +467,18 @@ impl SeDevice {
             .map(|a| a.life)
             .filter(|l| *l != Lifecycle::Deleted);
         if v.life != model_life {
-            return Err(self.disagrees(format!(
-                "applet life cycle: card {:?}, model {:?}",
-                v.life, model_life
-            )));
+            return Err(self.disagrees(Disagreement::Lifecycle {
+                card: v.life,
+                model: model_life,
+            }));
         }
         if model_life == Some(Lifecycle::Personalized)
             && v.pin_tries_left != Some(model.pin_tries_left)
         {
-            return Err(self.disagrees(format!(
-                "PIN tries left: card {:?}, model {}",
-                v.pin_tries_left, model.pin_tries_left
-            )));
+            return Err(self.disagrees(Disagreement::PinTries {
+                card: v.pin_tries_left,
+                model: model.pin_tries_left,
+            }));
         }
         Ok(())
     }

@@ -9,34 +9,35 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::transition::{Effect, Step};
 use jpkisim_model::Config;
 
-use crate::backend::{Provisioning, RealCrypto};
+use crate::backend::{CryptoProblem, Provisioning, RealCrypto};
 use crate::device::{DeviceError, SeDevice};
 use crate::pki::PkiError;
 use crate::wire::{self, Envelope};
 use jpkisim_card::applet::Build;
 
 /// Why a reference step could not be taken as the model takes it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Divergence {
     /// The emulated SE refused or disagreed.
     #[error(transparent)]
     Device(#[from] DeviceError),
     /// The real backend could not stand behind a term.
-    #[error("{party}: {what}")]
+    #[error("{party} {problem}")]
     Crypto {
         /// Which party.
         party: Party,
         /// What went wrong.
-        what: String,
+        #[source]
+        problem: CryptoProblem,
     },
     /// Setting up a party's keys failed.
     #[error("key setup: {0}")]
-    Setup(String),
+    Setup(#[source] Arc<PkiError>),
 }
 
 impl From<PkiError> for Divergence {
     fn from(e: PkiError) -> Self {
-        Divergence::Setup(e.to_string())
+        Divergence::Setup(Arc::new(e))
     }
 }
 
@@ -90,9 +91,9 @@ impl Node {
     fn problems(&self) -> Result<(), Divergence> {
         match self.crypto.take_problems().into_iter().next() {
             None => Ok(()),
-            Some(what) => Err(Divergence::Crypto {
+            Some(problem) => Err(Divergence::Crypto {
                 party: self.party(),
-                what,
+                problem,
             }),
         }
     }

@@ -368,7 +368,7 @@ pub fn play(
 }
 
 /// Why a scenario failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum PlayError {
     /// The run broke: divergence from the model, or a property violated.
     #[error(transparent)]

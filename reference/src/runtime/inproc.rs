@@ -15,7 +15,7 @@ use jpkisim_properties::catalogue;
 use jpkisim_traces::{Event, Fault};
 use stateright::actor::ActorModelAction;
 
-use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError};
+use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, Unreplayable};
 use crate::node::Node;
 use crate::wire::Envelope;
 
@@ -162,7 +162,7 @@ impl Simulation {
     /// or takes the party's choice. An action that does not apply here is a divergence.
     pub fn apply(&mut self, action: &JpkiAction) -> Result<(), RunError> {
         let step = self.seq();
-        let missing = |what: String| RunError::NotAStep { step, what };
+        let missing = |why| RunError::NotAStep { step, why };
         match action {
             ActorModelAction::Deliver { src, dst, msg } => {
                 let (from, to) = (self.topo.party(*src), self.topo.party(*dst));
@@ -171,7 +171,11 @@ impl Simulation {
                     .iter()
                     .position(|e| e.from == from && e.to == to && e.msg == *msg)
                     .ok_or_else(|| {
-                        missing(format!("no message {from} → {to} in flight: {msg:?}"))
+                        missing(Unreplayable::NotInFlight {
+                            from,
+                            to,
+                            msg: msg.clone(),
+                        })
                     })?;
                 if self.cfg.network.duplicating {
                     let copy = self.in_flight[ix].clone();
@@ -185,7 +189,13 @@ impl Simulation {
                     .in_flight
                     .iter()
                     .position(|e| e.from == from && e.to == to && e.msg == env.msg)
-                    .ok_or_else(|| missing(format!("no message {from} → {to} to drop")))?;
+                    .ok_or_else(|| {
+                        missing(Unreplayable::NotInFlight {
+                            from,
+                            to,
+                            msg: env.msg.clone(),
+                        })
+                    })?;
                 self.drop_message(ix);
                 Ok(())
             }
@@ -195,7 +205,7 @@ impl Simulation {
             ActorModelAction::Timeout(..)
             | ActorModelAction::Crash(..)
             | ActorModelAction::Recover(..) => {
-                Err(missing(format!("the model has no such step: {action:?}")))
+                Err(missing(Unreplayable::NoSuchStep(action.clone())))
             }
         }
     }

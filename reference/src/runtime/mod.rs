@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::PartyChoice;
 use jpkisim_model::ids::Party;
-use jpkisim_model::{describe, Config, Topology};
+use jpkisim_model::msg::Msg;
+use jpkisim_model::{describe, Config, JpkiAction, Topology};
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
@@ -120,7 +121,7 @@ impl FaultCoin {
 }
 
 /// Why a run stopped.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum RunError {
     /// The reference could not follow the model.
     #[error("step {step}: reference diverged from the model: {source}")]
@@ -161,16 +162,54 @@ pub enum RunError {
     #[error("the network did not settle (bound {0})")]
     NoQuiescence(usize),
     /// A replayed step does not apply to the reference's state (the message is not in flight).
-    #[error("step {step}: cannot replay: {what}")]
+    #[error("step {step}: cannot replay: {why}")]
     NotAStep {
         /// Event number.
         step: u64,
-        /// What is missing.
-        what: String,
+        /// Why not.
+        why: Unreplayable,
     },
     /// The UDP transport failed.
     #[error("transport: {0}")]
-    Transport(String),
+    Transport(#[from] TransportError),
+}
+
+/// Why a model step cannot be replayed on the reference.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Unreplayable {
+    /// The step delivers or drops a message that is not in flight here.
+    #[error("no message {from} → {to} in flight: {}", describe::message(msg))]
+    NotInFlight {
+        /// Sender.
+        from: Party,
+        /// Receiver.
+        to: Party,
+        /// The message.
+        msg: Msg,
+    },
+    /// The model has steps (timers, crashes) the reference does not run.
+    #[error("the reference runs no such step: {0:?}")]
+    NoSuchStep(JpkiAction),
+}
+
+/// Why the UDP transport failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum TransportError {
+    /// A socket operation failed.
+    #[error("{0}")]
+    Io(#[source] Arc<std::io::Error>),
+    /// A datagram could not be encoded.
+    #[error("cannot encode a datagram: {0}")]
+    Encode(#[source] Arc<serde_json::Error>),
+    /// The applicant never recorded the choice the director sent it.
+    #[error("the applicant never received the director's choice")]
+    ChoiceNotReceived,
+}
+
+impl From<std::io::Error> for TransportError {
+    fn from(e: std::io::Error) -> Self {
+        TransportError::Io(Arc::new(e))
+    }
 }
 
 fn choices_text(choices: &[PartyChoice]) -> String {

@@ -22,7 +22,7 @@ use jpkisim_traces::Fault;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 
-use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError};
+use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, TransportError};
 use crate::node::{Divergence, Node};
 use crate::scenario::{self, Driver, PlayError, Scenario, ScenarioOutcome};
 use crate::wire::Envelope;
@@ -247,8 +247,8 @@ struct Director {
     settle_timeout: Duration,
 }
 
-fn transport(e: impl std::fmt::Display) -> RunError {
-    RunError::Transport(e.to_string())
+fn transport(e: impl Into<TransportError>) -> RunError {
+    RunError::Transport(e.into())
 }
 
 impl Director {
@@ -286,7 +286,8 @@ impl Driver for Director {
             .journal
             .log
             .push(format!("{party} chooses {choice:?}"));
-        let bytes = serde_json::to_vec(&Wire::Choose(choice)).map_err(transport)?;
+        let bytes = serde_json::to_vec(&Wire::Choose(choice))
+            .map_err(|e| transport(TransportError::Encode(Arc::new(e))))?;
         let to = self.addrs[usize::from(self.observer.topo.id(party))];
         // The choice itself is in flight until the applicant records it.
         let before = lock(&self.observer.inner).journal.seq();
@@ -294,9 +295,7 @@ impl Driver for Director {
         let deadline = Instant::now() + self.settle_timeout;
         while lock(&self.observer.inner).journal.seq() == before {
             if Instant::now() > deadline {
-                return Err(transport(
-                    "the applicant never received the director's choice",
-                ));
+                return Err(transport(TransportError::ChoiceNotReceived));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
