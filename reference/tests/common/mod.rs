@@ -1,7 +1,10 @@
-//! Helpers shared by the reference's integration tests: a world in which a phone was issued, and
-//! a login signed on it.
+//! Helpers shared by the reference's integration tests: a simulation in which a phone was issued,
+//! a login signed on it, and running openssl on what a test wrote.
 
 #![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::Path;
+use std::process::Command;
 
 /// A reference world of one person (default configuration otherwise) in which person 0 applied
 /// for SE 0 and the network settled: a personalized phone with a valid certificate.
@@ -44,4 +47,32 @@ pub(crate) fn login_signed(w: &mut jpkisim_reference::runtime::inproc::Simulatio
     )
     .expect("login");
     w.deliver(0).expect("the SE signs");
+}
+
+/// Whether a working `openssl` is on PATH; says so when the cross-checks cannot run.
+pub(crate) fn openssl_available() -> bool {
+    match Command::new("openssl").arg("version").output() {
+        Ok(out) if out.status.success() => true,
+        _ => {
+            eprintln!(
+                "SKIPPED: no working `openssl` on PATH; the openssl cross-checks did not run"
+            );
+            false
+        }
+    }
+}
+
+/// Runs `openssl` in `dir`; whether it succeeded, and what it printed (stdout then stderr).
+pub(crate) fn openssl(args: &[&str], dir: &Path) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
