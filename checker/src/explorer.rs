@@ -82,7 +82,7 @@ impl ReadableModel {
 
 /// More properties than [`ReadableModel`]'s dispatch table holds.
 #[derive(Debug, thiserror::Error)]
-#[error("the model has {have} properties but the Explorer's dispatch table only {table}; extend CONDITION_TABLE in properties/src/explorer.rs")]
+#[error("the model has {have} properties but the Explorer's dispatch table only {table}; extend CONDITION_TABLE in checker/src/explorer.rs")]
 pub struct TooManyProperties {
     /// Properties on the model.
     pub have: usize,

@@ -14,7 +14,7 @@ use crate::ids::{Party, PersonId, SeId};
 use crate::msg::Msg;
 use crate::mvno;
 use crate::relying_party::{self, RpState};
-use crate::se::{self, SeState};
+use crate::se::{self, SeEffect, SeState};
 use crate::se_tsm::{self, SeTsmState};
 use crate::sp_tsm::{self, SpTsmState};
 use crate::transition::{Ctx, Outbox, Step};
@@ -133,6 +133,17 @@ pub struct PartyActor {
 pub type JpkiModel = ActorModel<PartyActor, Config, ()>;
 /// A global state of the model.
 pub type JpkiState = ActorModelState<PartyActor, ()>;
+/// What a party's step asks of its hardware: the effect the reference runtime carries out
+/// (the model checker ignores it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// The SE's card must carry out this step.
+    Se(SeEffect),
+}
+
+/// A step of a party, as the adapter and the reference runtime see it.
+pub type PartyStep = Step<PartyState, Effect>;
+
 /// A step of the model: a delivery, a loss, or a party's own choice.
 pub type JpkiAction = ActorModelAction<Msg, (), PartyChoice>;
 
@@ -185,7 +196,7 @@ impl PartyActor {
     }
 
     /// The party's transition on a delivered message, with symbolic crypto.
-    pub fn deliver(&self, state: &PartyState, from: Party, msg: &Msg) -> Step<PartyState> {
+    pub fn deliver(&self, state: &PartyState, from: Party, msg: &Msg) -> PartyStep {
         self.deliver_with(&Symbolic, state, from, msg)
     }
 
@@ -196,25 +207,35 @@ impl PartyActor {
         state: &PartyState,
         from: Party,
         msg: &Msg,
-    ) -> Step<PartyState> {
+    ) -> PartyStep {
         let ctx = self.ctx(crypto);
         match state {
-            PartyState::Ca(s) => ca::on_msg(&ctx, s, from, msg).map(PartyState::Ca),
-            PartyState::SpTsm(s) => sp_tsm::on_msg(&ctx, s, from, msg).map(PartyState::SpTsm),
-            PartyState::SeTsm(s) => se_tsm::on_msg(&ctx, s, from, msg).map(PartyState::SeTsm),
-            PartyState::RelyingParty(s) => {
-                relying_party::on_msg(&ctx, s, from, msg).map(PartyState::RelyingParty)
-            }
-            PartyState::Applicant(s) => {
-                applicant::on_msg(&ctx, s, from, msg).map(PartyState::Applicant)
-            }
-            PartyState::Se(s) => se::on_msg(&ctx, s, from, msg).map(PartyState::Se),
-            PartyState::Mvno => mvno::on_msg(&ctx, &(), from, msg).map(|()| PartyState::Mvno),
+            PartyState::Ca(s) => ca::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Ca)
+                .effectless(),
+            PartyState::SpTsm(s) => sp_tsm::on_msg(&ctx, s, from, msg)
+                .map(PartyState::SpTsm)
+                .effectless(),
+            PartyState::SeTsm(s) => se_tsm::on_msg(&ctx, s, from, msg)
+                .map(PartyState::SeTsm)
+                .effectless(),
+            PartyState::RelyingParty(s) => relying_party::on_msg(&ctx, s, from, msg)
+                .map(PartyState::RelyingParty)
+                .effectless(),
+            PartyState::Applicant(s) => applicant::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Applicant)
+                .effectless(),
+            PartyState::Se(s) => se::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Se)
+                .map_effect(Effect::Se),
+            PartyState::Mvno => mvno::on_msg(&ctx, &(), from, msg)
+                .map(|()| PartyState::Mvno)
+                .effectless(),
         }
     }
 
     /// The party's transition on one of its choices, with symbolic crypto.
-    pub fn choose(&self, state: &PartyState, choice: PartyChoice) -> Step<PartyState> {
+    pub fn choose(&self, state: &PartyState, choice: PartyChoice) -> PartyStep {
         self.choose_with(&Symbolic, state, choice)
     }
 
@@ -224,14 +245,16 @@ impl PartyActor {
         crypto: &C,
         state: &PartyState,
         choice: PartyChoice,
-    ) -> Step<PartyState> {
+    ) -> PartyStep {
         let ctx = self.ctx(crypto);
         match (state, choice) {
             (PartyState::Applicant(s), PartyChoice::Applicant(c)) => {
-                applicant::on_choice(&ctx, s, c).map(PartyState::Applicant)
+                applicant::on_choice(&ctx, s, c)
+                    .map(PartyState::Applicant)
+                    .effectless()
             }
             (PartyState::Ca(s), PartyChoice::Ca(c)) => {
-                ca::on_choice(&ctx, s, c).map(PartyState::Ca)
+                ca::on_choice(&ctx, s, c).map(PartyState::Ca).effectless()
             }
             _ => Step {
                 state: state.clone(),
@@ -242,7 +265,7 @@ impl PartyActor {
     }
 
     /// Applies a step to Stateright's copy-on-write state and output buffer.
-    fn apply(&self, state: &mut Cow<'_, PartyState>, step: Step<PartyState>, o: &mut Out<Self>) {
+    fn apply(&self, state: &mut Cow<'_, PartyState>, step: PartyStep, o: &mut Out<Self>) {
         let topo = Topology::of(&self.cfg);
         let changed = step.state != **state;
         for (to, msg) in step.out.0 {

@@ -11,7 +11,7 @@ use crate::config::{Flaw, KeyGen};
 use crate::crypto::{Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Signature};
 use crate::ids::{AppNo, LoginId, Party, PersonId, SeId};
 use crate::msg::{CertStatus, Msg};
-use crate::transition::{pure_with_effect, Ctx, Effect, Outbox, Step};
+use crate::transition::{pure_with_effect, Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
 
 /// Consecutive wrong auth-PIN entries that block the PIN (the JPKI user-authentication PIN's
@@ -168,10 +168,8 @@ pub fn on_msg<C: Crypto>(
     state: &SeState,
     from: Party,
     msg: &Msg,
-) -> Step<SeState> {
-    pure_with_effect(state, |se, out| {
-        handle(ctx, se, from, msg, out).map(Effect::Se)
-    })
+) -> Step<SeState, SeEffect> {
+    pure_with_effect(state, |se, out| handle(ctx, se, from, msg, out))
 }
 
 fn handle<C: Crypto>(

@@ -12,7 +12,7 @@ use crate::config::{Config, Flaw};
 use crate::crypto::Crypto;
 use crate::ids::Party;
 use crate::msg::Msg;
-use crate::se::SeEffect;
+use std::convert::Infallible;
 
 /// What a transition may consult besides its own state: the configuration and the crypto backend.
 #[derive(Clone, Copy, Debug)]
@@ -46,38 +46,48 @@ impl Outbox {
     }
 }
 
-/// What a step asks of the party's hardware, beyond its state and messages.
+/// The result of one transition: the next state, what it sends, and its effect `E` (what the
+/// party's hardware must do; `Infallible` for a party whose steps are only state and messages).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// The SE's card must carry out this step.
-    Se(SeEffect),
-}
-
-/// The result of one transition: the next state, what it sends, and its effect.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Step<S> {
+pub struct Step<S, E = Infallible> {
     /// The next state (equal to the previous one when the input did not apply).
     pub state: S,
     /// Messages sent.
     pub out: Outbox,
     /// What the party's hardware must do (`None` for a step that is only state and messages).
-    pub effect: Option<Effect>,
+    pub effect: Option<E>,
 }
 
-impl<S> Step<S> {
+impl<S, E> Step<S, E> {
     /// The same step with its state wrapped (the per-party state into [`crate::PartyState`]).
-    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Step<T> {
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Step<T, E> {
         Step {
             state: f(self.state),
             out: self.out,
             effect: self.effect,
         }
     }
+
+    /// The same step with its effect wrapped (a party's effect into [`crate::actors::Effect`]).
+    pub fn map_effect<F>(self, f: impl FnOnce(E) -> F) -> Step<S, F> {
+        Step {
+            state: self.state,
+            out: self.out,
+            effect: self.effect.map(f),
+        }
+    }
+}
+
+impl<S> Step<S, Infallible> {
+    /// A step that has no effect, as a step of a party type that may have one.
+    pub fn effectless<F>(self) -> Step<S, F> {
+        self.map_effect(|never| match never {})
+    }
 }
 
 /// Runs an in-place handler on a copy of `state`, giving the pure form `(state, input) -> Step`
 /// for a party whose steps have no effect beyond state and messages.
-pub(crate) fn pure<S: Clone>(state: &S, handle: impl FnOnce(&mut S, &mut Outbox)) -> Step<S> {
+pub(crate) fn pure<S: Clone, E>(state: &S, handle: impl FnOnce(&mut S, &mut Outbox)) -> Step<S, E> {
     pure_with_effect(state, |s, out| {
         handle(s, out);
         None
@@ -85,10 +95,10 @@ pub(crate) fn pure<S: Clone>(state: &S, handle: impl FnOnce(&mut S, &mut Outbox)
 }
 
 /// [`pure`] for a handler that also names its effect.
-pub(crate) fn pure_with_effect<S: Clone>(
+pub(crate) fn pure_with_effect<S: Clone, E>(
     state: &S,
-    handle: impl FnOnce(&mut S, &mut Outbox) -> Option<Effect>,
-) -> Step<S> {
+    handle: impl FnOnce(&mut S, &mut Outbox) -> Option<E>,
+) -> Step<S, E> {
     let mut next = state.clone();
     let mut out = Outbox::default();
     let effect = handle(&mut next, &mut out);

@@ -253,8 +253,8 @@ fn se_wipes_on_boot_when_its_certificate_was_revoked() {
 }
 
 /// The effect each SE step hands the card: what the reference's device carries out.
-fn effect(step: &jpkisim_model::transition::Step<se::SeState>) -> Option<&SeEffect> {
-    step.effect.as_ref().map(|Effect::Se(e)| e)
+fn effect(step: &jpkisim_model::transition::Step<se::SeState, SeEffect>) -> Option<&SeEffect> {
+    step.effect.as_ref()
 }
 
 #[test]

@@ -30,7 +30,7 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 
 use crate::pki::{self, Authority, CertState, CrlEntry, IssueRequest, RevocationReason};
 use crate::seed;
-use crate::wire::Artifact;
+use crate::wire::{Artifact, ArtifactSource};
 use jpkisim_card::scp03::{dek_decrypt, dek_encrypt, AesKey, StaticKeys};
 
 /// Unix time of the model's epoch 0 (2026-01-01T00:00:00Z); one epoch is one hour.
@@ -313,43 +313,6 @@ impl RealCrypto {
         lock(&self.store).sealed.get(delivery).cloned()
     }
 
-    /// The artifact that stands behind a term this party sends, if it has one.
-    pub fn artifact_for_cert(&self, cert: &Certificate) -> Option<Artifact> {
-        let der = self.certificate_der(cert)?;
-        Some(Artifact::Certificate { cert: *cert, der })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_sig(&self, sig: &Signature) -> Option<Artifact> {
-        let bytes = lock(&self.store).sigs.get(sig).cloned()?;
-        Some(Artifact::Signature { sig: *sig, bytes })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_key(&self, key: &PublicKey) -> Option<Artifact> {
-        let k = self.public_key(key.0)?;
-        let spki = k.to_public_key_der().ok()?.as_bytes().to_vec();
-        Some(Artifact::PublicKey { key: key.0, spki })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_delivery(&self, delivery: &KeyDelivery) -> Option<Artifact> {
-        let bytes = self.delivery_bytes(delivery)?;
-        Some(Artifact::KeyDelivery {
-            delivery: *delivery,
-            bytes,
-        })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_status(&self, evidence: &StatusEvidence) -> Option<Artifact> {
-        let der = lock(&self.store).statuses.get(evidence).cloned()?;
-        Some(Artifact::Status {
-            evidence: evidence.clone(),
-            der,
-        })
-    }
-
     /// Every certificate this party holds the DER of, in serial order (the CA: every one it
     /// issued).
     pub fn certificates(&self) -> Vec<(Certificate, Vec<u8>)> {
@@ -433,6 +396,41 @@ fn reason(status: CertStatus) -> RevocationReason {
         CertStatus::Suspended => RevocationReason::CertificateHold,
         CertStatus::Expired => RevocationReason::CessationOfOperation,
         CertStatus::Revoked | CertStatus::Valid => RevocationReason::Unspecified,
+    }
+}
+
+/// The bytes this party has behind the terms it sends.
+impl ArtifactSource for RealCrypto {
+    fn artifact_for_cert(&self, cert: &Certificate) -> Option<Artifact> {
+        let der = self.certificate_der(cert)?;
+        Some(Artifact::Certificate { cert: *cert, der })
+    }
+
+    fn artifact_for_sig(&self, sig: &Signature) -> Option<Artifact> {
+        let bytes = lock(&self.store).sigs.get(sig).cloned()?;
+        Some(Artifact::Signature { sig: *sig, bytes })
+    }
+
+    fn artifact_for_key(&self, key: &PublicKey) -> Option<Artifact> {
+        let k = self.public_key(key.0)?;
+        let spki = k.to_public_key_der().ok()?.as_bytes().to_vec();
+        Some(Artifact::PublicKey { key: key.0, spki })
+    }
+
+    fn artifact_for_delivery(&self, delivery: &KeyDelivery) -> Option<Artifact> {
+        let bytes = self.delivery_bytes(delivery)?;
+        Some(Artifact::KeyDelivery {
+            delivery: *delivery,
+            bytes,
+        })
+    }
+
+    fn artifact_for_status(&self, evidence: &StatusEvidence) -> Option<Artifact> {
+        let der = lock(&self.store).statuses.get(evidence).cloned()?;
+        Some(Artifact::Status {
+            evidence: evidence.clone(),
+            der,
+        })
     }
 }
 

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
-use jpkisim_model::transition::{Effect, Step};
 use jpkisim_model::Config;
+use jpkisim_model::{Effect, PartyStep};
 
 use crate::backend::{CryptoProblem, Provisioning, RealCrypto};
 use crate::device::{DeviceError, SeDevice};
 use crate::pki::PkiError;
-use crate::wire::{self, Envelope};
+use crate::wire::{self, ArtifactSource, Envelope};
 use jpkisim_card::applet::Build;
 
 /// Why a reference step could not be taken as the model takes it.
@@ -123,7 +123,7 @@ impl Node {
         self.finish(step)
     }
 
-    fn finish(&mut self, step: Step<PartyState>) -> Result<Vec<Envelope>, Divergence> {
+    fn finish(&mut self, step: PartyStep) -> Result<Vec<Envelope>, Divergence> {
         self.problems()?;
         self.state = step.state;
         let from = self.party();

@@ -23,7 +23,7 @@ pub(crate) use jpkisim_model::se::{
 };
 pub(crate) use jpkisim_model::se_tsm::{self, Service};
 pub(crate) use jpkisim_model::sp_tsm::{self, Stage};
-pub(crate) use jpkisim_model::transition::{Ctx, Effect};
+pub(crate) use jpkisim_model::transition::Ctx;
 pub(crate) use jpkisim_model::{mvno, PartyActor, PartyState};
 
 pub(crate) const P0: PersonId = PersonId(0);
