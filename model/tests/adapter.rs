@@ -11,23 +11,8 @@ fn the_adapter_calls_the_same_transitions() {
         cfg,
     };
     let s0 = actor.initial_state();
-    let step = actor.deliver(
-        &s0,
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(0),
-        },
-    );
-    let direct = se::on_msg(
-        &ctx(&cfg),
-        &se::init(SE0),
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(0),
-        },
-    );
+    let step = actor.deliver(&s0, Party::SeTsm, &install(P0, 0));
+    let direct = se::on_msg(&ctx(&cfg), &se::init(SE0), Party::SeTsm, &install(P0, 0));
     assert_eq!(step.state, PartyState::Se(direct.state));
     assert_eq!(step.out, direct.out);
 }
@@ -38,16 +23,7 @@ fn se_takes_no_pin_before_personalization() {
     // the reference's differential test found the model counting a wrong PIN here.
     let cfg = Config::default();
     let c = ctx(&cfg);
-    let installed = se::on_msg(
-        &c,
-        &se::init(SE0),
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(0),
-        },
-    )
-    .state;
+    let installed = se::on_msg(&c, &se::init(SE0), Party::SeTsm, &install(P0, 0)).state;
     assert_eq!(installed.applet.map(|a| a.life), Some(Lifecycle::Installed));
     let wrong = se::on_msg(
         &c,

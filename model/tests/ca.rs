@@ -86,10 +86,7 @@ fn ca_refuses_issuance_on_a_revoked_card_or_for_a_retired_se() {
             person: P0,
             se: SE0,
             app: AppNo(0),
-            key: PublicKey(KeyName::Se {
-                se: SE0,
-                app: AppNo(0),
-            }),
+            key: se_key(SE0, 0),
             card: Serial(1),
             supersedes: None,
         },

@@ -9,43 +9,14 @@ fn se_installs_only_from_the_isd_key_holder_and_ignores_replays() {
     let c = ctx(&cfg);
     let fresh = se::init(SE0);
     for from in [Party::Mvno, Party::SpTsm, Party::Applicant(P0)] {
-        assert_eq!(
-            se::on_msg(
-                &c,
-                &fresh,
-                from,
-                &Msg::Install {
-                    person: P0,
-                    app: AppNo(0)
-                }
-            )
-            .state,
-            fresh
-        );
+        assert_eq!(se::on_msg(&c, &fresh, from, &install(P0, 0)).state, fresh);
     }
     let done = personalised(&cfg);
-    let replay = se::on_msg(
-        &c,
-        &done,
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(0),
-        },
-    );
+    let replay = se::on_msg(&c, &done, Party::SeTsm, &install(P0, 0));
     assert_eq!(replay.state, done);
     assert!(replay.out.is_empty());
     // A newer installation replaces the applet and wipes the old key.
-    let newer = se::on_msg(
-        &c,
-        &done,
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(1),
-        },
-    )
-    .state;
+    let newer = se::on_msg(&c, &done, Party::SeTsm, &install(P0, 1)).state;
     assert_eq!(
         newer.applet.map(|a| (a.app, a.life)),
         Some((AppNo(1), Lifecycle::Installed))
@@ -64,16 +35,7 @@ fn se_installs_only_from_the_isd_key_holder_and_ignores_replays() {
 fn se_rejects_store_data_for_another_key_or_application() {
     let cfg = Config::default();
     let c = ctx(&cfg);
-    let installed = se::on_msg(
-        &c,
-        &se::init(SE0),
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(0),
-        },
-    )
-    .state;
+    let installed = se::on_msg(&c, &se::init(SE0), Party::SeTsm, &install(P0, 0)).state;
     let wrong_key = phone_cert(3, P0, SE1, 0);
     assert_eq!(
         se::on_msg(
@@ -112,16 +74,7 @@ fn se_opens_only_keys_sealed_for_it() {
         ..Config::default()
     };
     let c = ctx(&cfg);
-    let installed = se::on_msg(
-        &c,
-        &se::init(SE0),
-        Party::SeTsm,
-        &Msg::Install {
-            person: P0,
-            app: AppNo(0),
-        },
-    )
-    .state;
+    let installed = se::on_msg(&c, &se::init(SE0), Party::SeTsm, &install(P0, 0)).state;
     assert_eq!(installed.key, None);
     let k = KeyName::Center {
         person: P0,
@@ -261,17 +214,7 @@ fn effect(step: &jpkisim_model::transition::Step<se::SeState, SeEffect>) -> Opti
 fn se_steps_name_the_card_work_install_personalise_lock_wipe() {
     let cfg = Config::default();
     let c = ctx(&cfg);
-    let install = |s: &se::SeState, app: u8| {
-        se::on_msg(
-            &c,
-            s,
-            Party::SeTsm,
-            &Msg::Install {
-                person: P0,
-                app: AppNo(app),
-            },
-        )
-    };
+    let install = |s: &se::SeState, app: u8| se::on_msg(&c, s, Party::SeTsm, &install(P0, app));
     let first = install(&se::init(SE0), 0);
     assert_eq!(
         effect(&first),

@@ -19,16 +19,7 @@ fn se_tsm_installs_only_on_the_persons_active_se() {
             app: AppNo(0),
         },
     );
-    assert_eq!(
-        ok.out.0,
-        vec![(
-            Party::Se(SE0),
-            Msg::Install {
-                person: P0,
-                app: AppNo(0)
-            }
-        )]
-    );
+    assert_eq!(ok.out.0, vec![(Party::Se(SE0), install(P0, 0))]);
     for (person, se) in [(P1, SE0), (P0, SE1)] {
         let no = se_tsm::on_msg(
             &c,
@@ -131,14 +122,5 @@ fn mvno_asks_the_host_tsm_unless_flawed() {
         ..cfg
     };
     let bypass = mvno::on_msg(&ctx(&flawed), &(), Party::SpTsm, &req);
-    assert_eq!(
-        bypass.out.0,
-        vec![(
-            Party::Se(SE0),
-            Msg::Install {
-                person: P0,
-                app: AppNo(0)
-            }
-        )]
-    );
+    assert_eq!(bypass.out.0, vec![(Party::Se(SE0), install(P0, 0))]);
 }

@@ -22,10 +22,7 @@ fn sp_tsm_drives_issuance_and_supersedes_the_current_certificate() {
             }
         )]
     );
-    let key = PublicKey(KeyName::Se {
-        se: SE0,
-        app: AppNo(0),
-    });
+    let key = se_key(SE0, 0);
     let s2 = sp_tsm::on_msg(
         &c,
         &s1.state,
@@ -74,10 +71,7 @@ fn sp_tsm_drives_issuance_and_supersedes_the_current_certificate() {
     // The next application supersedes serial 3.
     let b = application(&cfg, &ca0, P0, SE1, 1);
     let s4 = sp_tsm::on_msg(&c, &s3.state, Party::Applicant(P0), &Msg::Apply(b));
-    let key1 = PublicKey(KeyName::Se {
-        se: SE1,
-        app: AppNo(1),
-    });
+    let key1 = se_key(SE1, 1);
     let s5 = sp_tsm::on_msg(
         &c,
         &s4.state,
@@ -180,10 +174,7 @@ fn sp_tsm_ignores_a_stale_refusal_for_a_session_that_moved_on() {
     let c = ctx(&cfg);
     let a = application(&cfg, &ca::init(&c), P0, SE0, 0);
     let s1 = sp_tsm::on_msg(&c, &sp_tsm::init(&c), Party::Applicant(P0), &Msg::Apply(a)).state;
-    let key = PublicKey(KeyName::Se {
-        se: SE0,
-        app: AppNo(0),
-    });
+    let key = se_key(SE0, 0);
     let s2 = sp_tsm::on_msg(
         &c,
         &s1,

@@ -138,3 +138,19 @@ pub(crate) fn personalised(cfg: &Config) -> se::SeState {
     assert!(s2.state.usable());
     s2.state
 }
+
+/// The public key of the key pair `se` generated for application `app`.
+pub(crate) fn se_key(se: SeId, app: u8) -> PublicKey {
+    PublicKey(KeyName::Se {
+        se,
+        app: AppNo(app),
+    })
+}
+
+/// The SE-TSM's installation of the applet for `person`'s application `app`.
+pub(crate) fn install(person: PersonId, app: u8) -> Msg {
+    Msg::Install {
+        person,
+        app: AppNo(app),
+    }
+}
