@@ -1,5 +1,5 @@
 //! The JPKI applet (公的個人認証AP) as the phone's secure element hosts it: the card's APDU
-//! interface byte for byte (../shared/domain/jpki-applet.md), its PINs and retry counters, its
+//! interface byte for byte (docs/sources/jpki-applet.md), its PINs and retry counters, its
 //! two RSA-2048 keys, and the personalization interface the issuer security domain feeds with
 //! STORE DATA.
 //!
@@ -98,7 +98,8 @@ pub enum PinKind {
 }
 
 impl PinKind {
-    /// Consecutive wrong tries before the PIN blocks.
+    /// Consecutive wrong tries before the PIN blocks on a JPKI card: the default when the issuer
+    /// names no limit in the INSTALL parameters ([`InstallParams`]).
     pub fn max_tries(self) -> u8 {
         match self {
             Self::Auth => 3,
@@ -147,6 +148,8 @@ impl PinKind {
 struct Pin {
     value: Zeroizing<Vec<u8>>,
     tries_left: u8,
+    /// The try limit this instance was installed with.
+    max_tries: u8,
 }
 
 impl fmt::Debug for Pin {
@@ -154,6 +157,7 @@ impl fmt::Debug for Pin {
         f.debug_struct("Pin")
             .field("value", &"<redacted>")
             .field("tries_left", &self.tries_left)
+            .field("max_tries", &self.max_tries)
             .finish()
     }
 }
@@ -186,7 +190,7 @@ impl Session {
 }
 
 /// What a token instance is personalized for, chosen by the TSM in the INSTALL parameters
-/// (`C9 01 01` = authentication only; empty, `C9 00` or `C9 01 02` = both, the default).
+/// ([`InstallParams`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// User authentication and signing, like the card: both keys, PINs and certificates.
@@ -197,21 +201,96 @@ pub enum Scope {
     AuthOnly,
 }
 
-impl Scope {
-    /// The scope an INSTALL parameter field (`C9 len value`) asks for; `None` if unknown.
-    pub fn from_install_params(params: &[u8]) -> Option<Scope> {
-        match params {
-            [] | [0xC9, 0x00] | [0xC9, 0x01, 0x02] => Some(Scope::AuthAndSign),
-            [0xC9, 0x01, 0x01] => Some(Scope::AuthOnly),
+/// The application-specific INSTALL parameters (the value of tag `C9`): the token's scope and
+/// the PINs' try limits, which the issuer chooses when it installs the instance, as a Java Card
+/// applet sizes its PIN objects at install time.
+///
+/// Layout of the `C9` value: empty (both keys, the JPKI card's limits, the phone's access
+/// rules), or a scope byte (`00` both, `01` authentication only, `02` both with the My Number
+/// card's access rules, [`TokenForm::Card`]), optionally followed by the auth-PIN try limit and
+/// then the signing-password try limit (each 1–15, what `63 Cx` can report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstallParams {
+    /// What the token holds.
+    pub scope: Scope,
+    /// Whose access rules it follows.
+    pub form: TokenForm,
+    /// Consecutive wrong auth-PIN entries before it blocks.
+    pub auth_tries: u8,
+    /// Consecutive wrong signing-password entries before it blocks.
+    pub sign_tries: u8,
+}
+
+impl Default for InstallParams {
+    /// Both keys, with the JPKI card's limits ([`PinKind::max_tries`]).
+    fn default() -> Self {
+        InstallParams {
+            scope: Scope::AuthAndSign,
+            form: TokenForm::Phone,
+            auth_tries: PinKind::Auth.max_tries(),
+            sign_tries: PinKind::Sign.max_tries(),
+        }
+    }
+}
+
+impl InstallParams {
+    /// The parameters an INSTALL parameter field (`C9 len value`, or nothing) asks for; `None`
+    /// if the field is malformed or asks for something unknown.
+    pub fn parse(params: &[u8]) -> Option<InstallParams> {
+        let value = match params {
+            [] => &[][..],
+            [0xC9, len, value @ ..] if usize::from(*len) == value.len() => value,
+            _ => return None,
+        };
+        let limit = |b: u8| (1..=15).contains(&b).then_some(b);
+        let d = InstallParams::default();
+        let (scope, form) = match value.first() {
+            None | Some(0x00) => (Scope::AuthAndSign, TokenForm::Phone),
+            Some(0x01) => (Scope::AuthOnly, TokenForm::Phone),
+            Some(0x02) => (Scope::AuthAndSign, TokenForm::Card),
+            Some(_) => return None,
+        };
+        match value {
+            [] | [_] => Some(InstallParams { scope, form, ..d }),
+            [_, a] => Some(InstallParams {
+                scope,
+                form,
+                auth_tries: limit(*a)?,
+                ..d
+            }),
+            [_, a, g] => Some(InstallParams {
+                scope,
+                form,
+                auth_tries: limit(*a)?,
+                sign_tries: limit(*g)?,
+            }),
             _ => None,
+        }
+    }
+
+    /// The `C9` value that [`InstallParams::parse`] reads back as `self` (an authentication-only
+    /// token has no card form: its certificate rules are the phone's).
+    pub fn encode(&self) -> Vec<u8> {
+        let scope = match (self.scope, self.form) {
+            (Scope::AuthAndSign, TokenForm::Phone) => 0x00,
+            (Scope::AuthOnly, _) => 0x01,
+            (Scope::AuthAndSign, TokenForm::Card) => 0x02,
+        };
+        vec![scope, self.auth_tries, self.sign_tries]
+    }
+
+    fn max_tries(&self, kind: PinKind) -> u8 {
+        match kind {
+            PinKind::Auth => self.auth_tries,
+            PinKind::Sign => self.sign_tries,
         }
     }
 }
 
 /// Whose access rules the token follows. They differ in one file: the phone's secure element
 /// (スマホ用電子証明書) gives out the user-authentication certificate (EF `000A`) only after the
-/// authentication PIN, the My Number card to anyone. Chosen by the TSM in the INSTALL
-/// parameters: `C9 01 02` installs a card-style token (jpkisim's own encoding, like [`Scope`]'s).
+/// authentication PIN, the My Number card to anyone. Chosen by the TSM in the INSTALL parameters
+/// ([`InstallParams`], scope byte `02`: jpkisim's own encoding).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TokenForm {
     /// The phone SE: EF `000A` after the authentication PIN.
@@ -222,16 +301,8 @@ pub enum TokenForm {
 }
 
 impl TokenForm {
-    /// The form an INSTALL parameter field asks for (phone unless `C9 01 02`).
-    pub fn from_install_params(params: &[u8]) -> TokenForm {
-        match params {
-            [0xC9, 0x01, 0x02] => TokenForm::Card,
-            _ => TokenForm::Phone,
-        }
-    }
-
-    /// The value of the `C9` INSTALL parameter of a full (authentication and signing) token of
-    /// this form: empty for the phone, `02` for the card.
+    /// The shortest `C9` value that installs a full token of this form with the JPKI card's try
+    /// limits ([`InstallParams`]): empty for the phone, the scope byte `02` for the card.
     pub fn install_param_value(self) -> &'static [u8] {
         match self {
             TokenForm::Phone => &[],
@@ -256,8 +327,7 @@ pub enum Build {
 /// harness fork a personalized card instead of personalizing it again.
 #[derive(Clone)]
 pub struct JpkiApplet {
-    scope: Scope,
-    form: TokenForm,
+    params: InstallParams,
     build: Build,
     files: BTreeMap<u16, Vec<u8>>,
     auth_pin: Option<Pin>,
@@ -441,14 +511,20 @@ impl JpkiApplet {
 
     /// A freshly installed, empty instance personalized for `scope`.
     pub fn with_scope(seed: u64, scope: Scope) -> Self {
-        Self::built(seed, scope, Build::Correct)
+        Self::built(
+            seed,
+            InstallParams {
+                scope,
+                ..InstallParams::default()
+            },
+            Build::Correct,
+        )
     }
 
     /// A freshly installed instance of a given package build.
-    pub fn built(seed: u64, scope: Scope, build: Build) -> Self {
+    pub fn built(seed: u64, params: InstallParams, build: Build) -> Self {
         Self {
-            scope,
-            form: TokenForm::Phone,
+            params,
             build,
             files: BTreeMap::new(),
             auth_pin: None,
@@ -461,15 +537,9 @@ impl JpkiApplet {
         }
     }
 
-    /// The same instance following `form`'s access rules.
-    pub fn with_form(mut self, form: TokenForm) -> Self {
-        self.form = form;
-        self
-    }
-
     /// Whose access rules this instance follows.
     pub fn form(&self) -> TokenForm {
-        self.form
+        self.params.form
     }
 
     /// The current session state (for tests and the model's conformance checks).
@@ -499,7 +569,7 @@ impl JpkiApplet {
             .all(|f| self.files.contains_key(f))
             && self.sign_pin.is_some()
             && self.sign_key.is_some();
-        auth && (sign || self.scope == Scope::AuthOnly)
+        auth && (sign || self.params.scope == Scope::AuthOnly)
     }
 
     /// Ends the session: the application was selected again, the channel closed or the power cut.
@@ -590,9 +660,11 @@ impl JpkiApplet {
                 if !kind.is_well_formed(value) {
                     return Err(StatusWord::WRONG_DATA);
                 }
+                let max_tries = self.params.max_tries(kind);
                 let pin = Pin {
                     value: Zeroizing::new(value.to_vec()),
-                    tries_left: kind.max_tries(),
+                    tries_left: max_tries,
+                    max_tries,
                 };
                 match kind {
                     PinKind::Auth => self.auth_pin = Some(pin),
@@ -750,7 +822,7 @@ impl JpkiApplet {
         let Some(content) = self.files.get(&fid) else {
             return Err(StatusWord::INCOMPATIBLE_FILE); // key and PIN EFs are not transparent
         };
-        let needs = match (fid, self.form) {
+        let needs = match (fid, self.params.form) {
             (fid::SIGN_CERT, _) => Some(PinKind::Sign),
             (fid::AUTH_CERT, TokenForm::Phone) => Some(PinKind::Auth),
             _ => None,
@@ -805,7 +877,7 @@ impl JpkiApplet {
             };
             let ok = bool::from(pin.value.as_slice().ct_eq(&cmd.data));
             if ok || build == Build::NoRetryCounter {
-                pin.tries_left = kind.max_tries();
+                pin.tries_left = pin.max_tries;
             }
             ok
         });
@@ -882,7 +954,7 @@ impl JpkiApplet {
         let pin = self.pin_mut(kind).ok_or(StatusWord::REF_DATA_NOT_FOUND)?;
         timing::time(&mut stages.pin_check, || {
             pin.value = Zeroizing::new(cmd.data.clone());
-            pin.tries_left = kind.max_tries();
+            pin.tries_left = pin.max_tries;
         });
         Ok(Response::status(StatusWord::OK))
     }
@@ -996,27 +1068,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn install_parameters_choose_the_scope() {
-        assert_eq!(Scope::from_install_params(&[]), Some(Scope::AuthAndSign));
+    fn install_parameters_choose_the_scope_and_the_try_limits() {
+        let scope = |p: &[u8]| InstallParams::parse(p).map(|p| p.scope);
+        assert_eq!(scope(&[]), Some(Scope::AuthAndSign));
+        assert_eq!(scope(&[0xC9, 0x00]), Some(Scope::AuthAndSign));
+        assert_eq!(scope(&[0xC9, 0x01, 0x01]), Some(Scope::AuthOnly));
+        assert_eq!(scope(&[0xC9, 0x01, 0x02]), Some(Scope::AuthAndSign), "the card form");
+        assert_eq!(scope(&[0xC9, 0x01, 0x03]), None);
+        assert_eq!(scope(&[0xEF, 0x00]), None);
+        assert_eq!(scope(&[0xC9, 0x02, 0x01]), None, "length overruns");
+        assert_eq!(InstallParams::parse(&[]), Some(InstallParams::default()));
+        let p = InstallParams::parse(&[0xC9, 0x02, 0x01, 0x07]).expect("auth limit");
         assert_eq!(
-            Scope::from_install_params(&[0xC9, 0x00]),
-            Some(Scope::AuthAndSign)
+            (p.scope, p.auth_tries, p.sign_tries),
+            (Scope::AuthOnly, 7, 5)
         );
         assert_eq!(
-            Scope::from_install_params(&[0xC9, 0x01, 0x01]),
-            Some(Scope::AuthOnly)
+            InstallParams::parse(&[0xC9, 0x02, 0x01, 0x00]),
+            None,
+            "limit 0"
         );
         assert_eq!(
-            Scope::from_install_params(&[0xC9, 0x01, 0x02]),
-            Some(Scope::AuthAndSign)
+            InstallParams::parse(&[0xC9, 0x02, 0x01, 0x10]),
+            None,
+            "limit 16"
         );
-        assert_eq!(
-            TokenForm::from_install_params(&[0xC9, 0x01, 0x02]),
-            TokenForm::Card
+        let mut c9 = vec![0xC9, 3];
+        c9.extend(p.encode());
+        assert_eq!(InstallParams::parse(&c9), Some(p));
+        for form in [TokenForm::Phone, TokenForm::Card] {
+            let value = form.install_param_value();
+            let mut c9 = vec![0xC9, value.len() as u8];
+            c9.extend_from_slice(value);
+            let p = InstallParams::parse(&c9).expect("form");
+            assert_eq!((p.scope, p.form), (Scope::AuthAndSign, form));
+            let mut again = vec![0xC9, 3];
+            again.extend(p.encode());
+            assert_eq!(InstallParams::parse(&again), Some(p));
+        }
+    }
+
+    #[test]
+    fn the_installed_try_limit_is_the_one_the_counter_counts_from() {
+        let mut a = JpkiApplet::built(
+            1,
+            InstallParams {
+                auth_tries: 2,
+                ..InstallParams::default()
+            },
+            Build::Correct,
         );
-        assert_eq!(TokenForm::from_install_params(&[]), TokenForm::Phone);
-        assert_eq!(Scope::from_install_params(&[0xC9, 0x01, 0x03]), None);
-        assert_eq!(Scope::from_install_params(&[0xEF, 0x00]), None);
+        assert_eq!(a.store_dgi(dgi::AUTH_PIN, b"1234", true), Ok(None));
+        assert_eq!(a.tries_left(PinKind::Auth), Some(2));
     }
 
     #[test]
@@ -1042,7 +1145,14 @@ mod tests {
     #[test]
     fn the_no_retry_counter_build_never_counts_a_wrong_pin() {
         for (build, after_two) in [(Build::Correct, 1), (Build::NoRetryCounter, 3)] {
-            let mut a = JpkiApplet::built(1, Scope::AuthOnly, build);
+            let mut a = JpkiApplet::built(
+                1,
+                InstallParams {
+                    scope: Scope::AuthOnly,
+                    ..InstallParams::default()
+                },
+                build,
+            );
             assert_eq!(a.store_dgi(dgi::AUTH_PIN, b"1234", true), Ok(None));
             let mut stages = Stages::default();
             let select = Command::new(0x00, 0xA4, 0x02, 0x0C, vec![0x00, 0x18], None);

@@ -22,7 +22,7 @@ use crate::{
 
 /// One fuzzer-chosen step.
 #[derive(Arbitrary, Debug)]
-pub enum Step {
+pub enum FuzzStep {
     /// Any bytes at all.
     Raw(Vec<u8>),
     /// A well-framed command with arbitrary header and data.
@@ -118,14 +118,14 @@ fn tries(se: &SecureElement) -> [Option<u8>; 2] {
 pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
     let mut se = base_card().clone();
     let mut sent = 0;
-    // Step by step rather than one `Vec<Step>`: a short tail still runs the steps before it.
+    // Step by step rather than one `Vec<FuzzStep>`: a short tail still runs the steps before it.
     while sent < 64 && !u.is_empty() {
-        let Ok(step) = u.arbitrary::<Step>() else {
+        let Ok(step) = u.arbitrary::<FuzzStep>() else {
             break;
         };
         let apdus = match step {
-            Step::Raw(bytes) => vec![bytes],
-            Step::Framed {
+            FuzzStep::Raw(bytes) => vec![bytes],
+            FuzzStep::Framed {
                 cla,
                 ins,
                 p1,
@@ -143,8 +143,8 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
                 v.extend(le.iter());
                 vec![v]
             }
-            Step::Known(i) => vec![known(i)],
-            Step::Login(sign) => [
+            FuzzStep::Known(i) => vec![known(i)],
+            FuzzStep::Login(sign) => [
                 0,
                 if sign { 2 } else { 1 },
                 if sign { 8 } else { 7 },
@@ -153,11 +153,11 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
             .into_iter()
             .map(known)
             .collect(),
-            Step::PowerCycle => {
+            FuzzStep::PowerCycle => {
                 se.power_cycle();
                 continue;
             }
-            Step::Torn(i) => {
+            FuzzStep::Torn(i) => {
                 let before = tries(&se);
                 se.transmit_torn(&known(i));
                 sent += 1;

@@ -4,7 +4,7 @@
 //!
 //! It is for tests, the `jpkisim applet` console and the benchmark, which all need a card that is
 //! personalized the way a TSM would do it. It is not real JPKI material: the certificates are
-//! real DER X.509 built with `x509-cert` 0.2's builder by `reference/examples/make_testdata.rs`
+//! real DER X.509 built with `x509-cert` 0.2's builder by `card/examples/make_testdata.rs`
 //! (issued by "JPKISIM TEST CA (NOT JPKI)", fixed validity 2025–2030), and the keys are published
 //! in this repository. Proper certificate profiles are issue 6's job.
 //!

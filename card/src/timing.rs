@@ -4,7 +4,7 @@
 //!
 //! It is for answering the studies' question "is a SIM fast enough to sign?" and for exercising
 //! host timeouts. It is not a model of transport latency: the profiles only carry sourced figures
-//! (on-chip RSA-2048 signature times from JCAlgTest, see ../shared/domain/globalplatform-and-timing.md),
+//! (on-chip RSA-2048 signature times from JCAlgTest, see docs/sources/globalplatform-and-timing.md),
 //! and any per-command overhead is the user's `custom` choice.
 
 use std::{

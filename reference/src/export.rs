@@ -27,8 +27,8 @@ use rand_core::SeedableRng;
 use sha2::{Digest as _, Sha256};
 
 use crate::backend::x509_serial;
-use crate::inproc::World;
 use crate::pki::{self, to_pem, IssueRequest, PEM_CERTIFICATE, PEM_CRL};
+use crate::runtime::inproc::Simulation;
 
 fn slug(subject: &Subject) -> String {
     match subject {
@@ -47,7 +47,7 @@ fn pem(label: &str, der: &[u8]) -> io::Result<String> {
 /// `ca.pem`; `cert-<x509 serial>-<subject>.pem` for every issued certificate; `ocsp-<x509
 /// serial>-e<epoch>.der` for every status answer; `crl.pem`, the CA's CRL as of the end of the
 /// run (the CA signs it now: a real publication).
-pub fn write_pki(world: &World, dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn write_pki(world: &Simulation, dir: &Path) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)?;
     let ca = world.node(Party::Ca);
     let mut written = Vec::new();
@@ -105,7 +105,7 @@ fn sha256_seed(text: &str) -> [u8; 32] {
 /// holds them; `sign_key.pkcs1.der`, derived from the run's seed, with `sign_cert.der` issued
 /// for it now by the run's CA (same subject plus " signing", same validity) and
 /// `sign_ca_cert.der`. The names are `jpkisim_card::token::CARD_FILES`.
-pub fn write_cards(world: &World, dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub fn write_cards(world: &Simulation, dir: &Path) -> io::Result<Vec<PathBuf>> {
     let ca = world.node(Party::Ca);
     let Some(authority) = ca.crypto.authority() else {
         return Ok(Vec::new());
