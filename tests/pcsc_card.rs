@@ -539,6 +539,8 @@ fn a_torn_login_counts_the_try_once_across_the_reconnect() {
         text(&o)
     );
     assert!(card.log().contains("torn in the middle"), "{}", card.log());
+    // The reader reports the card gone (it stays out for a second; pcscd polls every 400 ms).
+    p.wait_for_card(false);
     let start = Instant::now();
     while card.log().matches("card inserted").count() < 2 {
         assert!(start.elapsed() < Duration::from_secs(10), "{}", card.log());

@@ -1073,7 +1073,11 @@ mod tests {
         assert_eq!(scope(&[]), Some(Scope::AuthAndSign));
         assert_eq!(scope(&[0xC9, 0x00]), Some(Scope::AuthAndSign));
         assert_eq!(scope(&[0xC9, 0x01, 0x01]), Some(Scope::AuthOnly));
-        assert_eq!(scope(&[0xC9, 0x01, 0x02]), Some(Scope::AuthAndSign), "the card form");
+        assert_eq!(
+            scope(&[0xC9, 0x01, 0x02]),
+            Some(Scope::AuthAndSign),
+            "the card form"
+        );
         assert_eq!(scope(&[0xC9, 0x01, 0x03]), None);
         assert_eq!(scope(&[0xEF, 0x00]), None);
         assert_eq!(scope(&[0xC9, 0x02, 0x01]), None, "length overruns");
