@@ -126,7 +126,10 @@ pub enum ClockMode {
 pub struct Stages {
     /// PIN comparison and retry-counter update (VERIFY, CHANGE REFERENCE DATA).
     pub pin_check: Option<Duration>,
-    /// DigestInfo structure check (COMPUTE DIGITAL SIGNATURE).
+    /// COMPUTE DIGITAL SIGNATURE's input check and encoding: the length the P1 scheme allows,
+    /// and for the schemes that need it the on-card SHA-256 and DigestInfo wrapping. (The name
+    /// is from when the applet accepted only a DigestInfo; P1 `00` now signs the data as sent,
+    /// as the card does.)
     pub digest_info_check: Option<Duration>,
     /// RSA private-key operation (COMPUTE DIGITAL SIGNATURE; key generation in STORE DATA is
     /// not timed).

@@ -244,6 +244,11 @@ impl RealCrypto {
         &self.prov
     }
 
+    /// The CA's authority (its key and certificate); `None` for every other party.
+    pub fn authority(&self) -> Option<&Authority> {
+        self.authority.as_ref()
+    }
+
     /// Problems met since the last call: the reference could not stand behind a term.
     pub fn take_problems(&self) -> Vec<CryptoProblem> {
         std::mem::take(&mut lock(&self.store).problems)

@@ -487,6 +487,11 @@ impl SeDevice {
     pub fn se(&self) -> SeId {
         self.se
     }
+
+    /// The emulated chip, read only (the export of a run's cards reads its applet).
+    pub fn chip(&self) -> &SecureElement {
+        &self.chip
+    }
 }
 
 /// SELECT of an elementary file by its identifier, no response data.
