@@ -991,7 +991,7 @@ impl JpkiApplet {
         if !self.session.verified(kind) {
             return Err(StatusWord::SECURITY_STATUS);
         }
-        let input = timing::time(&mut stages.digest_info_check, || scheme.encode(&cmd.data))?;
+        let input = timing::time(&mut stages.input_check, || scheme.encode(&cmd.data))?;
         let key = match kind {
             PinKind::Auth => self.auth_key.as_ref(),
             PinKind::Sign => self.sign_key.as_ref(),

@@ -313,7 +313,7 @@ fn profiles_charge_the_chip_time_and_the_simulated_clock_advances() {
         let t = ex.timing;
         assert!(
             t.stages.rsa.is_some()
-                && t.stages.digest_info_check.is_some()
+                && t.stages.input_check.is_some()
                 && t.stages.pin_check.is_none()
         );
         assert!(
