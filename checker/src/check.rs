@@ -7,13 +7,20 @@
 //! Stateright's depth-first checker is used because it is the one that honours symmetry reduction
 //! and needs little memory (see docs/sources/stateright-notes.md). Its discoveries are not
 //! necessarily the shortest paths; `depth` is the length of the path it reports.
+//!
+//! No vacuous verdicts: each applicable safety property's trigger (`PropertyDef::trigger`) is
+//! searched for like a reachability property, and the report says for each safety property
+//! whether it was `triggered` and the depth of the shallowest triggering state
+//! (`trigger_depth`). An engine needs nothing else: the triggers are reachability targets
+//! ([`jpkisim_properties::applicable_triggers`]), and the first depth at which each holds is what
+//! it reports for any reachability property.
 
 use crate::counterexample::Counterexample;
 use crate::shortest::shortest_paths;
 use jpkisim_model::describe;
 use jpkisim_model::{Config, ConfigError, Topology};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
-use jpkisim_properties::{applicable, checked_model};
+use jpkisim_properties::{applicable, applicable_triggers, checked_model_with_triggers};
 use serde::Serialize;
 use stateright::{Checker, Model};
 use std::time::{Duration, Instant};
@@ -85,6 +92,21 @@ pub struct PropertyResult {
     pub explorer_path: Option<String>,
     /// What the property guarantees.
     pub summary: &'static str,
+    /// A safety property's trigger: whether some reachable state triggers it (absent for a
+    /// reachability property).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggered: Option<bool>,
+    /// Steps to the shallowest state that triggers it (absent when never triggered, and with
+    /// `--no-shortest`, which does not search for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_depth: Option<usize>,
+}
+
+impl PropertyResult {
+    /// A safety property that holds only because nothing ever triggers it.
+    pub fn never_triggered(&self) -> bool {
+        self.verdict == Verdict::Holds && self.triggered == Some(false)
+    }
 }
 
 /// A property left out because it means nothing in this configuration.
@@ -129,11 +151,26 @@ impl Report {
     pub fn all_good(&self) -> bool {
         self.properties.iter().all(|p| p.verdict.is_good())
     }
+
+    /// The safety properties that hold only because nothing triggers them.
+    pub fn never_triggered(&self) -> impl Iterator<Item = &PropertyResult> {
+        self.properties.iter().filter(|p| p.never_triggered())
+    }
+}
+
+/// Puts the depth of each trigger's shallowest path on the property it triggers.
+fn record_trigger_depths(properties: &mut [PropertyResult], paths: &[Option<Counterexample>]) {
+    for path in paths.iter().flatten() {
+        let of = path.property.id.trim_end_matches(".trigger");
+        if let Some(r) = properties.iter_mut().find(|r| r.id == of) {
+            r.trigger_depth = Some(path.depth());
+        }
+    }
 }
 
 /// Model-checks `cfg` exhaustively (within its budgets and optional depth bound).
 pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
-    let model = checked_model(cfg)?;
+    let model = checked_model_with_triggers(cfg)?;
     let (props, not_applicable) = applicable(&cfg);
     let topo = Topology::of(&cfg);
     let started = Instant::now();
@@ -190,6 +227,10 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
                 shortest: false,
                 explorer_path: found.map(|path| path.encode(checker.model())),
                 summary: p.summary,
+                triggered: p
+                    .trigger
+                    .map(|t| discoveries.contains_key(t.target.id)),
+                trigger_depth: None,
             }
         })
         .collect();
@@ -201,16 +242,26 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, ConfigError> {
             .filter(|r| r.verdict == Verdict::Violated)
             .filter_map(|r| jpkisim_properties::catalogue::by_id(r.id))
             .collect();
-        if !violated.is_empty() {
-            for cex in shortest_paths(cfg, &violated)?.into_iter().flatten() {
+        // The triggers reached, searched in the same breadth-first pass for their first depth.
+        let triggered: Vec<&'static PropertyDef> = applicable_triggers(&cfg)
+            .into_iter()
+            .filter(|t| discoveries.contains_key(t.id))
+            .collect();
+        let targets: Vec<&'static PropertyDef> =
+            violated.iter().chain(&triggered).copied().collect();
+        if !targets.is_empty() {
+            let found = shortest_paths(cfg, &targets)?;
+            let (to_violations, to_triggers) = found.split_at(violated.len());
+            for cex in to_violations.iter().flatten() {
                 if let Some(r) = properties.iter_mut().find(|r| r.id == cex.property.id) {
                     r.path = Some(cex.steps().into_iter().map(|s| s.action).collect());
                     r.depth = Some(cex.depth());
                     r.shortest = true;
                     r.explorer_path = Some(cex.explorer_path());
                 }
-                counterexamples.push(cex);
+                counterexamples.push(cex.clone());
             }
+            record_trigger_depths(&mut properties, to_triggers);
         }
     }
     let max_depth = checker.max_depth();

@@ -15,6 +15,7 @@ use jpkisim_model::applicant::{ApplicantState, Holder};
 use jpkisim_model::ca::CaState;
 use jpkisim_model::crypto::Subject;
 use jpkisim_model::describe;
+use jpkisim_model::intruder::IntruderState;
 use jpkisim_model::relying_party::RpState;
 use jpkisim_model::se::SeState;
 use jpkisim_model::se_tsm::SeTsmState;
@@ -257,6 +258,7 @@ pub fn render_state(topo: &Topology, before: Option<&JpkiState>, state: &JpkiSta
             PartyState::Mvno => {}
             PartyState::Applicant(a) => render_applicant(&mut out, mark, a),
             PartyState::Se(se) => render_se(&mut out, mark, se),
+            PartyState::Intruder(i) => render_intruder(&mut out, mark, i),
         }
         if matches!(&**s, PartyState::Mvno) && changed {
             let _ = writeln!(out, "{mark}{party}");
@@ -312,12 +314,40 @@ fn render_ca(out: &mut String, mark: &str, ca: &CaState) {
         let ses: Vec<String> = ca.retired_ses.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "      out of service: {}", ses.join(", "));
     }
-    for (person, case, unsuspended) in &ca.loss_cases {
+    for c in &ca.loss_cases {
+        let ses: Vec<String> = c.ses.iter().map(ToString::to_string).collect();
+        let closed = c
+            .closed_at
+            .map_or(String::new(), |e| format!(", unsuspended from {e}"));
         let _ = writeln!(
             out,
-            "      loss case {case} of {person}{}",
-            if *unsuspended { ", unsuspended" } else { "" }
+            "      loss case {} of {} ({} lost) from {}{closed}",
+            c.case,
+            c.person,
+            ses.join(", "),
+            c.reported_at
         );
+    }
+    for (person, app) in &ca.refused {
+        let _ = writeln!(out, "      issuance refused for {app} of {person}");
+    }
+    for (serial, signer) in &ca.phone_revocations {
+        let _ = writeln!(
+            out,
+            "      {serial} revoked from a phone, signed with {signer:?}"
+        );
+    }
+}
+
+fn render_intruder(out: &mut String, mark: &str, i: &IntruderState) {
+    let _ = writeln!(
+        out,
+        "{mark}Intruder: {} intrusion(s) made, knows {} message(s)",
+        i.used,
+        i.known.len()
+    );
+    for (n, m) in i.known.iter().enumerate() {
+        let _ = writeln!(out, "      {n}: {}", describe::message(m));
     }
 }
 
@@ -374,8 +404,8 @@ fn render_rp(out: &mut String, mark: &str, rp: &RpState) {
             a.login, a.serial, a.evidence_at
         );
     }
-    for l in &rp.rejected {
-        let _ = writeln!(out, "      {l} rejected");
+    for r in &rp.rejected {
+        let _ = writeln!(out, "      {} rejected ({:?})", r.login, r.status);
     }
 }
 

@@ -190,8 +190,11 @@ impl Bounds {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cell {
-    /// Safety property holds in every reachable state.
+    /// Safety property holds in every reachable state, and some reachable state triggers it.
     Holds,
+    /// Safety property holds only because no reachable state triggers it (its trigger,
+    /// `PropertyDef::trigger`): a vacuous verdict, shown apart from a real one.
+    HoldsUntriggered,
     /// Reachability property is witnessed.
     Witnessed,
     /// Safety property violated; `steps` is the length of the shortest counterexample.
@@ -214,6 +217,7 @@ impl Cell {
     fn text(self) -> String {
         match self {
             Cell::Holds | Cell::Witnessed => "✓".into(),
+            Cell::HoldsUntriggered => "✓ untriggered".into(),
             Cell::Violated { steps } => format!("✗ {steps}"),
             Cell::Unwitnessed => "✗ unreached".into(),
             Cell::NotApplicable => "n/a".into(),
@@ -295,6 +299,7 @@ pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, Co
         .map(|p| match report.properties.iter().find(|r| r.id == p.id) {
             None => Cell::NotApplicable,
             Some(r) => match r.verdict {
+                Verdict::Holds if r.never_triggered() => Cell::HoldsUntriggered,
                 Verdict::Holds => Cell::Holds,
                 Verdict::Witnessed => Cell::Witnessed,
                 Verdict::Violated => Cell::Violated {
@@ -397,7 +402,7 @@ pub fn markdown_header() -> String {
 pub fn markdown_row(row: &Row) -> String {
     let mut out = format!("| {} | {} |", row.label, row.unique_states);
     for c in &row.cells {
-        let text = if c.fails() {
+        let text = if c.fails() || *c == Cell::HoldsUntriggered {
             format!("**{}**", c.text())
         } else {
             c.text()
@@ -410,18 +415,21 @@ pub fn markdown_row(row: &Row) -> String {
 
 /// The failing cells of one row as a Markdown list item (empty when nothing fails): the command
 /// that opens the design, whose Explorer links each violated property to its shortest
-/// counterexample, then the failures.
+/// counterexample, then the failures, and the safety properties that hold only because nothing
+/// triggered them (not failures, but not guarantees either).
 pub fn markdown_failures(row: &Row) -> String {
     let mut violated = Vec::new();
     let mut unreached = Vec::new();
+    let mut untriggered = Vec::new();
     for (p, c) in ALL.iter().zip(&row.cells) {
         match c {
             Cell::Violated { steps } => violated.push(format!("`{}` ({steps} steps)", p.id)),
             Cell::Unwitnessed => unreached.push(format!("`{}`", p.id)),
+            Cell::HoldsUntriggered => untriggered.push(format!("`{}`", p.id)),
             _ => {}
         }
     }
-    if violated.is_empty() && unreached.is_empty() {
+    if violated.is_empty() && unreached.is_empty() && untriggered.is_empty() {
         return String::new();
     }
     let mut parts = Vec::new();
@@ -432,6 +440,12 @@ pub fn markdown_failures(row: &Row) -> String {
         parts.push(format!(
             "never reached (no path to open): {}",
             unreached.join(", ")
+        ));
+    }
+    if !untriggered.is_empty() {
+        parts.push(format!(
+            "holds only because never triggered: {}",
+            untriggered.join(", ")
         ));
     }
     format!(
@@ -481,9 +495,11 @@ pub fn markdown(m: &Matrix) -> String {
         ALL.iter().filter(|p| p.kind == Kind::Sometimes).count(),
     );
     out.push_str(
-        "✓ holds (safety) or witnessed (reachability); **✗ n** violated, shortest counterexample \
-         n steps; **✗ unreached** a reachability property no run reaches; n/a the property means \
-         nothing in that design; states: distinct states explored.\n\n",
+        "✓ holds (safety, and its trigger is reached) or witnessed (reachability); **✓ untriggered** \
+         a safety property that holds only because no run reaches its trigger (docs/properties.md); \
+         **✗ n** violated, shortest counterexample n steps; **✗ unreached** a reachability property \
+         no run reaches; n/a the property means nothing in that design; states: distinct states \
+         explored.\n\n",
     );
     out.push_str(&markdown_header());
     for row in &m.rows {
@@ -518,7 +534,7 @@ pub fn html(m: &Matrix) -> String {
          td,th{border:1px solid #bbb;padding:2px 4px;text-align:center}\
          th.p{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}\
          td.d{text-align:left;white-space:nowrap}.ok{background:#e6f4e6}.bad{background:#f8d0d0;font-weight:bold}\
-         .na{color:#999}</style></head><body>\n<h1>Design-space matrix</h1>\n",
+         .na{color:#999} .untriggered{color:#b60}</style></head><body>\n<h1>Design-space matrix</h1>\n",
     );
     let _ = writeln!(
         out,
@@ -544,6 +560,7 @@ pub fn html(m: &Matrix) -> String {
         for (p, c) in ALL.iter().zip(&row.cells) {
             let class = match c {
                 Cell::NotApplicable => "na",
+                Cell::HoldsUntriggered => "untriggered",
                 c if c.fails() => "bad",
                 _ => "ok",
             };
