@@ -1,0 +1,471 @@
+//! Diagnoses in words: what a diverging event needed, why the model could not give it, and the
+//! events the model allowed instead.
+//!
+//! Reasons are data ([`Reason`]) until the verdict is written, so that they name events by their
+//! number and parties as the protocol does. The one inference here is [`blocking_fields`]: which
+//! field of a party's state keeps a choice from being offered, found by trying the values that
+//! field had earlier in the trace.
+
+use crate::diff::value_changes;
+use crate::format::{Event, EventKind, Fault};
+use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
+use jpkisim_model::config::{NetworkSemantics as Network, Ordering};
+use jpkisim_model::describe;
+use jpkisim_model::ids::Party;
+use jpkisim_model::msg::Msg;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use super::local::Fate;
+use super::verdict::Nearest;
+
+/// Why an event cannot happen where it is.
+#[derive(Clone, Debug)]
+pub(super) enum Reason {
+    /// The party's state does not offer the choice.
+    ChoiceNotOffered {
+        party: Party,
+        choice: PartyChoice,
+        offered: Vec<PartyChoice>,
+    },
+    /// The party takes a step while sends of its previous step are still missing from the log.
+    SendsNotLogged {
+        party: Party,
+        step: usize,
+        missing: Vec<(Party, Msg)>,
+    },
+    /// A send the party's last step did not make.
+    NotSentByStep {
+        party: Party,
+        to: Party,
+        msg: Msg,
+        step: Option<usize>,
+        sent: Vec<(Party, Msg)>,
+        already_logged: Option<usize>,
+    },
+    /// On a FIFO channel without loss, an earlier message must arrive first.
+    BehindOnChannel {
+        from: Party,
+        to: Party,
+        msg: Msg,
+        ahead: Msg,
+        ahead_sent: usize,
+    },
+    /// A delivery from an observed sender of a message not in flight.
+    NotInFlight {
+        from: Party,
+        to: Party,
+        msg: Msg,
+        /// Logged sends of that message on that channel, with what became of each.
+        sends: Vec<(usize, Fate)>,
+        /// The sender's step that made it, if its send line is still to come.
+        unlogged_send: Option<usize>,
+    },
+    /// A fault the configured network does not make.
+    NetworkCannot { fault: Fault, network: Network },
+    /// A fault of a message that was never sent.
+    FaultOfUnsent {
+        fault: Fault,
+        from: Party,
+        to: Party,
+        msg: Msg,
+    },
+}
+
+/// The name of the event at a position ("event 12"), for sentences.
+pub(super) type Namer<'a> = &'a dyn Fn(usize) -> String;
+
+fn the(p: Party) -> String {
+    match p {
+        Party::Ca | Party::SpTsm | Party::SeTsm | Party::Mvno => format!("the {p}"),
+        Party::RelyingParty => "the relying party".into(),
+        _ => p.to_string(),
+    }
+}
+
+fn possessive(p: Party) -> String {
+    format!("{}'s", the(p))
+}
+
+fn sends(list: &[(Party, Msg)]) -> String {
+    if list.is_empty() {
+        return "nothing".into();
+    }
+    list.iter()
+        .map(|(to, m)| format!("{} to {to}", describe::message(m)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Reason {
+    /// The sentences of the diagnosis.
+    pub(super) fn sentences(&self, name: Namer<'_>, step_text: Namer<'_>) -> Vec<String> {
+        match self {
+            Reason::ChoiceNotOffered {
+                party,
+                choice,
+                offered,
+            } => {
+                let offered: Vec<String> = offered.iter().map(describe::choice).collect();
+                vec![
+                    format!(
+                        "{party} cannot choose \"{}\" here: {} state does not offer it",
+                        describe::choice(choice),
+                        possessive(*party)
+                    ),
+                    if offered.is_empty() {
+                        format!("{party} has no choice at all here")
+                    } else {
+                        format!("it offers: {}", offered.join("; "))
+                    },
+                ]
+            }
+            Reason::SendsNotLogged {
+                party,
+                step,
+                missing,
+            } => vec![format!(
+                "{} step at {} ({}) also sent {}, which the log does not show before this, {} next step (a party logs a step's sends before its next step)",
+                possessive(*party),
+                name(*step),
+                step_text(*step),
+                sends(missing),
+                possessive(*party)
+            )],
+            Reason::NotSentByStep {
+                party,
+                to,
+                msg,
+                step,
+                sent,
+                already_logged,
+            } => {
+                let what = format!("{} to {to}", describe::message(msg));
+                match (step, already_logged) {
+                    (None, _) => vec![format!(
+                        "{party} has taken no step yet, so it has sent nothing; the log says it sent {what}"
+                    )],
+                    (Some(s), Some(l)) => vec![format!(
+                        "{} last step ({}: {}) sent {what} once, and that send is already logged at {}",
+                        possessive(*party),
+                        name(*s),
+                        step_text(*s),
+                        name(*l)
+                    )],
+                    (Some(s), None) => vec![
+                        format!(
+                            "{} never sent {what}: a party sends only in a step, and its last step ({}: {}) sent {}",
+                            the(*party),
+                            name(*s),
+                            step_text(*s),
+                            sends(sent)
+                        ),
+                    ],
+                }
+            }
+            Reason::BehindOnChannel {
+                from,
+                to,
+                msg,
+                ahead,
+                ahead_sent,
+            } => vec![format!(
+                "{} needs to arrive from {from} first: the channel to {to} delivers in order and loses nothing, and {} (sent at {}) is ahead of {}",
+                describe::message(ahead),
+                describe::message(ahead),
+                name(*ahead_sent),
+                describe::message(msg)
+            )],
+            Reason::NotInFlight {
+                from,
+                to,
+                msg,
+                sends,
+                unlogged_send,
+            } => {
+                let what = format!("{} from {from}", describe::message(msg));
+                if let Some(step) = unlogged_send {
+                    return vec![format!(
+                        "{what} is not in flight yet: {} step at {} makes it, but its send is logged only after this delivery (a send is logged before the message can arrive)",
+                        possessive(*from),
+                        name(*step)
+                    )];
+                }
+                if sends.is_empty() {
+                    return vec![format!("{to} cannot receive {what}: {} never sent it to {to}", the(*from))];
+                }
+                let fates: Vec<String> = sends
+                    .iter()
+                    .map(|(at, fate)| match fate {
+                        Fate::Delivered(d) => {
+                            format!("the send at {} was delivered at {}", name(*at), name(*d))
+                        }
+                        Fate::Lost(l) => format!("the send at {} was lost at {}", name(*at), name(*l)),
+                        Fate::InFlight => format!("the send at {} is still in flight", name(*at)),
+                    })
+                    .collect();
+                vec![format!(
+                    "{to} cannot receive {what} again: {}; a network that does not duplicate delivers each send once",
+                    fates.join(", ")
+                )]
+            }
+            Reason::NetworkCannot { fault, network } => vec![match fault {
+                Fault::Lost => format!(
+                    "the configured network does not lose messages (network.lossy is false; it is {})",
+                    network_words(network)
+                ),
+                Fault::Duplicated => format!(
+                    "the configured network does not duplicate messages (network.duplicating is false; it is {})",
+                    network_words(network)
+                ),
+                Fault::Reordered => format!(
+                    "the configured network delivers in order (network.ordering is ordered; it is {})",
+                    network_words(network)
+                ),
+            }],
+            Reason::FaultOfUnsent {
+                fault,
+                from,
+                to,
+                msg,
+            } => vec![format!(
+                "the network cannot {} {} from {from} to {to}: {} never sent it (no send line before this)",
+                match fault {
+                    Fault::Lost => "lose",
+                    Fault::Duplicated => "duplicate",
+                    Fault::Reordered => "reorder",
+                },
+                describe::message(msg),
+                the(*from)
+            )],
+        }
+    }
+
+    /// The party whose state the diagnosis is about.
+    pub(super) fn party(&self) -> Option<Party> {
+        match self {
+            Reason::ChoiceNotOffered { party, .. }
+            | Reason::SendsNotLogged { party, .. }
+            | Reason::NotSentByStep { party, .. } => Some(*party),
+            Reason::BehindOnChannel { to, .. } | Reason::NotInFlight { to, .. } => Some(*to),
+            Reason::NetworkCannot { .. } | Reason::FaultOfUnsent { .. } => None,
+        }
+    }
+}
+
+fn network_words(n: &Network) -> String {
+    format!(
+        "{}, {}, {}",
+        match n.ordering {
+            Ordering::Ordered => "ordered",
+            Ordering::Unordered => "unordered",
+        },
+        if n.lossy { "lossy" } else { "lossless" },
+        if n.duplicating {
+            "duplicating"
+        } else {
+            "not duplicating"
+        }
+    )
+}
+
+/// Which fields of `state` keep `choice` from being offered: each leaf that differs from one of
+/// the party's earlier states (`donors`, with the event after which it held) and that, set alone
+/// to that earlier value, makes the choice offered. Sentences such as `devices[1].service is
+/// "Spare"; the choice was offered when it was "Active" (after event 3)`.
+pub(super) fn blocking_fields(
+    actor: &PartyActor,
+    state: &PartyState,
+    donors: &[(String, PartyState)],
+    choice: PartyChoice,
+) -> Vec<String> {
+    let Ok(now) = serde_json::to_value(state) else {
+        return Vec::new();
+    };
+    let now_leaves = leaves(&now);
+    let mut out: Vec<String> = Vec::new();
+    for (when, donor) in donors.iter().rev() {
+        let Ok(then) = serde_json::to_value(donor) else {
+            continue;
+        };
+        for (path, value) in leaves(&then) {
+            let current = now_leaves.get(&path);
+            if current == Some(&value) {
+                continue;
+            }
+            let mut tried = now.clone();
+            if !set(&mut tried, &path, value.clone()) {
+                continue;
+            }
+            let Ok(candidate) = serde_json::from_value::<PartyState>(tried) else {
+                continue;
+            };
+            if actor.choices(&candidate).contains(&choice) {
+                let line = format!(
+                    "{} is {}; the choice is offered when it is {} (as {when})",
+                    show_path(&path),
+                    current.map_or("absent".into(), show),
+                    show(&value)
+                );
+                if !out.iter().any(|l| l.starts_with(&show_path(&path))) {
+                    out.push(line);
+                }
+            }
+        }
+        if out.len() >= 3 {
+            break;
+        }
+    }
+    out
+}
+
+/// A path into a JSON value: object keys and array indices.
+type JsonPath = Vec<Seg>;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn leaves(v: &Value) -> BTreeMap<JsonPath, Value> {
+    fn walk(v: &Value, path: &mut JsonPath, out: &mut BTreeMap<JsonPath, Value>) {
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                for (k, x) in o {
+                    path.push(Seg::Key(k.clone()));
+                    walk(x, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                // The whole list is a leaf too (a list that grew or shrank).
+                out.insert(path.clone(), v.clone());
+                for (i, x) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    walk(x, path, out);
+                    path.pop();
+                }
+            }
+            other => {
+                out.insert(path.clone(), other.clone());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(v, &mut Vec::new(), &mut out);
+    out
+}
+
+fn set(v: &mut Value, path: &[Seg], value: Value) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        *v = value;
+        return true;
+    };
+    let child = match (first, v) {
+        (Seg::Key(k), Value::Object(o)) => o.get_mut(k),
+        (Seg::Index(i), Value::Array(a)) => a.get_mut(*i),
+        _ => None,
+    };
+    child.is_some_and(|c| set(c, rest, value))
+}
+
+fn show_path(path: &[Seg]) -> String {
+    let mut s = String::new();
+    // The first key is the party's variant (`Applicant`, `Se`): not a field.
+    for seg in path.iter().skip(1) {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    if s.is_empty() {
+        "the state".into()
+    } else {
+        s
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "none".into(),
+        other => {
+            let s = other.to_string();
+            match s.char_indices().nth(80) {
+                Some((cut, _)) => format!("{}…", &s[..cut]),
+                None => s,
+            }
+        }
+    }
+}
+
+/// The event's JSON without its numbering, time and evidence (what a diff compares).
+fn comparable(e: &Event) -> Value {
+    let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut v {
+        o.remove("seq");
+        o.remove("ts");
+        o.remove("evidence");
+    }
+    v
+}
+
+/// The allowed event nearest to `event`, with the fields that differ.
+pub(super) fn nearest(event: &Event, allowed: &[Event]) -> Option<Nearest> {
+    let recorded = comparable(event);
+    allowed
+        .iter()
+        .map(|a| {
+            let diff = value_changes(&recorded, &comparable(a));
+            let penalty = usize::from(a.kind != event.kind) * 100
+                + usize::from(a.party != event.party) * 10
+                + usize::from(a.peer != event.peer) * 5;
+            (penalty + diff.len(), a, diff)
+        })
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, a, diff)| Nearest {
+            event: describe_event(a),
+            diff: diff
+                .into_iter()
+                .map(|d| match d.split_once(": ") {
+                    Some((path, change)) => match change.split_once(" → ") {
+                        Some((old, new)) => format!("{path}: recorded {old}, allowed {new}"),
+                        None => d.clone(),
+                    },
+                    None => d.clone(),
+                })
+                .collect(),
+        })
+}
+
+/// One line for an event, in words: "SP-TSM sends IssueCert(…) to CA", "CA receives IssueCert(…)
+/// from SP-TSM", "Applicant 0 chooses: Apply on SE 0", "the network loses …".
+pub fn describe_event(e: &Event) -> String {
+    let msg = e.msg.as_ref().map(describe::message).unwrap_or_default();
+    let peer = e.peer.map(|p| p.to_string()).unwrap_or_default();
+    match e.kind {
+        EventKind::Send => format!("{} sends {msg} to {peer}", e.party),
+        EventKind::Deliver => format!("{} receives {msg} from {peer}", e.party),
+        EventKind::Choice => format!(
+            "{} chooses: {}",
+            e.party,
+            e.choice.as_ref().map(describe::choice).unwrap_or_default()
+        ),
+        EventKind::Timeout => format!("a timer of {} fires", e.party),
+        EventKind::Fault => format!(
+            "the network {} {msg} from {} to {peer}",
+            match e.fault {
+                Some(Fault::Lost) => "loses",
+                Some(Fault::Duplicated) => "duplicates",
+                Some(Fault::Reordered) => "reorders",
+                None => "?",
+            },
+            e.party
+        ),
+    }
+}
