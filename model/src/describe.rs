@@ -205,7 +205,12 @@ pub fn party_state(s: &PartyState) -> String {
         return "MVNO (no state)".into();
     }
     render_party(&mut out, "", s);
-    out.trim_end().to_string()
+    // Continuation lines one step in from the party's name, not the Explorer's column.
+    out.trim_end()
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn render_party(out: &mut String, mark: &str, s: &PartyState) {

@@ -21,13 +21,9 @@ pub(crate) struct Args {
     /// Unobserved steps allowed between two recorded events.
     #[arg(long, value_name = "K", default_value_t = Options::default().hidden_steps)]
     hidden_steps: usize,
-    /// Most model states kept per trace position.
-    #[arg(long, value_name = "N", default_value_t = Options::default().max_frontier)]
-    max_frontier: usize,
-    /// Keep every match after up to K unobserved steps at each event, not only the matches
-    /// after the fewest (a divergence is always confirmed this way).
-    #[arg(long)]
-    exhaustive: bool,
+    /// Most model states the search explores.
+    #[arg(long, value_name = "N", alias = "max-frontier", default_value_t = Options::default().max_states)]
+    max_states: usize,
     /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
@@ -66,8 +62,7 @@ fn options(args: &Args) -> Result<Options, String> {
     Ok(Options {
         observed,
         hidden_steps: args.hidden_steps,
-        max_frontier: args.max_frontier,
-        exhaustive: args.exhaustive,
+        max_states: args.max_states,
         ..Options::default()
     })
 }

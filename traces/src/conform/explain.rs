@@ -16,7 +16,7 @@ use jpkisim_model::msg::Msg;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::local::Fate;
+use super::local::{Fate, Mark, StepRef};
 use super::verdict::Nearest;
 
 /// Why an event cannot happen where it is.
@@ -31,7 +31,7 @@ pub(super) enum Reason {
     /// The party takes a step while sends of its previous step are still missing from the log.
     SendsNotLogged {
         party: Party,
-        step: usize,
+        step: StepRef,
         missing: Vec<(Party, Msg)>,
     },
     /// A send the party's last step did not make.
@@ -39,9 +39,9 @@ pub(super) enum Reason {
         party: Party,
         to: Party,
         msg: Msg,
-        step: Option<usize>,
+        step: Option<StepRef>,
         sent: Vec<(Party, Msg)>,
-        already_logged: Option<usize>,
+        already_logged: Option<Mark>,
     },
     /// On a FIFO channel without loss, an earlier message must arrive first.
     BehindOnChannel {
@@ -49,7 +49,7 @@ pub(super) enum Reason {
         to: Party,
         msg: Msg,
         ahead: Msg,
-        ahead_sent: usize,
+        ahead_sent: Mark,
     },
     /// A delivery from an observed sender of a message not in flight.
     NotInFlight {
@@ -57,9 +57,9 @@ pub(super) enum Reason {
         to: Party,
         msg: Msg,
         /// Logged sends of that message on that channel, with what became of each.
-        sends: Vec<(usize, Fate)>,
+        sends: Vec<(Mark, Fate)>,
         /// The sender's step that made it, if its send line is still to come.
-        unlogged_send: Option<usize>,
+        unlogged_send: Option<StepRef>,
     },
     /// A fault the configured network does not make.
     NetworkCannot { fault: Fault, network: Network },
@@ -72,8 +72,15 @@ pub(super) enum Reason {
     },
 }
 
-/// The name of the event at a position ("event 12"), for sentences.
-pub(super) type Namer<'a> = &'a dyn Fn(usize) -> String;
+/// "event 12".
+pub(super) fn name(m: Mark) -> String {
+    format!("event {}", m.seq)
+}
+
+/// "event 12 (SP-TSM receives …)".
+fn step_words(s: &StepRef) -> String {
+    format!("{}: {}", name(s.at), describe_event(&s.event))
+}
 
 fn the(p: Party) -> String {
     match p {
@@ -99,7 +106,7 @@ fn sends(list: &[(Party, Msg)]) -> String {
 
 impl Reason {
     /// The sentences of the diagnosis.
-    pub(super) fn sentences(&self, name: Namer<'_>, step_text: Namer<'_>) -> Vec<String> {
+    pub(super) fn sentences(&self) -> Vec<String> {
         match self {
             Reason::ChoiceNotOffered {
                 party,
@@ -125,10 +132,9 @@ impl Reason {
                 step,
                 missing,
             } => vec![format!(
-                "{} step at {} ({}) also sent {}, which the log does not show before this, {} next step (a party logs a step's sends before its next step)",
+                "{} step at {} also sent {}, which the log does not show before this, {} next step (a party logs a step's sends before its next step)",
                 possessive(*party),
-                name(*step),
-                step_text(*step),
+                step_words(step),
                 sends(missing),
                 possessive(*party)
             )],
@@ -146,21 +152,17 @@ impl Reason {
                         "{party} has taken no step yet, so it has sent nothing; the log says it sent {what}"
                     )],
                     (Some(s), Some(l)) => vec![format!(
-                        "{} last step ({}: {}) sent {what} once, and that send is already logged at {}",
+                        "{} last step ({}) sent {what} once, and that send is already logged at {}",
                         possessive(*party),
-                        name(*s),
-                        step_text(*s),
+                        step_words(s),
                         name(*l)
                     )],
-                    (Some(s), None) => vec![
-                        format!(
-                            "{} never sent {what}: a party sends only in a step, and its last step ({}: {}) sent {}",
-                            the(*party),
-                            name(*s),
-                            step_text(*s),
-                            sends(sent)
-                        ),
-                    ],
+                    (Some(s), None) => vec![format!(
+                        "{} never sent {what}: a party sends only in a step, and its last step ({}) sent {}",
+                        the(*party),
+                        step_words(s),
+                        sends(sent)
+                    )],
                 }
             }
             Reason::BehindOnChannel {
@@ -188,7 +190,7 @@ impl Reason {
                     return vec![format!(
                         "{what} is not in flight yet: {} step at {} makes it, but its send is logged only after this delivery (a send is logged before the message can arrive)",
                         possessive(*from),
-                        name(*step)
+                        step_words(step)
                     )];
                 }
                 if sends.is_empty() {
@@ -404,6 +406,24 @@ fn show(v: &Value) -> String {
     }
 }
 
+/// What a step changed in a party's state, as the describer's lines: `- old line`, `+ new line`.
+pub(super) fn line_changes(before: &PartyState, after: &PartyState) -> Vec<String> {
+    let (b, a) = (describe::party_state(before), describe::party_state(after));
+    let old: Vec<&str> = b.lines().collect();
+    let new: Vec<&str> = a.lines().collect();
+    let mut out: Vec<String> = old
+        .iter()
+        .filter(|l| !new.contains(l))
+        .map(|l| format!("- {}", l.trim()))
+        .collect();
+    out.extend(
+        new.iter()
+            .filter(|l| !old.contains(l))
+            .map(|l| format!("+ {}", l.trim())),
+    );
+    out
+}
+
 /// The event's JSON without its numbering, time and evidence (what a diff compares).
 fn comparable(e: &Event) -> Value {
     let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
@@ -415,16 +435,23 @@ fn comparable(e: &Event) -> Value {
     v
 }
 
-/// The allowed event nearest to `event`, with the fields that differ.
+/// The allowed event nearest to `event`, with the fields that differ: an event of the same kind
+/// by the same party, or the same message or choice by another (none otherwise: a diff would
+/// compare unrelated events).
 pub(super) fn nearest(event: &Event, allowed: &[Event]) -> Option<Nearest> {
     let recorded = comparable(event);
     allowed
         .iter()
+        .filter(|a| {
+            a.kind == event.kind
+                && (a.party == event.party
+                    || (a.msg.is_some() && a.msg == event.msg)
+                    || (a.choice.is_some() && a.choice == event.choice))
+        })
         .map(|a| {
             let diff = value_changes(&recorded, &comparable(a));
-            let penalty = usize::from(a.kind != event.kind) * 100
-                + usize::from(a.party != event.party) * 10
-                + usize::from(a.peer != event.peer) * 5;
+            let penalty =
+                usize::from(a.party != event.party) * 10 + usize::from(a.peer != event.peer) * 5;
             (penalty + diff.len(), a, diff)
         })
         .min_by_key(|(d, _, _)| *d)

@@ -28,7 +28,6 @@ mod verdict;
 pub use explain::describe_event;
 pub use verdict::{EventRef, Nearest, Verdict};
 
-use crate::diff::state_changes;
 use crate::format::{Event, EventKind, Fault, Header};
 use crate::read::{Reader, TraceError};
 use explain::{blocking_fields, nearest, Reason};
@@ -38,11 +37,13 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::world::envelopes;
 use jpkisim_model::{Config, JpkiAction, JpkiModel, JpkiState, Topology};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
-use local::Local;
-use search::{Limits, Search, Target, Want};
+use local::{Local, Mark};
+use search::{Limits, Progress, Search, Target, Want};
 use stateright::actor::ActorModelAction;
 use stateright::Model;
+use std::hash::BuildHasher;
 use std::io::BufRead;
+use std::rc::Rc;
 
 /// How far the search may go. Reaching a bound makes a verdict inconclusive, never a divergence.
 #[derive(Clone, Debug)]
@@ -53,8 +54,10 @@ pub struct Options {
     /// The most unobserved steps one event may need: the steps since the previous event that lead
     /// to it (an unobserved party brought to send the message an observed one receives).
     pub hidden_steps: usize,
-    /// The most model states the search explores in all.
+    /// The most model states the search explores beyond one per event.
     pub max_states: usize,
+    /// Keep the model run found ([`Checked::run`], for the Explorer). Costs memory on long traces.
+    pub keep_run: bool,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             observed: None,
             hidden_steps: 32,
             max_states: 150_000,
+            keep_run: false,
         }
     }
 }
@@ -85,12 +89,14 @@ pub struct Checked {
     pub verdict: Verdict,
     /// The configuration the trace was checked in (the header's).
     pub config: Config,
-    /// The model steps of the run found, from the initial state: the whole trace when it
-    /// conforms, else up to the last event matched (the Explorer opens it there).
+    /// With [`Options::keep_run`], the model steps of the run found, from the initial state: the
+    /// whole trace when it conforms, else up to the last event matched.
     pub run: Vec<JpkiAction>,
 }
 
-/// Checks a whole trace from a reader: the verdict, or why the trace could not be read.
+/// Checks a whole trace from a reader: the verdict, or why the trace could not be read. A fully
+/// observed trace is streamed in constant memory; a partially observed one is read into memory
+/// (the search goes back over it).
 pub fn conform<R: BufRead>(
     reader: &mut Reader<R>,
     opts: &Options,
@@ -113,8 +119,7 @@ pub fn conform_events(
     events: impl IntoIterator<Item = Result<(Event, usize), TraceError>>,
     opts: &Options,
 ) -> Result<Verdict, ConformError> {
-    let events = events.into_iter().collect::<Result<Vec<_>, _>>()?;
-    check(header, &events, opts).map(|c| c.verdict)
+    check_stream(header, events.into_iter(), opts).map(|c| c.verdict)
 }
 
 /// Checks the trace in a file.
@@ -137,30 +142,44 @@ pub fn check(
     events: &[(Event, usize)],
     opts: &Options,
 ) -> Result<Checked, ConformError> {
+    check_stream(header, events.iter().cloned().map(Ok), opts)
+}
+
+fn check_stream(
+    header: &Header,
+    events: impl Iterator<Item = Result<(Event, usize), TraceError>>,
+    opts: &Options,
+) -> Result<Checked, ConformError> {
     let observed = observed_parties(header, opts)?;
     let cfg = header.config;
     let model = jpkisim_model::build(cfg).map_err(|e| ConformError::Options(e.to_string()))?;
     let topo = Topology::of(&cfg);
-    let mask: Vec<bool> = topo.parties().iter().map(|p| observed.contains(p)).collect();
-    let events: Vec<&(Event, usize)> = events
+    let mask: Vec<bool> = topo
+        .parties()
         .iter()
-        .filter(|(e, _)| observed.contains(&e.party))
+        .map(|p| observed.contains(p))
         .collect();
     let (properties, _) = jpkisim_properties::applicable(&cfg);
     let properties: Vec<&'static PropertyDef> = properties
         .into_iter()
         .filter(|p| p.kind == Kind::Always)
         .collect();
-    Check {
+    let check = Check {
         model: &model,
         cfg,
         topo,
-        mask,
-        events,
+        mask: mask.clone(),
         properties,
         opts,
-    }
-    .run()
+    };
+    let mut feed = Feed {
+        events: events.filter(|r| !matches!(r, Ok((e, _)) if !observed.contains(&e.party))),
+        pos: 0,
+        local: Local::new(&model, cfg, &mask),
+        stop: None,
+        check: &check,
+    };
+    check.run(&mut feed)
 }
 
 fn observed_parties(header: &Header, opts: &Options) -> Result<Vec<Party>, ConformError> {
@@ -183,33 +202,64 @@ fn observed_parties(header: &Header, opts: &Options) -> Result<Vec<Party>, Confo
     }
 }
 
+/// The events as they are read: each goes through the observed parties' replay, and the ones
+/// the search matches come out as targets.
+struct Feed<'a, I> {
+    events: I,
+    pos: usize,
+    local: Local<'a>,
+    /// The first event the replay rules out.
+    stop: Option<(Mark, Rc<Event>, Box<Reason>)>,
+    check: &'a Check<'a>,
+}
+
+impl<I: Iterator<Item = Result<(Event, usize), TraceError>>> Feed<'_, I> {
+    /// The next target, or `None` at the end of the trace or at the first event the replay
+    /// rules out.
+    fn next_target(&mut self) -> Result<Option<Target>, ConformError> {
+        if self.stop.is_some() {
+            return Ok(None);
+        }
+        for item in self.events.by_ref() {
+            let (e, line) = item?;
+            let at = Mark {
+                pos: self.pos,
+                seq: e.seq,
+                line,
+            };
+            self.pos += 1;
+            let e = Rc::new(e);
+            if let Err(r) = self.local.step(at, &e) {
+                self.stop = Some((at, e, r));
+                return Ok(None);
+            }
+            if let Some(t) = self.check.target(at, &e) {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// One check in progress.
 struct Check<'a> {
     model: &'a JpkiModel,
     cfg: Config,
     topo: Topology,
     mask: Vec<bool>,
-    events: Vec<&'a (Event, usize)>,
     properties: Vec<&'static PropertyDef>,
     opts: &'a Options,
 }
 
+fn at_ref(at: Mark, e: &Event) -> EventRef {
+    EventRef {
+        seq: at.seq,
+        line: at.line,
+        event: describe_event(e),
+    }
+}
+
 impl Check<'_> {
-    fn at(&self, pos: usize) -> EventRef {
-        let (e, line) = self.events[pos];
-        EventRef {
-            seq: e.seq,
-            line: *line,
-            event: describe_event(e),
-        }
-    }
-
-    fn name(&self, pos: usize) -> String {
-        self.events
-            .get(pos)
-            .map_or("the start".into(), |(e, _)| format!("event {}", e.seq))
-    }
-
     fn observed(&self, p: Party) -> bool {
         self.mask
             .get(usize::from(self.topo.id(p)))
@@ -217,7 +267,7 @@ impl Check<'_> {
             .unwrap_or(false)
     }
 
-    fn target(&self, pos: usize, e: &Event) -> Option<Target> {
+    fn target(&self, at: Mark, e: &Rc<Event>) -> Option<Target> {
         let id = |p: Party| self.topo.id(p);
         let want = match (e.kind, e.peer, e.msg.clone(), e.choice, e.fault) {
             (EventKind::Deliver, Some(from), Some(msg), _, _) => Want::Deliver {
@@ -246,167 +296,202 @@ impl Check<'_> {
             _ => None,
         };
         Some(Target {
-            pos,
+            at,
+            event: Rc::clone(e),
             want,
-            needs_gap: hidden_sender.is_some(),
             hidden_sender,
         })
     }
 
-    fn run(self) -> Result<Checked, ConformError> {
-        let mut local = Local::new(self.model, self.cfg, &self.mask);
-        let mut stop: Option<(usize, Reason)> = None;
-        for (pos, (e, _)) in self.events.iter().map(|x| (&x.0, x.1)).enumerate() {
-            if let Err(r) = local.step(pos, e) {
-                stop = Some((pos, r));
-                break;
-            }
-        }
-        let end = stop.as_ref().map_or(self.events.len(), |(p, _)| *p);
-        let targets: Vec<Target> = self.events[..end]
-            .iter()
-            .enumerate()
-            .filter_map(|(pos, (e, _))| self.target(pos, e))
-            .collect();
-        let limits = |prune_violations| Limits {
+    fn limits(&self, settle_first: bool, prune_violations: bool) -> Limits {
+        Limits {
             hidden_steps: self.opts.hidden_steps,
-            max_states: self.opts.max_states,
+            max_states: if settle_first {
+                self.opts.max_states / 3
+            } else {
+                self.opts.max_states
+            },
             prune_violations,
-            settle_first: false,
-        };
-        // The quick pass first; it proves nothing when it fails.
-        let quick = if std::env::var_os("JPKISIM_NO_QUICK").is_some() { None } else {
-            let mut q = Search::new(
+            settle_first,
+            record_run: self.opts.keep_run,
+        }
+    }
+
+    fn run<I>(&self, feed: &mut Feed<'_, I>) -> Result<Checked, ConformError>
+    where
+        I: Iterator<Item = Result<(Event, usize), TraceError>>,
+    {
+        let full = self.mask.iter().all(|&o| o);
+        if full {
+            // No unobserved party: no gap to search, one pass, streamed.
+            let mut s = Search::new(
                 self.model,
                 &self.mask,
-                &targets,
                 &self.properties,
-                Limits {
-                    max_states: self.opts.max_states / 3,
-                    settle_first: true,
-                    ..limits(true)
-                },
+                self.limits(false, true),
             );
-            q.run();
-            if std::env::var_os("JPKISIM_DEBUG_RUN").is_some() { eprintln!("quick: {} states, matched {} of {}", q.states(), q.matched, targets.len()); }
-            q.witness().map(|run| (run, q.states()))
-        };
-        if let (Some((run, states)), None) = (&quick, &stop) {
-            if local.first_unlogged().is_none() {
+            while s.run() == Progress::Starved {
+                for _ in 0..1024 {
+                    match feed.next_target()? {
+                        Some(t) => s.add(t),
+                        None => {
+                            s.finish();
+                            break;
+                        }
+                    }
+                }
+                s.compact();
+            }
+            return self.verdict(feed, &s, None);
+        }
+        let mut targets = Vec::new();
+        while let Some(t) = feed.next_target()? {
+            targets.push(t);
+        }
+        fn fed<'s>(mut s: Search<'s>, targets: &[Target]) -> Search<'s> {
+            for t in targets {
+                s.add(t.clone());
+            }
+            s.finish();
+            s.run();
+            s
+        }
+        // The quick pass first; a failure proves nothing.
+        let quick = fed(
+            Search::new(
+                self.model,
+                &self.mask,
+                &self.properties,
+                self.limits(true, true),
+            ),
+            &targets,
+        );
+        if quick.witness().is_some() {
+            return self.verdict(feed, &quick, None);
+        }
+        let complete = fed(
+            Search::new(
+                self.model,
+                &self.mask,
+                &self.properties,
+                self.limits(false, true),
+            ),
+            &targets,
+        );
+        if complete.witness().is_some() || complete.first_violation().is_none() {
+            return self.verdict(feed, &complete, Some(&quick));
+        }
+        // A property was what stopped some matches: see whether the events go further when
+        // violations are allowed.
+        let unpruned = fed(
+            Search::new(
+                self.model,
+                &self.mask,
+                &self.properties,
+                self.limits(false, false),
+            ),
+            &targets,
+        );
+        if unpruned.witness().is_some() || unpruned.matched > complete.matched {
+            if let Some(v) = complete.first_violation() {
+                let note = self.bounded(&complete).then(|| {
+                    "the search reached a bound, so \"every run\" means every run it found"
+                        .to_string()
+                });
                 return Ok(Checked {
-                    verdict: Verdict::Conforms {
-                        events: self.events.len() as u64,
-                        states: *states as u64,
-                    },
+                    verdict: self.violates(feed, &complete, v, note),
                     config: self.cfg,
-                    run: run.clone(),
+                    run: unpruned
+                        .witness()
+                        .unwrap_or_else(|| unpruned.path_to_furthest()),
                 });
             }
         }
-        let mut s1 = Search::new(
-            self.model,
-            &self.mask,
-            &targets,
-            &self.properties,
-            limits(true),
-        );
-        s1.run();
-        if let Some(run) = s1.witness() {
-            let verdict = match stop {
-                Some((pos, reason)) => self.diverges(pos, &reason, &local, &s1, None),
-                None => match local.first_unlogged() {
-                    Some((_, step, missing)) => Verdict::Truncated {
-                        at: self.at(step),
+        self.verdict(feed, &complete, Some(&quick))
+    }
+
+    fn bounded(&self, s: &Search<'_>) -> bool {
+        s.budget_hit || !s.steps_cut.is_empty()
+    }
+
+    /// The verdict from the search that decides (and the quick pass, for how far it got).
+    fn verdict<I>(
+        &self,
+        feed: &Feed<'_, I>,
+        s: &Search<'_>,
+        quick: Option<&Search<'_>>,
+    ) -> Result<Checked, ConformError> {
+        let run = |s: &Search<'_>| s.witness().unwrap_or_else(|| s.path_to_furthest());
+        let checked = |verdict| {
+            Ok(Checked {
+                verdict,
+                config: self.cfg,
+                run: run(s),
+            })
+        };
+        if s.witness().is_some() {
+            return checked(match &feed.stop {
+                Some((at, e, reason)) => self.diverges(*at, e, reason, &feed.local, s, None),
+                None => match feed.local.first_unlogged() {
+                    Some((step, missing)) => Verdict::Truncated {
+                        at: at_ref(step.at, &step.event),
                         missing: missing
                             .iter()
                             .map(|(to, m)| format!("{} to {to}", describe::message(m)))
                             .collect(),
                     },
                     None => Verdict::Conforms {
-                        events: self.events.len() as u64,
-                        states: s1.states() as u64,
+                        events: feed.pos as u64,
+                        states: (s.states() + quick.map_or(0, Search::states)) as u64,
                     },
                 },
-            };
-            return Ok(Checked {
-                verdict,
-                config: self.cfg,
-                run,
             });
         }
-        let stuck = s1.matched;
-        let bounded = s1.budget_hit || !s1.steps_cut.is_empty();
-        let note_bounds = bounded.then(|| {
-            "the search reached a bound, so \"every run\" means every run it found".to_string()
-        });
-        // A property, rather than the events, may be what stops the search.
-        if let Some(v) = s1.violation_at(stuck) {
-            let pos = targets[stuck].pos;
-            return Ok(Checked {
-                verdict: self.violates(pos, v.property, &local, note_bounds),
-                config: self.cfg,
-                run: s1.path_to_furthest(),
+        let stuck = s.matched;
+        if let Some(v) = s.violation_at(stuck) {
+            let note = self.bounded(s).then(|| {
+                "the search reached a bound, so \"every run\" means every run it found".to_string()
             });
+            return checked(self.violates(feed, s, v, note));
         }
-        if let Some(first) = (0..stuck).find_map(|t| s1.violation_at(t)) {
-            let mut s2 = Search::new(
-                self.model,
-                &self.mask,
-                &targets,
-                &self.properties,
-                limits(false),
-            );
-            s2.run();
-            if s2.witness().is_some() || s2.matched > stuck {
-                let pos = targets[first.target].pos;
-                return Ok(Checked {
-                    verdict: self.violates(pos, first.property, &local, note_bounds),
-                    config: self.cfg,
-                    run: s2.witness().unwrap_or_else(|| s2.path_to_furthest()),
-                });
-            }
-        }
-        if std::env::var_os("JPKISIM_DEBUG_RUN").is_some() {
-            for a in s1.path_to_furthest() {
-                eprintln!("RUN {}", jpkisim_model::describe::action(&self.topo, &a));
-            }
-        }
-        let target = &targets[stuck];
-        let verdict = if !bounded {
-            self.diverges_in_search(target, &local, &s1)
-        } else if let Some((pos, reason)) = stop {
-            let note = format!(
-                "no run found within the bounds matches {} ({}), so the divergence may lie there or before; this event is impossible in any case",
-                self.name(target.pos),
-                describe_event(&self.events[target.pos].0)
-            );
-            self.diverges(pos, &reason, &local, &s1, Some(note))
-        } else {
-            self.inconclusive(target, &s1)
+        let Some(target) = s.target(stuck) else {
+            return checked(Verdict::Conforms {
+                events: feed.pos as u64,
+                states: s.states() as u64,
+            });
         };
-        Ok(Checked {
-            verdict,
-            config: self.cfg,
-            run: s1.path_to_furthest(),
-        })
+        let verdict = if !self.bounded(s) {
+            self.diverges_in_search(target, &feed.local, s)
+        } else if let Some((at, e, reason)) = &feed.stop {
+            let note = format!(
+                "no run found within the bounds matches event {} ({}), so the divergence may lie there or before; this event is impossible in any case",
+                target.at.seq,
+                describe_event(&target.event)
+            );
+            self.diverges(*at, e, reason, &feed.local, s, Some(note))
+        } else {
+            self.inconclusive(target, s)
+        };
+        checked(verdict)
     }
 
     fn inconclusive(&self, target: &Target, s: &Search<'_>) -> Verdict {
         let mut bounds = Vec::new();
         let mut hints = Vec::new();
         let k = self.opts.hidden_steps;
-        if s.steps_cut.contains(&(s.matched)) {
+        if s.steps_cut.contains(&s.matched) {
             bounds.push(format!(
-                "no match within {k} unobserved steps before {}",
-                self.name(target.pos)
+                "no match within {k} unobserved steps before event {}",
+                target.at.seq
             ));
         }
         let earlier: Vec<String> = s
             .steps_cut
             .iter()
             .filter(|&&t| t != s.matched)
+            .filter_map(|&t| s.target(t))
             .take(5)
-            .map(|&t| self.name(s.target_pos(t)))
+            .map(|t| format!("event {}", t.at.seq))
             .collect();
         if !earlier.is_empty() {
             bounds.push(format!(
@@ -419,74 +504,67 @@ impl Check<'_> {
         }
         if s.budget_hit {
             bounds.push(format!(
-                "the search stopped at {} model states (--max-states)",
+                "the search stopped after {} model states (--max-states {})",
+                s.states(),
                 self.opts.max_states
             ));
             hints.push(format!("--max-states {}", self.opts.max_states * 4));
         }
         Verdict::Inconclusive {
-            at: self.at(target.pos),
-            matched: target.pos as u64,
+            at: at_ref(target.at, &target.event),
+            matched: target.at.pos as u64,
             states: s.states() as u64,
             bounds,
             hints,
         }
     }
 
-    fn violates(
+    fn violates<I>(
         &self,
-        pos: usize,
-        property: &'static PropertyDef,
-        local: &Local<'_>,
+        feed: &Feed<'_, I>,
+        s: &Search<'_>,
+        v: search::Violation,
         note: Option<String>,
     ) -> Verdict {
-        let e = &self.events[pos].0;
-        let ix = usize::from(self.topo.id(e.party));
-        let changes = local
-            .history
-            .get(ix)
-            .and_then(|h| {
-                let i = h.iter().position(|(p, _)| *p == pos)?;
-                Some(state_changes(&h.get(i.checked_sub(1)?)?.1, &h[i].1))
-            })
+        let Some(t) = s.target(v.target) else {
+            return Verdict::Conforms {
+                events: feed.pos as u64,
+                states: s.states() as u64,
+            };
+        };
+        let changes = feed
+            .local
+            .around(t.event.party, t.at.pos)
+            .map(|(b, a)| explain::line_changes(b, a))
             .unwrap_or_default();
         Verdict::Violates {
-            at: self.at(pos),
-            property: property.id,
-            summary: property.summary,
+            at: at_ref(t.at, &t.event),
+            property: v.property.id,
+            summary: v.property.summary,
             changes,
             note,
         }
     }
 
-    /// A divergence the observed parties' replay proved at `pos`.
+    /// A divergence the observed parties' replay proved at `at`.
     fn diverges(
         &self,
-        pos: usize,
+        at: Mark,
+        e: &Event,
         reason: &Reason,
         local: &Local<'_>,
         s: &Search<'_>,
         note: Option<String>,
     ) -> Verdict {
-        let e = &self.events[pos].0;
-        let name = |p: usize| self.name(p);
-        let step_text = |p: usize| {
-            self.events
-                .get(p)
-                .map(|(e, _)| describe_event(e))
-                .unwrap_or_default()
-        };
-        let mut why = reason.sentences(&name, &step_text);
+        let mut why = reason.sentences();
         if let Reason::ChoiceNotOffered { party, choice, .. } = reason {
             let ix = usize::from(self.topo.id(*party));
-            let donors: Vec<(String, PartyState)> = local.history[ix]
-                .iter()
-                .map(|(p, st)| {
-                    let when = if *p == usize::MAX {
-                        "initially".to_string()
-                    } else {
-                        format!("after {}", self.name(*p))
-                    };
+            let donors: Vec<(String, PartyState)> = local
+                .history(*party)
+                .map(|(m, st)| {
+                    let when = m.map_or("initially".to_string(), |m| {
+                        format!("after {}", explain::name(m))
+                    });
                     (when, st.clone())
                 })
                 .collect();
@@ -506,23 +584,28 @@ impl Check<'_> {
             }
         }
         let mut states = Vec::new();
-        if let Some(p) = reason.party().or(Some(e.party)) {
-            if self.observed(p) {
-                states.push(format!(
-                    "{p} before this event: {}",
-                    describe::party_state(local.state(p))
-                ));
-            }
+        let p = reason.party().unwrap_or(e.party);
+        if self.observed(p) {
+            states.push(format!(
+                "{p} before this event:\n{}",
+                describe::party_state(local.state(p))
+            ));
         }
         let candidates: Vec<&JpkiState> = s.candidates().collect();
-        let allowed = self.allowed(&candidates, local);
+        let allowed = self.allowed(e, &candidates, local);
         Verdict::Diverges {
-            at: self.at(pos),
+            at: at_ref(at, e),
             why,
             states,
-            candidates: candidates.len(),
+            candidates: s.at_matched,
             nearest: nearest(e, &allowed),
-            allowed: allowed.iter().take(40).map(describe_event).collect(),
+            more_allowed: distinct(allowed.iter().map(describe_event))
+                .len()
+                .saturating_sub(ALLOWED),
+            allowed: distinct(allowed.iter().map(describe_event))
+                .into_iter()
+                .take(ALLOWED)
+                .collect(),
             note,
         }
     }
@@ -530,9 +613,8 @@ impl Check<'_> {
     /// A divergence the search proved: no run within the bounds matches the target, and the
     /// bounds were not reached.
     fn diverges_in_search(&self, target: &Target, local: &Local<'_>, s: &Search<'_>) -> Verdict {
-        let e = &self.events[target.pos].0;
+        let e = &target.event;
         let candidates: Vec<&JpkiState> = s.candidates().collect();
-        let n = candidates.len();
         let mut why = Vec::new();
         let mut states = Vec::new();
         match &target.want {
@@ -546,8 +628,9 @@ impl Check<'_> {
                 }));
                 if target.hidden_sender.is_some() {
                     why.push(format!(
-                        "{to} cannot receive {} from {from}: in no run of the unobserved parties does {from} send it ({n} model states explored, every way with up to {} unobserved steps before this event)",
+                        "{to} cannot receive {} from {from}: in no run of the unobserved parties does {from} send it (searched {} model states: every way with up to {} unobserved steps before this event)",
                         describe::message(msg),
+                        s.states(),
                         self.opts.hidden_steps
                     ));
                     for st in distinct(candidates.iter().filter_map(|st| {
@@ -558,7 +641,7 @@ impl Check<'_> {
                     .into_iter()
                     .take(3)
                     {
-                        states.push(format!("{from} (not observed) in those runs: {st}"));
+                        states.push(format!("{from} (not observed) in those runs:\n{st}"));
                     }
                 } else {
                     why.push(format!(
@@ -591,82 +674,132 @@ impl Check<'_> {
                 ));
             }
         }
-        if self.observed(e.party) {
+        // The observed party's state there: the same in every candidate state (the replay of the
+        // observed parties has run past this event).
+        let ix = usize::from(self.topo.id(e.party));
+        if let Some(st) = candidates.first().and_then(|c| c.actor_states.get(ix)) {
             states.insert(
                 0,
                 format!(
-                    "{} before this event: {}",
+                    "{} before this event:\n{}",
                     e.party,
-                    describe::party_state(local.state(e.party))
+                    describe::party_state(st)
                 ),
             );
         }
-        let allowed = self.allowed(&candidates, local);
+        let allowed = self.allowed(e, &candidates, local);
         Verdict::Diverges {
-            at: self.at(target.pos),
+            at: at_ref(target.at, e),
             why,
             states,
-            candidates: n,
+            candidates: s.at_matched,
             nearest: nearest(e, &allowed),
-            allowed: allowed.iter().take(40).map(describe_event).collect(),
+            more_allowed: distinct(allowed.iter().map(describe_event))
+                .len()
+                .saturating_sub(ALLOWED),
+            allowed: distinct(allowed.iter().map(describe_event))
+                .into_iter()
+                .take(ALLOWED)
+                .collect(),
             note: None,
         }
     }
 
-    /// The observable events the model allowed in the candidate states: deliveries to and
-    /// choices of observed parties, losses of their messages, and the sends their last steps
-    /// made that are not logged yet.
-    fn allowed(&self, candidates: &[&JpkiState], local: &Local<'_>) -> Vec<Event> {
+    /// The observable events the model allowed in the candidate states, or after unobserved
+    /// steps from them (a bounded search): deliveries to and choices of observed parties,
+    /// losses of their messages, and the sends their last steps made that are not logged yet.
+    /// Nearest to `event` first; `event` itself (allowed by the model but not by the log) left
+    /// out.
+    fn allowed(&self, event: &Event, candidates: &[&JpkiState], local: &Local<'_>) -> Vec<Event> {
         let mut out: Vec<Event> = Vec::new();
-        let mut add = |e: Event| {
-            if !out.contains(&e) {
-                out.push(e);
-            }
-        };
         for p in self.topo.parties() {
             if self.observed(p) {
                 for (to, m) in local.unlogged(p) {
-                    add(Event::send(p, to, m));
+                    out.push(Event::send(p, to, m));
                 }
             }
         }
+        let observed =
+            |id: stateright::actor::Id| self.mask.get(usize::from(id)).copied().unwrap_or(false);
+        let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        let hasher = std::collections::hash_map::RandomState::new();
+        let mut layer: Vec<JpkiState> = candidates.iter().take(500).map(|s| (*s).clone()).collect();
         let mut actions = Vec::new();
-        for st in candidates.iter().take(500) {
-            actions.clear();
-            self.model.actions(st, &mut actions);
-            for a in &actions {
-                match a {
-                    ActorModelAction::Deliver { src, dst, msg }
-                        if self.mask.get(usize::from(*dst)).copied().unwrap_or(false) =>
-                    {
-                        add(Event::deliver(
-                            self.topo.party(*dst),
-                            self.topo.party(*src),
-                            msg.clone(),
-                        ))
-                    }
-                    ActorModelAction::SelectRandom { actor, random, .. }
-                        if self.mask.get(usize::from(*actor)).copied().unwrap_or(false) =>
-                    {
-                        add(Event::choice(self.topo.party(*actor), *random))
-                    }
-                    ActorModelAction::Drop(en)
-                        if self.mask.get(usize::from(en.src)).copied().unwrap_or(false) =>
-                    {
-                        add(Event::fault(
+        for _ in 0..=self.opts.hidden_steps {
+            let mut next = Vec::new();
+            for st in &layer {
+                actions.clear();
+                self.model.actions(st, &mut actions);
+                for a in &actions {
+                    let e = match a {
+                        ActorModelAction::Deliver { src, dst, msg } if observed(*dst) => {
+                            let from = self.topo.party(*src);
+                            let to = self.topo.party(*dst);
+                            if self.observed(from)
+                                && local
+                                    .unlogged(from)
+                                    .iter()
+                                    .any(|(t, m)| *t == to && m == msg)
+                            {
+                                continue; // its send is not logged yet
+                            }
+                            Event::deliver(to, from, msg.clone())
+                        }
+                        ActorModelAction::SelectRandom { actor, random, .. }
+                            if observed(*actor) =>
+                        {
+                            Event::choice(self.topo.party(*actor), *random)
+                        }
+                        ActorModelAction::Drop(en) if observed(en.src) => Event::fault(
                             Fault::Lost,
                             self.topo.party(en.src),
                             self.topo.party(en.dst),
                             en.msg.clone(),
-                        ))
+                        ),
+                        ActorModelAction::Deliver { dst, .. }
+                        | ActorModelAction::SelectRandom { actor: dst, .. }
+                            if seen.len() < 20_000 =>
+                        {
+                            let _ = dst;
+                            if let Some(n) = self.model.next_state(st, a.clone()) {
+                                if seen.insert(hasher.hash_one(&n)) {
+                                    next.push(n);
+                                }
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    if !out.contains(&e) {
+                        out.push(e);
                     }
-                    _ => {}
                 }
             }
+            if next.is_empty() {
+                break;
+            }
+            layer = next;
         }
+        let near = |a: &Event| match (a.kind == event.kind, a.party == event.party) {
+            (true, true) => 0,
+            (false, true) => 1,
+            (true, false) => 2,
+            (false, false) => 3,
+        };
+        out.retain(|a| {
+            a.kind != event.kind
+                || a.party != event.party
+                || a.peer != event.peer
+                || a.msg != event.msg
+                || a.choice != event.choice
+        });
+        out.sort_by_key(near);
         out
     }
 }
+
+/// How many allowed events a divergence lists.
+const ALLOWED: usize = 12;
 
 fn distinct(items: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

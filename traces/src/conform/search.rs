@@ -1,41 +1,57 @@
 //! The search for a run of the model behind a trace's events: model states paired with how many
-//! of the events they have matched, explored deepest match first.
+//! of the events (the *targets*: deliveries, choices, faults) they have matched.
 //!
-//! Only two kinds of event need unobserved steps before them: a delivery from an unobserved
-//! sender (the sender has to be brought to send the message) and, on a lossy FIFO network, a
-//! delivery behind a lost message. Every other event — a choice, a delivery from an observed
+//! Only a delivery from an unobserved sender needs unobserved steps before it (the sender has to
+//! be brought to send the message). Every other event — a choice, a delivery from an observed
 //! sender, a fault — depends on the observed parties alone, so it is matched from the state the
 //! previous event left, with no unobserved step before it.
 //!
-//! **Lazy gaps.** Unobserved steps are taken only in the gap before the event that needs them,
-//! and a match is kept only if every unobserved step of its gap leads to the event: each step is
-//! followed in the gap by a step of the same party or by the delivery of a message it sent (the
-//! *dangling* set of parties whose last step nothing used yet must be empty, or just the sender).
-//! Any run that matches the events can be reordered into such a run — a step that the next event
-//! does not depend on commutes with it and moves to a later gap (or past the end) — so the
-//! reduction loses no run; the bound on unobserved steps (`hidden_steps`) counts the steps an event
-//! needs, not the ones some interleaving happened to put before it. A gap is cut when its
-//! dangling parties outnumber the steps left.
+//! **Lazy gaps** (the complete pass). Unobserved steps are taken only in the gap before the event
+//! that needs them, and a match is kept only if every unobserved step of its gap leads to the
+//! event: the gap is the event's *cone* — the step that sent the message, the steps that step
+//! depends on, and so on, where a delivery depends on the step that sent its message and a step
+//! depends on the same party's earlier step unless the two commute (either order leaves the party
+//! in the same state with the same sends). Any run that matches the events can be reordered into
+//! such a run — a step that the next event does not depend on commutes with it and moves to a
+//! later gap, or past the end — so the reduction loses no run, and the bound on unobserved steps
+//! (`hidden_steps`) counts the steps an event needs, not the ones an interleaving happened to put
+//! before it. A gap is also cut as soon as the parties whose last step nothing used yet outnumber
+//! the steps left (each later step uses at most one of them).
 //!
-//! **Order.** States with more events matched are expanded first (a depth-first walk along the
-//! trace that backtracks when a gap has no match); within a gap, fewest *choices* first, where a
-//! choice taken while an unobserved delivery could happen counts double. Most protocol runs make
-//! a choice and let the messages it starts settle before the next, so this finds them with few
-//! states, but it still explores every order up to the bounds before it gives up.
+//! **Order** (the complete pass). A gap *costs* one per unobserved choice, and one more for a
+//! choice taken while a message the gap itself sent is still undelivered (the usual order of a
+//! protocol run is: choose, let the messages settle, choose again). States are explored cheapest
+//! gap first; states whose next step would cost more than the current cap wait until everything
+//! cheaper is explored, so a wrong early match costs little before the search backtracks.
 //!
-//! The search is exact within its bounds: when it ends without reaching either bound, no run
-//! matches further than the furthest event it matched. It is not the place to explain why — see
-//! [`super::explain`].
+//! **The quick pass** ([`Limits::settle_first`]) goes deepest match first, lets the messages of
+//! the gap settle one receiving party at a time before an unobserved party chooses, and takes any
+//! match. It finds most runs with few states; when it fails it proves nothing, and the complete
+//! pass decides.
+//!
+//! Both are exact within their bounds: when the complete pass ends without reaching either bound,
+//! no run matches further than the furthest target it matched. Explaining why is
+//! [`super::explain`]'s part.
+//!
+//! Memory: states are deduplicated by a 128-bit fingerprint; a state is kept only while it waits
+//! in the queue, or after a match, and targets and states behind every waiting state can be
+//! dropped ([`Search::compact`]), so a fully observed trace is checked in constant memory.
 
-use jpkisim_model::actors::PartyChoice;
+use super::local::Mark;
+use crate::format::Event;
+use jpkisim_model::actors::{PartyChoice, PartyState};
+use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
 use jpkisim_model::world::envelopes;
-use jpkisim_model::{Config, JpkiAction, JpkiModel, JpkiState};
+use jpkisim_model::{Config, JpkiAction, JpkiModel, JpkiState, Topology};
 use jpkisim_properties::catalogue::PropertyDef;
 use stateright::actor::{ActorModelAction, Envelope, Id, Network};
 use stateright::Model;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::hash_map::RandomState;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// What an event asks of the model.
@@ -51,37 +67,36 @@ pub(super) enum Want {
     InFlight { src: Id, dst: Id, msg: Msg },
 }
 
-/// One event the search matches: its position in the trace and what it asks.
+/// One event the search matches: the event, and what it asks.
 #[derive(Clone, Debug)]
 pub(super) struct Target {
-    pub pos: usize,
+    pub at: Mark,
+    pub event: Rc<Event>,
     pub want: Want,
-    /// Unobserved steps may be needed before it (a delivery from an unobserved sender, or any
-    /// delivery on a lossy FIFO network).
-    pub needs_gap: bool,
-    /// The sender, when unobserved (the one party whose last step may stay dangling).
+    /// The sender of a delivery, when unobserved: unobserved steps may be needed before it, and
+    /// the sender's last step is the one that may be left for the event to use.
     pub hidden_sender: Option<Id>,
 }
 
-/// How far the search may go.
+/// How far the search may go, and how.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
     pub hidden_steps: usize,
+    /// The most states explored beyond one per matched target.
     pub max_states: usize,
     /// A matched state that violates a safety property is a dead end (to find a run that keeps
     /// every property, if there is one).
     pub prune_violations: bool,
-    /// The quick first pass: let unobserved messages settle before an unobserved party
-    /// chooses, deliver to one party at a time, and take any match (not only lazy ones). It finds
-    /// most runs with few states but misses runs where a message must wait; a failed quick pass
-    /// proves nothing.
+    /// The quick pass (see the module docs).
     pub settle_first: bool,
+    /// Keep every state's way back to the initial state (for the run to open in the Explorer).
+    pub record_run: bool,
 }
 
-/// One explored state: a model state with the number of targets matched, where in the gap it is,
-/// and how it was reached.
+/// One explored state.
 struct Node {
-    state: Arc<JpkiState>,
+    /// Kept while the node waits for expansion, after a match (depth 0), and while deferred.
+    state: Option<Arc<JpkiState>>,
     pos: u32,
     dangling: u32,
     depth: u16,
@@ -89,13 +104,9 @@ struct Node {
     parent: u32,
     /// The model steps from the parent (one, or a loss then a delivery on a FIFO channel).
     steps: Vec<JpkiAction>,
-}
-
-#[derive(PartialEq, Eq, Hash)]
-struct Key {
-    pos: u32,
-    dangling: u32,
-    state: Arc<JpkiState>,
+    /// Quick pass: messages sent since the last match and not delivered since.
+    pending: Vec<(Id, Id, Msg)>,
+    deferred: bool,
 }
 
 const ROOT: u32 = u32::MAX;
@@ -107,143 +118,206 @@ pub(super) struct Violation {
     pub property: &'static PropertyDef,
 }
 
+/// Why [`Search::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Progress {
+    /// A state matched every target (and no more are coming).
+    Done,
+    /// Nothing is left to explore within the bounds.
+    Exhausted,
+    /// The state budget is spent.
+    Budget,
+    /// The deepest state has matched every target given so far: give it more.
+    Starved,
+}
+
 /// The search over one trace.
 pub(super) struct Search<'a> {
     model: &'a JpkiModel,
     cfg: Config,
+    topo: Topology,
     observed: Vec<bool>,
-    targets: &'a [Target],
     properties: &'a [&'static PropertyDef],
     limits: Limits,
+    targets: VecDeque<Target>,
+    /// The index of `targets[0]` among all targets.
+    base: usize,
+    /// More targets may still be added.
+    more: bool,
     nodes: Vec<Node>,
-    seen: HashMap<Key, u32>,
+    seen: HashMap<(u32, u32, u128), u32>,
+    hashers: (RandomState, RandomState),
     queue: BinaryHeap<(u64, Reverse<u32>)>,
+    /// The most a gap may cost now; states expanded only up to it wait here, with the cost the
+    /// cheapest step they skipped needs.
+    cap: u16,
+    deferred: Vec<(u32, u16)>,
     /// The most targets any explored state matched.
     pub matched: usize,
-    /// A node that matched every target.
+    /// Some states with `matched` targets matched (for the diagnosis), and how many there were.
+    sample: Vec<Arc<JpkiState>>,
+    pub at_matched: usize,
     done: Option<u32>,
-    /// Targets before whose gap the hidden-step bound cut some state off.
+    /// Targets before which the hidden-step bound cut some state off.
     pub steps_cut: Vec<usize>,
     /// The state budget ran out.
     pub budget_hit: bool,
-    /// The first violation met at each target (by target index).
+    explored: usize,
     violations: HashMap<usize, Violation>,
-    /// The most a gap may cost now; states beyond it wait in `deferred` until everything
-    /// cheaper is explored (so a dead end after a wrong early match costs little before the
-    /// search backtracks).
-    cap: u16,
-    /// States expanded only up to the cap, with the cost their cheapest skipped step needs.
-    deferred: Vec<(u32, u16)>,
-    order: u8,
-    disc: u16,
+    compacted_at: usize,
 }
 
 impl<'a> Search<'a> {
     pub(super) fn new(
         model: &'a JpkiModel,
         observed: &[bool],
-        targets: &'a [Target],
         properties: &'a [&'static PropertyDef],
         limits: Limits,
     ) -> Search<'a> {
-        Search {
+        let mut s = Search {
             model,
             cfg: model.cfg,
+            topo: Topology::of(&model.cfg),
             observed: observed.to_vec(),
-            targets,
             properties,
             limits,
+            targets: VecDeque::new(),
+            base: 0,
+            more: true,
             nodes: Vec::new(),
             seen: HashMap::new(),
+            hashers: (RandomState::new(), RandomState::new()),
             queue: BinaryHeap::new(),
+            cap: 1,
+            deferred: Vec::new(),
             matched: 0,
+            sample: Vec::new(),
+            at_matched: 0,
             done: None,
             steps_cut: Vec::new(),
             budget_hit: false,
+            explored: 0,
             violations: HashMap::new(),
-            cap: 1,
-            deferred: Vec::new(),
-            order: order(),
-            disc: std::env::var("JPKISIM_DISC").ok().and_then(|v| v.parse().ok()).unwrap_or(1),
-        }
-    }
-
-    /// Runs until every target is matched, or the search space within the bounds is exhausted,
-    /// or the state budget is spent. Whether it conformed: [`Search::witness`].
-    pub(super) fn run(&mut self) {
-        for s in self.model.init_states() {
-            self.push(normalise(&self.cfg, s), 0, 0, 0, 0, ROOT, Vec::new());
-        }
-        loop {
-            let Some((key, Reverse(id))) = self.queue.pop() else {
-                if !self.widen() {
-                    return;
-                }
-                continue;
-            };
-            if self.priority(id) != key {
-                continue; // a stale entry: the node was reached again with fewer steps
-            }
-            if self.done.is_some() {
-                return;
-            }
-            self.expand(id);
-            if self.nodes.len() >= self.limits.max_states {
-                if std::env::var_os("JPKISIM_DEBUG_RUN").is_some() {
-                    let mut per: std::collections::BTreeMap<(u32, u16), usize> = Default::default();
-                    for n in &self.nodes {
-                        *per.entry((n.pos, n.cost)).or_default() += 1;
-                    }
-                    eprintln!("cap {} deferred {} per (pos,cost) {:?}", self.cap, self.deferred.len(), per);
-                }
-                self.budget_hit = !self.queue.is_empty() && self.done.is_none();
-                return;
-            }
-        }
-    }
-
-    /// Raises the gap-cost cap to the cheapest deferred state and queues every deferred state
-    /// within it; false when nothing is deferred.
-    fn widen(&mut self) -> bool {
-        let Some(next) = self.deferred.iter().map(|&(_, c)| c).min() else {
-            return false;
+            compacted_at: 0,
         };
-        self.cap = next;
-        let (now, later): (Vec<(u32, u16)>, Vec<(u32, u16)>) =
-            std::mem::take(&mut self.deferred)
-                .into_iter()
-                .partition(|&(_, c)| c <= next);
-        self.deferred = later;
-        for (id, _) in now {
-            self.enqueue(id);
+        for st in model.init_states() {
+            s.push(
+                normalise(&s.cfg, st),
+                0,
+                0,
+                0,
+                0,
+                ROOT,
+                Vec::new(),
+                Vec::new(),
+            );
         }
-        true
+        s
     }
 
-    /// The queue order (greatest first): see the module docs.
-    fn priority(&self, id: u32) -> u64 {
-        let n = &self.nodes[id as usize];
-        let (pos, cost, depth) = (u64::from(n.pos), u64::from(n.cost), u64::from(n.depth));
-        match self.order {
-            0 => (pos << 32) | ((0xffff - cost) << 16) | (0xffff - depth),
-            1 => ((0xffff - cost) << 48) | (pos << 16) | (0xffff - depth),
-            _ => ((0xffff - cost) << 48) | ((0xffff_ffff - pos) << 16) | (0xffff - depth),
-        }
+    /// Adds the next target.
+    pub(super) fn add(&mut self, t: Target) {
+        self.targets.push_back(t);
     }
 
-    fn enqueue(&mut self, id: u32) {
-        let key = self.priority(id);
-        self.queue.push((key, Reverse(id)));
+    /// No more targets will be added.
+    pub(super) fn finish(&mut self) {
+        self.more = false;
     }
 
-    /// The trace position of target `t`.
-    pub(super) fn target_pos(&self, t: usize) -> usize {
-        self.targets.get(t).map_or(0, |x| x.pos)
+    fn loaded(&self) -> usize {
+        self.base + self.targets.len()
+    }
+
+    /// Target `t`, if still held.
+    pub(super) fn target(&self, t: usize) -> Option<&Target> {
+        self.targets.get(t.checked_sub(self.base)?)
     }
 
     /// States explored.
     pub(super) fn states(&self) -> usize {
-        self.nodes.len()
+        self.explored
+    }
+
+    /// Explores until done, exhausted, out of budget, or starved for targets.
+    pub(super) fn run(&mut self) -> Progress {
+        loop {
+            if self.done.is_some() {
+                return Progress::Done;
+            }
+            let Some((key, Reverse(id))) = self.queue.pop() else {
+                if self.widen() {
+                    continue;
+                }
+                return Progress::Exhausted;
+            };
+            let n = &self.nodes[id as usize];
+            if n.state.is_none() || self.priority(id) != key {
+                continue; // a stale entry
+            }
+            if n.pos as usize == self.loaded() {
+                if self.more {
+                    self.queue.push((key, Reverse(id)));
+                    return Progress::Starved;
+                }
+                self.done = Some(id);
+                return Progress::Done;
+            }
+            self.expand(id);
+            if self.explored.saturating_sub(self.matched) >= self.limits.max_states {
+                self.budget_hit = self.done.is_none();
+                return Progress::Budget;
+            }
+        }
+    }
+
+    /// Drops the targets and states no waiting state can come back to (unless the run is
+    /// recorded): what keeps a long, fully observed trace in constant memory.
+    pub(super) fn compact(&mut self) {
+        if self.limits.record_run || self.nodes.len() < 2 * self.compacted_at + 4096 {
+            return;
+        }
+        let waiting = self
+            .queue
+            .iter()
+            .map(|(_, Reverse(id))| *id)
+            .chain(self.deferred.iter().map(|(id, _)| *id));
+        let Some(low) = waiting.map(|id| self.nodes[id as usize].pos).min() else {
+            return;
+        };
+        let mut remap = vec![ROOT; self.nodes.len()];
+        let old = std::mem::take(&mut self.nodes);
+        for (i, mut n) in old.into_iter().enumerate() {
+            if n.pos < low {
+                continue;
+            }
+            remap[i] = self.nodes.len() as u32;
+            n.parent = if n.parent == ROOT {
+                ROOT
+            } else {
+                remap[n.parent as usize]
+            };
+            self.nodes.push(n);
+        }
+        self.seen.retain(|(pos, _, _), id| {
+            *id = remap[*id as usize];
+            *pos >= low && *id != ROOT
+        });
+        self.queue = std::mem::take(&mut self.queue)
+            .into_iter()
+            .map(|(k, Reverse(id))| (k, Reverse(remap[id as usize])))
+            .filter(|(_, Reverse(id))| *id != ROOT)
+            .collect();
+        for (id, _) in &mut self.deferred {
+            *id = remap[*id as usize];
+        }
+        self.deferred.retain(|(id, _)| *id != ROOT);
+        let drop = (low as usize)
+            .saturating_sub(self.base)
+            .min(self.targets.len());
+        self.targets.drain(..drop);
+        self.base += drop;
+        self.compacted_at = self.nodes.len();
     }
 
     /// The model steps of a run matching every target, from the initial state.
@@ -254,12 +328,11 @@ impl<'a> Search<'a> {
     /// The model steps to a state that matched the first `matched` targets (with no unobserved
     /// step after the last match), from the initial state.
     pub(super) fn path_to_furthest(&self) -> Vec<JpkiAction> {
-        let id = self
-            .nodes
+        self.nodes
             .iter()
             .position(|n| n.pos as usize == self.matched && n.depth == 0)
-            .unwrap_or(0);
-        self.path(id as u32)
+            .map(|id| self.path(id as u32))
+            .unwrap_or_default()
     }
 
     fn path(&self, mut id: u32) -> Vec<JpkiAction> {
@@ -272,18 +345,61 @@ impl<'a> Search<'a> {
         rev.into_iter().rev().flatten().cloned().collect()
     }
 
-    /// Every state explored with `matched` targets matched: the states the run can be in just
-    /// before the first target no run matched (after the unobserved steps tried there).
+    /// States the run can be in just before the first target no state matched (after the
+    /// unobserved steps tried there; at most a few thousand).
     pub(super) fn candidates(&self) -> impl Iterator<Item = &JpkiState> + '_ {
-        self.nodes
-            .iter()
-            .filter(|n| n.pos as usize == self.matched)
-            .map(|n| &*n.state)
+        self.sample.iter().map(|s| &**s)
     }
 
     /// The violation that stopped matches of target `t`, if any.
     pub(super) fn violation_at(&self, t: usize) -> Option<Violation> {
         self.violations.get(&t).copied()
+    }
+
+    /// The earliest target at which a match was dropped for violating a property.
+    pub(super) fn first_violation(&self) -> Option<Violation> {
+        self.violations.values().min_by_key(|v| v.target).copied()
+    }
+
+    /// Raises the cap to the cheapest deferred state and queues every deferred state within it;
+    /// false when nothing is deferred.
+    fn widen(&mut self) -> bool {
+        let Some(next) = self.deferred.iter().map(|&(_, c)| c).min() else {
+            return false;
+        };
+        self.cap = next;
+        let waiting = std::mem::take(&mut self.deferred);
+        let (now, later): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|&(_, c)| c <= next);
+        self.deferred = later;
+        for (id, _) in now {
+            self.nodes[id as usize].deferred = false;
+            self.enqueue(id);
+        }
+        true
+    }
+
+    /// The queue order (greatest first): the quick pass goes deepest match first; the complete
+    /// pass cheapest gap first, then earliest target (so that the alternatives of an early gap
+    /// are all on the table before a later gap is searched at a higher cost).
+    fn priority(&self, id: u32) -> u64 {
+        let n = &self.nodes[id as usize];
+        let (pos, cost, depth) = (u64::from(n.pos), u64::from(n.cost), u64::from(n.depth));
+        if self.limits.settle_first {
+            (pos << 32) | ((0xffff - cost) << 16) | (0xffff - depth)
+        } else {
+            ((0xffff - cost) << 48) | ((0xffff_ffff - pos) << 16) | (0xffff - depth)
+        }
+    }
+
+    fn enqueue(&mut self, id: u32) {
+        let key = self.priority(id);
+        self.queue.push((key, Reverse(id)));
+    }
+
+    fn fingerprint(&self, state: &JpkiState) -> u128 {
+        let a = self.hashers.0.hash_one(state);
+        let b = self.hashers.1.hash_one(state);
+        (u128::from(a) << 64) | u128::from(b)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -296,13 +412,10 @@ impl<'a> Search<'a> {
         cost: u16,
         parent: u32,
         steps: Vec<JpkiAction>,
+        pending: Vec<(Id, Id, Msg)>,
     ) {
+        let key = (pos, dangling, self.fingerprint(&state));
         let state = Arc::new(state);
-        let key = Key {
-            pos,
-            dangling,
-            state: Arc::clone(&state),
-        };
         if let Some(&id) = self.seen.get(&key) {
             let n = &mut self.nodes[id as usize];
             if n.depth <= depth {
@@ -313,22 +426,39 @@ impl<'a> Search<'a> {
             n.cost = cost;
             n.parent = parent;
             n.steps = steps;
-            self.enqueue(id);
+            n.pending = pending;
+            n.state = Some(state);
+            if !n.deferred {
+                self.enqueue(id);
+            }
             return;
         }
         let id = self.nodes.len() as u32;
+        self.explored += 1;
+        if pos as usize > self.matched {
+            self.matched = pos as usize;
+            self.sample.clear();
+            self.at_matched = 0;
+        }
+        if pos as usize == self.matched {
+            self.at_matched += 1;
+            if self.sample.len() < 2000 {
+                self.sample.push(Arc::clone(&state));
+            }
+        }
         self.nodes.push(Node {
-            state,
+            state: Some(state),
             pos,
             dangling,
             depth,
             cost,
             parent,
             steps,
+            pending,
+            deferred: false,
         });
         self.seen.insert(key, id);
-        self.matched = self.matched.max(pos as usize);
-        if pos as usize == self.targets.len() {
+        if pos as usize == self.loaded() && !self.more {
             self.done = Some(id);
         }
         self.enqueue(id);
@@ -341,19 +471,22 @@ impl<'a> Search<'a> {
     fn expand(&mut self, id: u32) {
         let (state, pos, dangling, depth, cost) = {
             let n = &self.nodes[id as usize];
-            (Arc::clone(&n.state), n.pos, n.dangling, n.depth, n.cost)
+            let Some(state) = n.state.clone() else {
+                return;
+            };
+            (state, n.pos, n.dangling, n.depth, n.cost)
         };
-        let Some(target) = self.targets.get(pos as usize) else {
+        let Some(target) = self.target(pos as usize).cloned() else {
             return;
         };
-        // The event itself, if this gap is lazy (see the module docs).
+        // The event itself, if this gap is its cone (see the module docs).
         let lazy = depth == 0
             || self.limits.settle_first
             || target
                 .hidden_sender
                 .is_some_and(|q| dangling == bit(q) && self.cone_is_gap(id, q, &target.want));
         if lazy {
-            for (next, steps) in self.match_target(&state, target) {
+            for (next, steps) in self.match_target(&state, &target) {
                 if let Some(p) = self.violated(&next) {
                     self.violations.entry(pos as usize).or_insert(Violation {
                         target: pos as usize,
@@ -363,49 +496,74 @@ impl<'a> Search<'a> {
                         continue;
                     }
                 }
-                self.push(next, pos + 1, 0, 0, 0, id, steps);
+                let pending = if self.limits.settle_first {
+                    self.sends(&state, &steps)
+                } else {
+                    Vec::new()
+                };
+                self.push(next, pos + 1, 0, 0, 0, id, steps, pending);
             }
         }
-        if !target.needs_gap {
-            return;
+        let deferred = target.hidden_sender.is_some()
+            && self.expand_gap(id, &state, pos, dangling, depth, cost);
+        let n = &mut self.nodes[id as usize];
+        n.deferred = deferred;
+        if depth > 0 && !deferred {
+            n.state = None; // expanded: only its fingerprint is needed from now on
         }
+    }
+
+    /// Takes the unobserved steps from node `id` (in a gap). True if some were skipped for
+    /// costing more than the cap (the node is then deferred).
+    fn expand_gap(
+        &mut self,
+        id: u32,
+        state: &JpkiState,
+        pos: u32,
+        dangling: u32,
+        depth: u16,
+        cost: u16,
+    ) -> bool {
         let mut actions = Vec::new();
-        self.model.actions(&state, &mut actions);
+        self.model.actions(state, &mut actions);
         let mut hidden: Vec<JpkiAction> = actions
             .into_iter()
             .filter(|a| self.hidden_step(a))
             .collect();
+        let pending = if self.limits.settle_first {
+            self.nodes[id as usize].pending.clone()
+        } else {
+            Vec::new()
+        };
         if self.limits.settle_first {
-            // The messages this gap (and the event before it) sent settle first, one receiving
-            // party at a time (the lowest); choices only once none is left.
-            let pending = self.pending(id);
+            // The messages sent since the last match settle first, one receiving party at a
+            // time (the lowest); choices only once none is left.
+            let waiting = |a: &JpkiAction| {
+                matches!(a, ActorModelAction::Deliver { src, dst, msg }
+                    if pending.iter().any(|(s, d, m)| s == src && d == dst && m == msg))
+            };
             let first = hidden
                 .iter()
+                .filter(|a| waiting(a) && self.model.next_state(state, (*a).clone()).is_some())
                 .filter_map(|a| match a {
-                    ActorModelAction::Deliver { src, dst, msg }
-                        if pending.iter().any(|(s, d, m)| s == src && d == dst && m == msg)
-                            && self.model.next_state(&state, a.clone()).is_some() =>
-                    {
-                        Some(*dst)
-                    }
+                    ActorModelAction::Deliver { dst, .. } => Some(*dst),
                     _ => None,
                 })
                 .min();
             if let Some(x) = first {
                 hidden.retain(|a| {
-                    matches!(a, ActorModelAction::Deliver { src, dst, msg }
-                        if *dst == x && pending.iter().any(|(s, d, m)| s == src && d == dst && m == msg))
+                    waiting(a) && matches!(a, ActorModelAction::Deliver { dst, .. } if *dst == x)
                 });
             }
         }
         if hidden.is_empty() {
-            return;
+            return false;
         }
         if usize::from(depth) >= self.limits.hidden_steps {
             if !self.steps_cut.contains(&(pos as usize)) {
                 self.steps_cut.push(pos as usize);
             }
-            return;
+            return false;
         }
         // Messages this gap's own steps sent and no one used yet: a choice before they arrive
         // breaks the usual order (settle, then choose), and costs one more.
@@ -416,9 +574,7 @@ impl<'a> Search<'a> {
         let mut skipped: Option<u16> = None;
         for a in hidden {
             let c = match a {
-                ActorModelAction::SelectRandom { .. } => {
-                    cost + 1 + if settling { self.disc } else { 0 }
-                }
+                ActorModelAction::SelectRandom { .. } => cost + 1 + u16::from(settling),
                 _ => cost,
             };
             if c > self.cap {
@@ -426,11 +582,26 @@ impl<'a> Search<'a> {
                 continue;
             }
             let d = dangling_after(dangling, &a);
-            if (d.count_ones() as usize).saturating_sub(1) > left {
+            if !self.limits.settle_first && (d.count_ones() as usize).saturating_sub(1) > left {
                 continue;
             }
-            let Some(next) = self.model.next_state(&state, a.clone()) else {
+            let Some(next) = self.model.next_state(state, a.clone()) else {
                 continue; // a step that changes nothing is never needed
+            };
+            let p = if self.limits.settle_first {
+                let mut p = pending.clone();
+                if let ActorModelAction::Deliver { src, dst, msg } = &a {
+                    if let Some(i) = p
+                        .iter()
+                        .position(|(s, t, m)| s == src && t == dst && m == msg)
+                    {
+                        p.swap_remove(i);
+                    }
+                }
+                p.extend(self.sends(state, std::slice::from_ref(&a)));
+                p
+            } else {
+                Vec::new()
             };
             self.push(
                 normalise(&self.cfg, next),
@@ -440,60 +611,84 @@ impl<'a> Search<'a> {
                 c,
                 id,
                 vec![a],
+                p,
             );
         }
         if let Some(c) = skipped {
             self.deferred.push((id, c));
+            return true;
         }
+        false
     }
 
-    /// Whether every unobserved step of the gap that ends at node `id` leads to the target (a
-    /// delivery from unobserved `sender`): the steps it depends on, transitively, are the whole
-    /// gap. A delivery depends on the step that sent its message; a step of a party depends on
-    /// that party's earlier step unless the two commute (either order leaves the party in the same
-    /// state having sent the same messages) — so a choice the applicant made on the way that
-    /// changes nothing the later steps read is not needed, and the match is left to the run that
-    /// takes that choice later, if ever.
+    /// The messages `steps` send from `state` (their sender, receiver and message).
+    fn sends(&self, state: &JpkiState, steps: &[JpkiAction]) -> Vec<(Id, Id, Msg)> {
+        let mut out = Vec::new();
+        for a in steps {
+            if let Some((r, input)) = Input::of(a) {
+                if let Some((_, sent)) = state
+                    .actor_states
+                    .get(usize::from(r))
+                    .and_then(|s| self.apply_local(r, s, input))
+                {
+                    out.extend(sent.into_iter().map(|(to, m)| (r, self.topo.id(to), m)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether every unobserved step of the gap that ends at node `id` is in the cone of the
+    /// target (a delivery from unobserved `sender`; see the module docs).
     fn cone_is_gap(&self, id: u32, sender: Id, want: &Want) -> bool {
         let Want::Deliver { dst, msg, .. } = want else {
             return true;
         };
-        // The gap: (state before, step), oldest first.
-        let mut gap: Vec<(&JpkiState, &JpkiAction)> = Vec::new();
+        // The gap's steps, oldest first, and the state they start from.
+        let mut steps: Vec<&JpkiAction> = Vec::new();
         let mut n = &self.nodes[id as usize];
         while n.depth > 0 {
-            let parent = &self.nodes[n.parent as usize];
             match n.steps.as_slice() {
-                [a] => gap.push((&parent.state, a)),
+                [a] => steps.push(a),
                 _ => return true,
             }
-            n = parent;
+            n = &self.nodes[n.parent as usize];
         }
-        gap.reverse();
-        let actor_of = |a: &JpkiAction| match a {
-            ActorModelAction::Deliver { dst, .. } => Some(*dst),
-            ActorModelAction::SelectRandom { actor, .. } => Some(*actor),
-            _ => None,
+        steps.reverse();
+        let Some(root) = n.state.as_deref() else {
+            return true;
         };
-        let outputs = |i: usize| -> Vec<(Id, Msg)> {
-            let (before, a) = gap[i];
-            self.local_step(before, a)
-                .map(|(_, out)| out)
-                .unwrap_or_default()
+        // The states before each step, replayed from the gap's start.
+        let mut before: Vec<JpkiState> = Vec::with_capacity(steps.len());
+        let mut s = root.clone();
+        for a in &steps {
+            let next = self.model.next_state(&s, (*a).clone());
+            before.push(s);
+            match next {
+                Some(x) => s = normalise(&self.cfg, x),
+                None => return true,
+            }
+        }
+        let actor_of = |a: &JpkiAction| Input::of(a).map(|(r, _)| r);
+        let sent = |i: usize| -> Vec<(Id, Msg)> {
+            self.sends(&before[i], std::slice::from_ref(steps[i]))
+                .into_iter()
+                .map(|(_, to, m)| (to, m))
+                .collect()
         };
-        let mut needed = vec![false; gap.len()];
-        let Some(last) = (0..gap.len()).rev().find(|&i| {
-            actor_of(gap[i].1) == Some(sender)
-                && outputs(i).iter().any(|(to, m)| to == dst && m == msg)
+        let mut needed = vec![false; steps.len()];
+        let Some(last) = (0..steps.len()).rev().find(|&i| {
+            actor_of(steps[i]) == Some(sender)
+                && sent(i).iter().any(|(to, m)| to == dst && m == msg)
         }) else {
-            return gap.is_empty();
+            return steps.is_empty();
         };
         needed[last] = true;
-        for i in (0..gap.len()).rev() {
+        for i in (0..steps.len()).rev() {
             if !needed[i] {
                 continue;
             }
-            let (_, a) = gap[i];
+            let a = steps[i];
             let Some(r) = actor_of(a) else {
                 // A loss on a FIFO channel: kept with everything before it.
                 needed[..i].iter_mut().for_each(|x| *x = true);
@@ -501,15 +696,15 @@ impl<'a> Search<'a> {
             };
             if let ActorModelAction::Deliver { src, msg, .. } = a {
                 if let Some(j) = (0..i).rev().find(|&j| {
-                    actor_of(gap[j].1) == Some(*src)
-                        && outputs(j).iter().any(|(to, m)| *to == r && m == msg)
+                    actor_of(steps[j]) == Some(*src)
+                        && sent(j).iter().any(|(to, m)| *to == r && m == msg)
                 }) {
                     needed[j] = true;
                 }
             }
-            for j in (0..i).rev().filter(|&j| actor_of(gap[j].1) == Some(r)) {
-                if !self.commute(gap[j].0, r, gap[j].1, a) {
-                    for k in (0..=j).filter(|&k| actor_of(gap[k].1) == Some(r)) {
+            for j in (0..i).rev().filter(|&j| actor_of(steps[j]) == Some(r)) {
+                if !self.commute(&before[j], r, steps[j], a) {
+                    for k in (0..=j).filter(|&k| actor_of(steps[k]) == Some(r)) {
                         needed[k] = true;
                     }
                     break;
@@ -519,66 +714,17 @@ impl<'a> Search<'a> {
         needed.iter().all(|&x| x)
     }
 
-    /// The messages the steps since the last matched event (that event included) sent and no
-    /// step since delivered: what the quick pass lets settle before a choice.
-    fn pending(&self, id: u32) -> Vec<(Id, Id, Msg)> {
-        let mut sent: Vec<(Id, Id, Msg)> = Vec::new();
-        let mut delivered: Vec<(Id, Id, Msg)> = Vec::new();
-        let mut n = &self.nodes[id as usize];
-        loop {
-            if n.parent == ROOT {
-                break;
-            }
-            let parent = &self.nodes[n.parent as usize];
-            for a in &n.steps {
-                if let Some((_, out)) = self.local_step(&parent.state, a) {
-                    let (from, _) = Input::of(a).map_or((Id::from(0), ()), |(r, _)| (r, ()));
-                    sent.extend(out.into_iter().map(|(to, m)| (from, to, m)));
-                }
-                if let ActorModelAction::Deliver { src, dst, msg } = a {
-                    if n.depth > 0 {
-                        delivered.push((*src, *dst, msg.clone()));
-                    }
-                }
-            }
-            if n.depth == 0 {
-                break;
-            }
-            n = parent;
-        }
-        for d in delivered {
-            if let Some(i) = sent.iter().position(|x| *x == d) {
-                sent.swap_remove(i);
-            }
-        }
-        sent
-    }
-
-    /// Party `r`'s own step `a` from global state `before`: its next state and its sends.
-    fn local_step(
-        &self,
-        before: &JpkiState,
-        a: &JpkiAction,
-    ) -> Option<(jpkisim_model::PartyState, Vec<(Id, Msg)>)> {
-        let (r, input) = Input::of(a)?;
-        let state = before.actor_states.get(usize::from(r))?;
-        let (next, out) = self.apply_local(r, state, input)?;
-        let topo = jpkisim_model::Topology::of(&self.cfg);
-        Some((next, out.into_iter().map(|(to, m)| (topo.id(to), m)).collect()))
-    }
-
-    /// One input to party `r` in local state `s`; `None` if it is a choice `s` does not offer.
+    /// One input to party `r` in local state `s`: its next state and sends; `None` if it is a
+    /// choice `s` does not offer.
     fn apply_local(
         &self,
         r: Id,
-        s: &jpkisim_model::PartyState,
+        s: &PartyState,
         input: Input<'_>,
-    ) -> Option<(jpkisim_model::PartyState, Vec<(jpkisim_model::ids::Party, Msg)>)> {
+    ) -> Option<(PartyState, Vec<(Party, Msg)>)> {
         let actor = self.model.actors.get(usize::from(r))?;
         let step = match input {
-            Input::Msg(src, msg) => {
-                actor.deliver(s, jpkisim_model::Topology::of(&self.cfg).party(src), msg)
-            }
+            Input::Msg(src, msg) => actor.deliver(s, self.topo.party(src), msg),
             Input::Choice(c) => {
                 if !actor.choices(s).contains(&c) {
                     return None;
@@ -619,8 +765,10 @@ impl<'a> Search<'a> {
             ActorModelAction::Deliver { dst, .. } => self.hidden_id(*dst),
             ActorModelAction::SelectRandom { actor, .. } => self.hidden_id(*actor),
             ActorModelAction::Drop(e) => {
-                matches!(self.cfg.network.ordering, jpkisim_model::config::Ordering::Ordered)
-                    && self.hidden_id(e.dst)
+                matches!(
+                    self.cfg.network.ordering,
+                    jpkisim_model::config::Ordering::Ordered
+                ) && self.hidden_id(e.dst)
             }
             _ => false,
         }
@@ -634,7 +782,11 @@ impl<'a> Search<'a> {
     }
 
     /// The states in which `target` is the step taken from `state`, with the model steps.
-    fn match_target(&self, state: &JpkiState, target: &Target) -> Vec<(JpkiState, Vec<JpkiAction>)> {
+    fn match_target(
+        &self,
+        state: &JpkiState,
+        target: &Target,
+    ) -> Vec<(JpkiState, Vec<JpkiAction>)> {
         match &target.want {
             Want::Choice { actor, choice } => {
                 let mut actions = Vec::new();
@@ -666,7 +818,10 @@ impl<'a> Search<'a> {
                     .model
                     .next_state(state, ActorModelAction::Drop(env.clone()))
                 {
-                    out.push((normalise(&self.cfg, next), vec![ActorModelAction::Drop(env)]));
+                    out.push((
+                        normalise(&self.cfg, next),
+                        vec![ActorModelAction::Drop(env)],
+                    ));
                 }
                 if self.cfg.network.duplicating {
                     // A duplicating network holds a message once however often it was sent: one
@@ -765,19 +920,13 @@ impl<'a> Input<'a> {
     }
 }
 
-fn order() -> u8 {
-    std::env::var("JPKISIM_ORDER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 fn bit(id: Id) -> u32 {
     1u32.checked_shl(usize::from(id) as u32).unwrap_or(0)
 }
 
-/// The dangling parties after unobserved step `a`: the acting party's previous step is now
-/// followed by this one, a delivered message's sender's step is used, and this step dangles.
+/// The parties whose last unobserved step nothing used yet, after unobserved step `a`: the
+/// acting party's previous step is followed by this one, a delivered message's sender's step is
+/// used, and this step is not used yet.
 fn dangling_after(dangling: u32, a: &JpkiAction) -> u32 {
     match a {
         ActorModelAction::Deliver { src, dst, .. } => (dangling & !bit(*src)) | bit(*dst),
@@ -793,7 +942,7 @@ fn in_flight(state: &JpkiState, src: Id, dst: Id, msg: &Msg) -> bool {
     envelopes(&state.network).any(|e| e.src == src && e.dst == dst && e.msg == msg)
 }
 
-/// The state with what only fingerprints Stateright's own search removed: the last message a
+/// The state without what only serves Stateright's own fingerprints: the last message a
 /// duplicating network delivered (two states that differ only in it behave alike).
 fn normalise(cfg: &Config, mut state: JpkiState) -> JpkiState {
     if cfg.network.duplicating {

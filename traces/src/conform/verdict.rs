@@ -52,12 +52,15 @@ pub enum Verdict {
         /// What the event needed and why the model could not, in sentences.
         why: Vec<String>,
         /// The acting party's state just before the event (and, for a delivery from an
-        /// unobserved sender, that sender's states), in words.
+        /// unobserved sender, that sender's states), in words: a heading line, then the state.
         states: Vec<String>,
         /// Model states the run could be in there.
         candidates: usize,
-        /// The observable events the model allowed there (distinct, at most 40).
+        /// The observable events the model allowed there, or after unobserved steps from there,
+        /// nearest to the recorded event first (at most 12).
         allowed: Vec<String>,
+        /// How many more it allowed.
+        more_allowed: usize,
         /// The allowed event nearest to the recorded one.
         nearest: Option<Nearest>,
         /// A caveat on where the divergence lies, when events before it could not all be
@@ -80,7 +83,8 @@ pub enum Verdict {
         property: &'static str,
         /// What the property guarantees.
         summary: &'static str,
-        /// What the event changed in its party's state (`field: old → new`).
+        /// What the event changed in its party's state, as lines of its description
+        /// (`- old`, `+ new`).
         changes: Vec<String>,
         /// A caveat when the search reached a bound (then "every run" means every run found).
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,6 +154,7 @@ impl Verdict {
                 states,
                 candidates,
                 allowed,
+                more_allowed,
                 nearest,
                 note,
             } => {
@@ -159,16 +164,19 @@ impl Verdict {
                 }
                 for st in states {
                     for (i, l) in st.lines().enumerate() {
-                        line(format!("  {}{l}", if i == 0 { "" } else { "  " }));
+                        line(format!("  {}{l}", if i == 0 { "" } else { "    " }));
                     }
                 }
                 line(format!("  {candidates} model state(s) the run could be in there"));
                 if allowed.is_empty() {
                     line("  the model allowed no observable event there".into());
                 } else {
-                    line("  the model allowed there:".into());
+                    line("  the model allowed there (nearest first):".into());
                     for a in allowed {
                         line(format!("    {a}"));
+                    }
+                    if *more_allowed > 0 {
+                        line(format!("    … and {more_allowed} more"));
                     }
                 }
                 if let Some(n) = nearest {
@@ -219,7 +227,12 @@ impl Verdict {
             } => {
                 line(format!("inconclusive at {}", at.head()));
                 line(format!(
-                    "  the {matched} events before it conform; no run found that also matches this one, but the search reached a bound ({states} model states explored):"
+                    "  {}; no run found that matches this one too, but the search reached a bound ({states} model states explored):",
+                    match matched {
+                        0 => "it is the first event checked".to_string(),
+                        1 => "the event before it conforms".to_string(),
+                        n => format!("the {n} events before it conform"),
+                    }
                 ));
                 for b in bounds {
                     line(format!("    {b}"));
