@@ -27,6 +27,9 @@ pub struct ReadableModel {
     inner: JpkiModel,
     topo: Topology,
     conditions: Vec<(stateright::Expectation, &'static str, Condition)>,
+    /// An opened trace's steps and their event numbers: the diagram labels a prefix of it by
+    /// event number, as `conform` and `run` do.
+    trace: Option<(Vec<JpkiAction>, Vec<u64>)>,
 }
 
 impl ReadableModel {
@@ -50,7 +53,15 @@ impl ReadableModel {
             inner,
             topo,
             conditions,
+            trace: None,
         })
+    }
+
+    /// The same model, with a trace's steps (`actions`) and the event number of each: the
+    /// sequence diagram of any prefix of that trace numbers its rows by event.
+    pub fn with_trace(mut self, actions: Vec<JpkiAction>, events: Vec<u64>) -> ReadableModel {
+        self.trace = Some((actions, events));
+        self
     }
 
     /// The wrapped model (for replaying traces and finding counterexamples on the same indices).
@@ -131,7 +142,15 @@ impl Model for ReadableModel {
 
     fn as_svg(&self, path: Path<JpkiState, JpkiAction>) -> Option<String> {
         let actions: Vec<JpkiAction> = path.into_vec().into_iter().filter_map(|(_, a)| a).collect();
-        Some(sequence_svg(&self.topo, &actions))
+        let labels: Vec<String> = match &self.trace {
+            Some((steps, events))
+                if actions.len() <= steps.len() && steps.starts_with(&actions) =>
+            {
+                events.iter().map(|e| format!("e{e}")).collect()
+            }
+            _ => (1..=actions.len()).map(|n| n.to_string()).collect(),
+        };
+        Some(sequence_svg_labelled(&self.topo, &actions, &labels))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -151,32 +170,65 @@ impl Model for ReadableModel {
     }
 }
 
-/// A sequence diagram of a path: one lifeline per party, one row per step. A delivery is an
-/// arrow from sender to receiver labelled with the message; a loss a dashed red arrow; a choice
-/// a dot on the chooser's lifeline labelled with what was chosen.
+/// A sequence diagram of a path: one lifeline per party the path involves, one row per step
+/// numbered from 1. A delivery is an arrow from sender to receiver labelled with the message; a
+/// loss a dashed red arrow; a choice a dot on the chooser's lifeline labelled with what was
+/// chosen. The SVG scales to its container (it has a `viewBox`, and never grows past its natural
+/// width), so the Explorer's state panel fits beside the path on a laptop screen.
 pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
-    const COL: usize = 140;
+    let labels: Vec<String> = (1..=actions.len()).map(|n| n.to_string()).collect();
+    sequence_svg_labelled(topo, actions, &labels)
+}
+
+/// [`sequence_svg`] with each row's number given (`e29` for an event of a trace).
+pub fn sequence_svg_labelled(topo: &Topology, actions: &[JpkiAction], labels: &[String]) -> String {
+    const COL: usize = 120;
     const ROW: usize = 26;
     const TOP: usize = 30;
-    let parties = topo.parties();
-    let x = |id: stateright::actor::Id| COL / 2 + usize::from(id) * COL;
-    let width = parties.len() * COL + 360;
+    const LABEL: usize = 300;
+    let involved = |id: stateright::actor::Id| {
+        actions.iter().any(|a| match a {
+            ActorModelAction::Deliver { src, dst, .. } => *src == id || *dst == id,
+            ActorModelAction::Drop(e) => e.src == id || e.dst == id,
+            ActorModelAction::SelectRandom { actor, .. } => *actor == id,
+            ActorModelAction::Timeout(a, _)
+            | ActorModelAction::Crash(a)
+            | ActorModelAction::Recover(a) => *a == id,
+        })
+    };
+    let mut parties: Vec<stateright::actor::Id> = topo
+        .parties()
+        .into_iter()
+        .map(|p| topo.id(p))
+        .filter(|id| involved(*id))
+        .collect();
+    if parties.is_empty() {
+        parties = topo.parties().into_iter().map(|p| topo.id(p)).collect();
+    }
+    let column = |id: stateright::actor::Id| parties.iter().position(|p| *p == id).unwrap_or(0);
+    let x = |id: stateright::actor::Id| COL / 2 + column(id) * COL;
+    let width = parties.len() * COL + LABEL;
     let height = TOP + (actions.len() + 1) * ROW;
     let mut svg = format!(
-        "<svg version='1.1' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' \
+        "<svg version='1.1' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' \
+         width='100%' style='max-width:{width}px' preserveAspectRatio='xMinYMin meet' \
          font-family='monospace' font-size='12'>"
     );
-    for (i, p) in parties.iter().enumerate() {
+    for (i, id) in parties.iter().enumerate() {
         let cx = COL / 2 + i * COL;
         let _ = write!(
             svg,
             "<text x='{cx}' y='14' fill='#fff' text-anchor='middle' font-weight='bold'>{}</text>\
              <line x1='{cx}' y1='20' x2='{cx}' y2='{height}' stroke='#789' stroke-dasharray='2,3'/>",
-            escape(&p.to_string())
+            escape(&topo.party(*id).to_string())
         );
     }
     for (n, a) in actions.iter().enumerate() {
         let y = TOP + (n + 1) * ROW;
+        let num = labels
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| (n + 1).to_string());
         let (from, to, label, style) = match a {
             ActorModelAction::Deliver { src, dst, msg } => {
                 (x(*src), x(*dst), describe::message(msg), "stroke='#9cf'")
@@ -192,10 +244,9 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
                 let _ = write!(
                     svg,
                     "<circle cx='{cx}' cy='{y}' r='5' fill='#fc6'/>\
-                     <text x='{}' y='{}' fill='#fc6'>{}. {}</text>",
+                     <text x='{}' y='{}' fill='#fc6'>{num}. {}</text>",
                     cx + 9,
                     y + 4,
-                    n + 1,
                     escape(&describe::choice(random))
                 );
                 continue;
@@ -203,9 +254,8 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
             other => {
                 let _ = write!(
                     svg,
-                    "<text x='4' y='{}' fill='#f88'>{}. {}</text>",
+                    "<text x='4' y='{}' fill='#f88'>{num}. {}</text>",
                     y + 4,
-                    n + 1,
                     escape(&describe::action(topo, other))
                 );
                 continue;
@@ -216,12 +266,11 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
             svg,
             "<line x1='{from}' y1='{y}' x2='{to}' y2='{y}' {style} stroke-width='1.5'/>\
              <polygon points='{to},{y} {head},{} {head},{}' fill='#9cf'/>\
-             <text x='{}' y='{}' fill='#eee'>{}. {}</text>",
+             <text x='{}' y='{}' fill='#eee'>{num}. {}</text>",
             y - 4,
             y + 4,
             from.min(to) + 8,
             y - 5,
-            n + 1,
             escape(&label)
         );
     }

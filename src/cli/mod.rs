@@ -10,7 +10,9 @@ mod check;
 mod config_flags;
 mod conform;
 mod explore;
+mod junit;
 mod matrix;
+mod output;
 mod run;
 mod variants;
 
