@@ -542,9 +542,17 @@ fn serve(
             return;
         }
     };
-    let links = status.read().map(|s| s.links()).unwrap_or_default();
+    let (links, title) = status
+        .read()
+        .map(|s| (s.links(), s.page.title.clone()))
+        .unwrap_or_default();
     let body = if answer.status == 200 && (path == "/.status" || path.starts_with("/.states")) {
         let body = relink(&answer.body, &links).unwrap_or(answer.body);
+        let body = if path == "/.status" {
+            name_model(&body, &title).unwrap_or(body)
+        } else {
+            body
+        };
         if path.trim_end_matches('/') == "/.states" {
             describe_init(&body, init_texts).unwrap_or(body)
         } else {
@@ -592,6 +600,16 @@ fn page(html: &[u8]) -> Vec<u8> {
             "<script src=\"app.js\"></script>\n    <script src=\"/.jpkisim/page.js\"></script>",
         );
     html.into_bytes()
+}
+
+/// Names the model in a `/.status` answer as the page does (Stateright shows its Rust type name,
+/// `ReadableModel`).
+fn name_model(body: &[u8], title: &str) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !title.is_empty() {
+        *v.get_mut("model")? = serde_json::Value::String(title.to_string());
+    }
+    serde_json::to_vec(&v).ok()
 }
 
 /// Rewrites the discovery path of every listed property in a `/.status` object or a

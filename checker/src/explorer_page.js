@@ -41,14 +41,29 @@
         if (trace) {
             h += `<p class="jpk-trace">Trace: <a class="font-code" href="#/steps/${esc(trace.path)}">${esc(trace.label)}</a></p>`;
         }
+        // Failures first, each with its summary; the properties that are fine in one line each
+        // group, with their summaries on hover.
+        const props = st.properties || [];
+        const link = (p, text) => p.path
+            ? `<a class="font-code" href="#/steps/${esc(p.path)}" title="${esc(p.summary)}">${esc(text)}</a>`
+            : `<span class="font-code" title="${esc(p.summary)}">${esc(text)}</span>`;
         h += '<ul class="jpk-props">';
-        for (const p of st.properties || []) {
+        for (const p of props.filter((p) => p.verdict === 'violated' || p.verdict === 'never triggered')) {
             const cls = 'jpk-' + p.verdict.replace(/ /g, '-');
-            const words = (WORDS[p.verdict] || (() => p.verdict))(p);
-            const name = p.path
-                ? `<a class="font-code" href="#/steps/${esc(p.path)}">${esc(p.id)}</a>`
-                : `<span class="font-code">${esc(p.id)}</span>`;
-            h += `<li class="${cls}" data-property="${esc(p.id)}">${name} <span class="jpk-kind">(${esc(p.kind)})</span>: <span class="jpk-verdict">${esc(words)}</span><div class="jpk-summary">${esc(p.summary)}</div></li>`;
+            h += `<li class="${cls}" data-property="${esc(p.id)}">${link(p, p.id)}: <span class="jpk-verdict">${esc(WORDS[p.verdict](p))}</span><div class="jpk-summary">${esc(p.summary)}</div></li>`;
+        }
+        const groups = [
+            ['holds', 'jpk-holds', '✔ safety, holds (no reachable state violates it)', (p) => link(p, p.id)],
+            ['triggered', 'jpk-triggered', '✔ reachability, triggered (steps of the shortest example)', (p) => link(p, `${p.id} (${p.steps})`)],
+            ['searching', 'jpk-searching', '… searching', (p) => link(p, p.id)],
+            ['not searched', 'jpk-not-searched', '· not searched', (p) => link(p, p.id)],
+        ];
+        for (const [verdict, cls, words, show] of groups) {
+            const some = props.filter((p) => p.verdict === verdict);
+            if (some.length) {
+                const items = some.map((p) => `<span data-property="${esc(p.id)}" data-verdict="${esc(p.verdict)}">${show(p)}</span>`);
+                h += `<li class="${cls}"><span class="jpk-verdict">${esc(words)} (${some.length}):</span> ${items.join(', ')}</li>`;
+            }
         }
         h += '</ul>';
         panel.innerHTML = h;

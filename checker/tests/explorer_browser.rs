@@ -259,7 +259,7 @@ fn a_browser_follows_the_counterexample_link_and_the_layout_fits_a_laptop_and_a_
     let sid = driver.session().to_owned();
     let href = format!("#/steps/{}", found.explorer_path());
 
-    for (w, h) in [(1366, 768), (1920, 1080)] {
+    for (w, h) in [(1366_i32, 768_i32), (1920, 1080)] {
         // The viewport is the size a user's window gives the page.
         driver.call(
             "POST",
@@ -274,7 +274,7 @@ fn a_browser_follows_the_counterexample_link_and_the_layout_fits_a_laptop_and_a_
         driver.call(
             "POST",
             &format!("/session/{sid}/window/rect"),
-            Some(json!({"width": w + dw, "height": h + dh})),
+            Some(json!({"width": i64::from(w) + dw, "height": i64::from(h) + dh})),
         );
         driver.call(
             "POST",
@@ -300,11 +300,22 @@ fn a_browser_follows_the_counterexample_link_and_the_layout_fits_a_laptop_and_a_
             "{}",
             driver.text(&item)
         );
-        let holds = driver.one("#jpk-panel li[data-property='distinct_serials']");
+        let holds = driver.one("#jpk-panel [data-property='distinct_serials']");
+        assert_eq!(
+            driver.call(
+                "GET",
+                &format!("/session/{sid}/element/{holds}/attribute/data-verdict"),
+                None
+            ),
+            json!("holds")
+        );
+        // The Status block names the model as the page does, not by its Rust type.
+        let status = driver.texts("nav.main-flex-left ul li");
         assert!(
-            driver.text(&holds).contains("holds"),
-            "{}",
-            driver.text(&holds)
+            status
+                .iter()
+                .any(|t| t.starts_with("Model: variant skip_issued_check")),
+            "{status:?}"
         );
         let title = driver.text(&driver.one("#jpk-title"));
         assert!(
