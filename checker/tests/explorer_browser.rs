@@ -27,11 +27,13 @@ fn chromedriver() -> Option<&'static str> {
         .find(|p| Path::new(p).exists())
 }
 
-/// chromedriver, stopped when the test ends however it ends.
+/// chromedriver, stopped when the test ends however it ends — with the Chromium it started
+/// (found by this test's own profile directory, should the session not close).
 struct Driver {
     child: Child,
     addr: SocketAddr,
     session: Option<String>,
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Driver {
@@ -41,6 +43,19 @@ impl Drop for Driver {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let marker = format!("--user-data-dir={}", self.profile.display());
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if cmdline
+                .split(|&b| b == 0)
+                .any(|arg| arg == marker.as_bytes())
+            {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+        }
     }
 }
 
@@ -229,18 +244,19 @@ fn a_browser_follows_the_counterexample_link_and_the_layout_fits_a_laptop_and_a_
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
+    let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-profile-{port}"));
+    let _ = std::fs::remove_dir_all(&profile);
     let mut driver = Driver {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         session: None,
+        profile: profile.clone(),
     };
     driver.wait_for("chromedriver to be ready", |d| {
         request(d.addr, "GET", "/status", None)
             .ok()
             .filter(|a| a.status == 200)
     });
-    let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("chromium-profile-{port}"));
-    let _ = std::fs::remove_dir_all(&profile);
     let caps = json!({"capabilities": {"alwaysMatch": {
         "browserName": "chrome",
         "goog:chromeOptions": {
