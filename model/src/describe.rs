@@ -104,6 +104,20 @@ pub fn message(msg: &Msg) -> String {
     }
 }
 
+/// A key (or access code) in words, for logs and recorded evidence: "the card key of person 0
+/// (card 0)", "the key of SE 1 for app 1".
+pub fn key(k: &crate::crypto::KeyName) -> String {
+    use crate::crypto::KeyName;
+    match k {
+        KeyName::Card { person, gen } => format!("the card key of {person} ({gen})"),
+        KeyName::Se { se, app } => format!("the key of {se} for {app}"),
+        KeyName::Center { person, app } => {
+            format!("the centre-generated key of {person} for {app}")
+        }
+        KeyName::AccessCode { person, app } => format!("the access code of {person} for {app}"),
+    }
+}
+
 /// One line for an environment choice.
 pub fn choice(c: &PartyChoice) -> String {
     match c {

@@ -100,6 +100,25 @@ const PARTIES: [&str; 8] = [
 ];
 
 #[test]
+fn evidence_is_named_in_protocol_words() {
+    // Keys of `evidence` name what the fingerprint is of ("signature by the key of SE 1 for app
+    // 1"), as the reference runtime labels it — not Rust values.
+    let mut seen = 0;
+    for (name, path) in goldens("") {
+        let mut r = jpkisim_traces::Reader::open(&path).expect("reads");
+        while let Some(e) = r.next_event() {
+            for key in e.expect("event").evidence.unwrap_or_default().keys() {
+                seen += 1;
+                for debug in ["PersonId(", "SeId(", "AppNo(", "CardGen(", " { ", "serial serial"] {
+                    assert!(!key.contains(debug), "{name}: evidence key {key:?}");
+                }
+            }
+        }
+    }
+    assert!(seen > 100, "the goldens carry evidence ({seen} keys)");
+}
+
+#[test]
 fn every_scenario_golden_conforms_from_every_single_party_with_the_default_options() {
     let mut views = 0;
     for (name, path) in goldens("scenario-") {
