@@ -500,7 +500,8 @@ impl Check<'_> {
             ));
         }
         if !s.steps_cut.is_empty() {
-            hints.push(format!("--hidden-steps {}", (k * 2).max(k + 8)));
+            let more = (k * 2).max(Options::default().hidden_steps);
+            hints.push(format!("--hidden-steps {more}"));
         }
         if s.budget_hit {
             bounds.push(format!(

@@ -274,7 +274,7 @@ impl<'a> Search<'a> {
     /// Drops the targets and states no waiting state can come back to (unless the run is
     /// recorded): what keeps a long, fully observed trace in constant memory.
     pub(super) fn compact(&mut self) {
-        if self.limits.record_run || self.nodes.len() < 2 * self.compacted_at + 4096 {
+        if self.limits.record_run || self.nodes.len() < self.compacted_at + 1024 {
             return;
         }
         let waiting = self
