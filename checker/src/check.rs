@@ -5,7 +5,7 @@
 //! `id`, `kind`, `verdict`, `depth`, `path`; fields may be added.
 //!
 //! Stateright's depth-first checker is used because it is the one that honours symmetry reduction
-//! and needs little memory (see ../shared/domain/stateright-notes.md). Its discoveries are not
+//! and needs little memory (see docs/sources/stateright-notes.md). Its discoveries are not
 //! necessarily the shortest paths; `depth` is the length of the path it reports.
 
 use crate::counterexample::Counterexample;

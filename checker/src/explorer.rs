@@ -9,6 +9,7 @@
 //! for the state after a step (the text the Explorer shows by default), and
 //! [`as_svg`](Model::as_svg) for the sequence diagram.
 
+use crate::html::escape;
 use jpkisim_model::describe;
 use jpkisim_model::{JpkiAction, JpkiModel, JpkiState, Topology};
 use stateright::actor::ActorModelAction;
@@ -83,7 +84,7 @@ impl ReadableModel {
 
 /// More properties than [`ReadableModel`]'s dispatch table holds.
 #[derive(Debug, thiserror::Error)]
-#[error("the model has {have} properties but the Explorer's dispatch table only {table}; extend CONDITION_TABLE in properties/src/explorer.rs")]
+#[error("the model has {have} properties but the Explorer's dispatch table only {table}; extend CONDITION_TABLE in checker/src/explorer.rs")]
 pub struct TooManyProperties {
     /// Properties on the model.
     pub have: usize,
@@ -276,13 +277,6 @@ pub fn sequence_svg_labelled(topo: &Topology, actions: &[JpkiAction], labels: &[
     }
     svg.push_str("</svg>");
     svg
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&#39;")
 }
 
 #[cfg(test)]

@@ -10,12 +10,13 @@
 //! check`), [`shortest`] (breadth-first shortest paths), [`counterexample`] (a path and the ways
 //! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
-//! readable states and shortest-path links).
+//! readable states and shortest-path links), [`html`] (escaping for both).
 
 pub mod check;
 pub mod counterexample;
 pub mod explorer;
 pub mod explorer_http;
+pub mod html;
 pub mod markdown;
 pub mod matrix;
 pub mod shortest;

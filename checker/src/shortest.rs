@@ -1,7 +1,7 @@
 //! Shortest paths to a property's violation (or witness), by our own breadth-first search.
 //!
 //! Stateright 0.31's checkers keep the *last* discovery they make, not the first, so the path they
-//! report is not a shortest one (../shared/domain/stateright-notes.md, pitfall 1). This search
+//! report is not a shortest one (docs/sources/stateright-notes.md, pitfall 1). This search
 //! visits states level by level and keeps, for each target property, the first state it meets: its
 //! path is shortest by construction. States are deduplicated by their symmetry representative,
 //! which preserves depth and every property (both are invariant under renaming persons).
