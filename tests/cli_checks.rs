@@ -84,6 +84,14 @@ fn a_directory_as_trace_out_fails_before_the_check_runs() {
         stderr(&o)
     );
     assert!(o.stdout.is_empty(), "no verdict printed");
+    let o = jpkisim(&["matrix", "--quiet", "--junit", "/proc/nope.xml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--junit /proc/nope.xml: "),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty(), "no design checked");
 }
 
 #[test]

@@ -204,3 +204,84 @@ fn compare(m: &Matrix, path: &std::path::Path, doc: &str) -> ExitCode {
     println!("regenerate the block with `jpkisim matrix --format md`");
     ExitCode::from(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jpkisim_checker::matrix::{Design, Row, PRUNED};
+
+    /// A two-design matrix with every kind of cell, as `run` would hand it to [`suites`] (a real
+    /// run takes minutes; the rows' cells are what this test is about).
+    fn matrix() -> Matrix {
+        let designs = Design::all();
+        let row = |design: Design, cells: Vec<Cell>| Row {
+            design,
+            label: design.label(),
+            flags: design.flags(),
+            unique_states: 1234,
+            cells,
+            seconds: 0.25,
+        };
+        Matrix {
+            bounds: Bounds::default(),
+            properties: vec!["no_double_issuance", "issued", "old_se_wiped"],
+            rows: vec![
+                row(
+                    designs[0],
+                    vec![Cell::Holds, Cell::Witnessed, Cell::NotApplicable],
+                ),
+                row(
+                    designs[1],
+                    vec![Cell::Violated { steps: 6 }, Cell::Unwitnessed, Cell::Holds],
+                ),
+            ],
+            pruned: PRUNED,
+        }
+    }
+
+    #[test]
+    fn junit_has_a_suite_per_design_and_a_case_per_property() {
+        let m = matrix();
+        let x = junit::xml("jpkisim matrix", &suites(&m));
+        assert_eq!(x.matches("<testsuite ").count(), 2, "{x}");
+        assert_eq!(x.matches("<testcase ").count(), 6, "{x}");
+        assert!(
+            x.contains("tests=\"6\" failures=\"2\" errors=\"0\""),
+            "two failing cells: {x}"
+        );
+        let second = &m.rows[1];
+        assert!(
+            x.contains(&format!(
+                "no_double_issuance violated in 6 steps (shortest) in design {}",
+                second.label
+            )),
+            "{x}"
+        );
+        assert!(
+            x.contains(&format!("jpkisim check {} prints", second.flags)),
+            "the failure names the command that prints the counterexample: {x}"
+        );
+        assert!(x.contains("does not apply to this design"), "{x}");
+        let file =
+            std::env::temp_dir().join(format!("jpkisim-matrix-junit-{}.xml", std::process::id()));
+        std::fs::write(&file, &x).expect("write the report");
+        let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
+        match std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+        {
+            Ok(o) => assert!(
+                o.status.success(),
+                "not valid JUnit XML:\n{}\n{x}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => eprintln!(
+                "SKIPPED the schema check: xmllint not found ({e}); apt-get install libxml2-utils"
+            ),
+        }
+        let _ = std::fs::remove_file(&file);
+    }
+}

@@ -109,7 +109,14 @@ fn evidence_is_named_in_protocol_words() {
         while let Some(e) = r.next_event() {
             for key in e.expect("event").evidence.unwrap_or_default().keys() {
                 seen += 1;
-                for debug in ["PersonId(", "SeId(", "AppNo(", "CardGen(", " { ", "serial serial"] {
+                for debug in [
+                    "PersonId(",
+                    "SeId(",
+                    "AppNo(",
+                    "CardGen(",
+                    " { ",
+                    "serial serial",
+                ] {
                     assert!(!key.contains(debug), "{name}: evidence key {key:?}");
                 }
             }
