@@ -87,15 +87,13 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn explore_opens_the_run_at_the_divergence_with_the_allowed_next_steps() {
+/// Runs `conform ARGS --explore` and returns its verdict lines, the Explorer's address and the
+/// steps of the run it opened (the server stops when the guard drops).
+fn explore(args: &[&str]) -> (Server, String, std::net::SocketAddr, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
-        .args([
-            "conform",
-            path(&golden("broken-double-issuance.ndjson")),
-            "--explore",
-            "--bind=127.0.0.1:0",
-        ])
+        .arg("conform")
+        .args(args)
+        .args(["--explore", "--bind=127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -108,17 +106,47 @@ fn explore_opens_the_run_at_the_divergence_with_the_allowed_next_steps() {
         .take_while(|l| !l.starts_with("(the steps"))
         .collect();
     let out = lines.join("\n");
-    assert!(out.starts_with("diverges at event 28"), "{out}");
     let url = lines
         .iter()
         .find_map(|l| {
             l.strip_prefix("The run behind the trace ")
                 .and_then(|r| r.split(": ").nth(1))
         })
-        .unwrap_or_else(|| panic!("the run's URL: {out}"));
-    assert!(out.contains("up to event 28"), "{out}");
+        .unwrap_or_else(|| panic!("the run's URL: {out}"))
+        .to_string();
     let (base, steps) = url.split_once("/#/steps/").expect("an Explorer URL");
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().expect("address");
+    (server, out, addr, steps.to_string())
+}
+
+/// The event numbers the page gives the opened run's steps.
+fn step_events(addr: std::net::SocketAddr) -> Vec<u64> {
+    let status = jpkisim_checker::explorer_http::request(addr, "GET", "/.jpkisim/status", None)
+        .expect("the status answers");
+    let v: serde_json::Value = serde_json::from_slice(&status.body).expect("json");
+    v["page"]["trace"]["events"]
+        .as_array()
+        .expect("the trace's events")
+        .iter()
+        .map(|e| e.as_u64().expect("a number"))
+        .collect()
+}
+
+#[test]
+fn explore_opens_the_run_at_the_divergence_with_the_allowed_next_steps() {
+    let g = golden("broken-double-issuance.ndjson");
+    let (_server, out, addr, steps) = explore(&[path(&g)]);
+    assert!(out.starts_with("diverges at event 28"), "{out}");
+    assert!(out.contains("up to event 28"), "{out}");
+    // Every step of a fully observed trace is a recorded event, numbered as the file numbers it.
+    let events = step_events(addr);
+    assert_eq!(events.len(), steps.split('/').count() - 1, "{events:?}");
+    assert!(events.windows(2).all(|w| w[0] < w[1]), "{events:?}");
+    assert_eq!(
+        (events.first(), events.last()),
+        (Some(&1), Some(&27)),
+        "{events:?}"
+    );
     // The state there offers the model's next steps, among them the IssueCert the model
     // allowed (with `supersedes`), where the trace recorded one without.
     let next =
@@ -135,5 +163,28 @@ fn explore_opens_the_run_at_the_divergence_with_the_allowed_next_steps() {
             "SP-TSM → CA: IssueCert(person 0, SE 1, app 1, card serial 1, supersedes serial 2)"
         )),
         "{actions:#?}"
+    );
+}
+
+#[test]
+fn explore_marks_the_steps_a_partial_log_left_unobserved() {
+    let g = golden("scenario-device-change.ndjson");
+    let (_server, out, addr, _) = explore(&[path(&g), "--observed", "sp-tsm"]);
+    assert!(out.starts_with("conforms"), "{out}");
+    let events = step_events(addr);
+    // The SP-TSM's own steps carry their event numbers; the others' are unobserved (0).
+    let sp_tsm: Vec<u64> = std::fs::read_to_string(&g)
+        .expect("golden")
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["party"] == "SpTsm" && e["kind"] == "deliver")
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    let numbered: Vec<u64> = events.iter().copied().filter(|&e| e != 0).collect();
+    assert_eq!(numbered, sp_tsm, "{events:?}");
+    assert!(
+        events.contains(&0),
+        "the other parties' steps are unobserved: {events:?}"
     );
 }

@@ -221,7 +221,7 @@ pub struct TraceLink {
     /// Its Explorer path (`0/…`).
     pub path: String,
     /// The event number (`seq`) of each step, so the page numbers steps as `conform` and
-    /// `run` do.
+    /// `run` do; 0 for a step no observed party logged (the page shows it as unobserved).
     pub events: Vec<u64>,
 }
 

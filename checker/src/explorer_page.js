@@ -94,10 +94,16 @@
             const steps = parts.length - 1;
             const onTrace = trace && steps >= 1 && steps <= trace.events.length
                 && parts.every((x, i) => x === tracePath[i]);
-            if (onTrace) {
+            // 0: a step no observed party logged (`conform --explore` shows the run it assumed).
+            if (onTrace && trace.events[steps - 1] !== 0) {
                 li.setAttribute('data-event', trace.events[steps - 1]);
+                li.removeAttribute('data-unobserved');
+            } else if (onTrace) {
+                li.setAttribute('data-unobserved', '');
+                li.removeAttribute('data-event');
             } else {
                 li.removeAttribute('data-event');
+                li.removeAttribute('data-unobserved');
             }
         });
     }

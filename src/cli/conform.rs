@@ -60,7 +60,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     };
     let started = Instant::now();
-    let (header, checked) = match check_trace(&args) {
+    let (header, checked, recorded) = match check_trace(&args) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("jpkisim conform: {msg}");
@@ -82,7 +82,11 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     }
     if let Some(front) = front {
-        if let Err(e) = explore(front, &args.file, &checked) {
+        let observed = args.observed.as_ref().map_or_else(
+            || header.observed.clone(),
+            |names| names.iter().filter_map(|n| parse_party(n)).collect(),
+        );
+        if let Err(e) = explore(front, &args.file, &checked, &recorded, &observed) {
             eprintln!("jpkisim conform: {e}");
             return ExitCode::from(2);
         }
@@ -132,9 +136,10 @@ fn options(args: &Args) -> Result<Options, String> {
     })
 }
 
-/// The header and the checked trace. A plain NDJSON check streams the file (constant memory for
-/// a fully observed trace); `--itf-out` and `--explore` read it into memory.
-fn check_trace(args: &Args) -> Result<(Header, Checked), String> {
+/// The header, the checked trace and its events. A plain NDJSON check streams the file
+/// (constant memory for a fully observed trace: no events come back); `--itf-out` and
+/// `--explore` read it into memory.
+fn check_trace(args: &Args) -> Result<(Header, Checked, Vec<Event>), String> {
     let opts = options(args)?;
     let (header, events) = match Reader::open(&args.file) {
         Ok(reader) if args.itf_out.is_none() && !args.explore => {
@@ -146,7 +151,7 @@ fn check_trace(args: &Args) -> Result<(Header, Checked), String> {
                 config: header.config,
                 run: Vec::new(),
             };
-            return Ok((header, checked));
+            return Ok((header, checked, Vec::new()));
         }
         Ok(mut reader) => {
             let header = reader.header().clone();
@@ -175,7 +180,7 @@ fn check_trace(args: &Args) -> Result<(Header, Checked), String> {
     let plain: Vec<Event> = events.iter().map(|(e, _)| e.clone()).collect();
     write_itf(args, &header, &plain)?;
     let checked = check(&header, &events, &opts).map_err(|e| e.to_string())?;
-    Ok((header, checked))
+    Ok((header, checked, plain))
 }
 
 /// The file as an ITF document (a JSON object with a `states` array), if it is JSON at all.
@@ -264,10 +269,18 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// Opens the Explorer on the run the check found, at its last matched event.
-fn explore(front: explorer_http::Front, file: &Path, checked: &Checked) -> Result<(), String> {
+/// Opens the Explorer on the run the check found, at its last matched event, its steps labelled
+/// with the recorded events they match (the others are the unobserved steps the check assumed).
+fn explore(
+    front: explorer_http::Front,
+    file: &Path,
+    checked: &Checked,
+    recorded: &[Event],
+    observed: &[Party],
+) -> Result<(), String> {
     let model = jpkisim_properties::checked_model(checked.config).map_err(|e| e.to_string())?;
     let indices = explorer_http::explorer_indices(&model, &checked.run);
+    let events = event_numbers(&model, &checked.run, recorded, observed);
     let at = checked
         .verdict
         .at()
@@ -286,7 +299,7 @@ fn explore(front: explorer_http::Front, file: &Path, checked: &Checked) -> Resul
         trace: Some(TraceLink {
             label,
             path: jpkisim_model::path::explorer_path(&indices),
-            events: Vec::new(),
+            events,
         }),
     };
     let readable = ReadableModel::new(model).map_err(|e| e.to_string())?;
@@ -307,4 +320,50 @@ fn explore(front: explorer_http::Front, file: &Path, checked: &Checked) -> Resul
     );
     running.wait();
     Ok(())
+}
+
+/// The recorded event (`seq`) each step of `run` matches, 0 for a step no observed party logged
+/// (the page shows it as unobserved). The check matched the observed parties' step events in
+/// the order of the file, so one pass pairs each step with the next such event it equals.
+fn event_numbers(
+    model: &jpkisim_model::JpkiModel,
+    run: &[jpkisim_model::JpkiAction],
+    recorded: &[Event],
+    observed: &[Party],
+) -> Vec<u64> {
+    use jpkisim_traces::{EventKind, Fault};
+    use stateright::Model as _;
+    let same = |a: &Event, b: &Event| {
+        (a.kind, a.party, a.peer, &a.msg, a.choice, a.fault)
+            == (b.kind, b.party, b.peer, &b.msg, b.choice, b.fault)
+    };
+    let mut steps = recorded
+        .iter()
+        .filter(|e| {
+            observed.contains(&e.party)
+                && (matches!(e.kind, EventKind::Deliver | EventKind::Choice)
+                    || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost)))
+        })
+        .peekable();
+    let Some(mut state) = model.init_states().into_iter().next() else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(run.len());
+    for action in run {
+        let made = jpkisim_traces::generate::events_of_step(model, &state, action);
+        let seq = match (made.first(), steps.peek()) {
+            (Some(m), Some(r)) if same(m, r) => {
+                let seq = r.seq;
+                steps.next();
+                seq
+            }
+            _ => 0,
+        };
+        out.push(seq);
+        match model.next_state(&state, action.clone()) {
+            Some(next) => state = next,
+            None => break,
+        }
+    }
+    out
 }
