@@ -437,9 +437,10 @@ fn comparable(e: &Event) -> Value {
 
 /// The allowed event nearest to `event`, with the fields that differ: an event of the same kind
 /// by the same party, or the same message or choice by another (none otherwise: a diff would
-/// compare unrelated events).
+/// compare unrelated events). Messages or choices of different kinds, and the peers, differ in
+/// words (`message: recorded Apply(…), allowed Authenticate(…)`); fields of the same kind
+/// field by field (`msg.StoreData.cert.serial: recorded 4, allowed 3`).
 pub(super) fn nearest(event: &Event, allowed: &[Event]) -> Option<Nearest> {
-    let recorded = comparable(event);
     allowed
         .iter()
         .filter(|a| {
@@ -449,25 +450,98 @@ pub(super) fn nearest(event: &Event, allowed: &[Event]) -> Option<Nearest> {
                     || (a.choice.is_some() && a.choice == event.choice))
         })
         .map(|a| {
-            let diff = value_changes(&recorded, &comparable(a));
-            let penalty =
-                usize::from(a.party != event.party) * 10 + usize::from(a.peer != event.peer) * 5;
+            let (diff, other_kind) = differences(event, a);
+            let penalty = usize::from(a.party != event.party) * 10
+                + usize::from(a.peer != event.peer) * 5
+                + usize::from(other_kind) * 3;
             (penalty + diff.len(), a, diff)
         })
         .min_by_key(|(d, _, _)| *d)
         .map(|(_, a, diff)| Nearest {
             event: describe_event(a),
-            diff: diff
-                .into_iter()
-                .map(|d| match d.split_once(": ") {
-                    Some((path, change)) => match change.split_once(" → ") {
-                        Some((old, new)) => format!("{path}: recorded {old}, allowed {new}"),
-                        None => d.clone(),
-                    },
-                    None => d.clone(),
-                })
-                .collect(),
+            diff,
         })
+}
+
+/// The lines that tell `recorded` from `allowed`, and whether their message or choice is of
+/// another kind.
+fn differences(recorded: &Event, allowed: &Event) -> (Vec<String>, bool) {
+    let mut words = Vec::new();
+    let (mut r, mut a) = (comparable(recorded), comparable(allowed));
+    let mut drop = |field: &str| {
+        for v in [&mut r, &mut a] {
+            if let Value::Object(o) = v {
+                o.remove(field);
+            }
+        }
+    };
+    if recorded.peer != allowed.peer {
+        let name = |p: Option<Party>| p.map_or_else(|| "none".to_string(), |p| p.to_string());
+        words.push(format!(
+            "peer: recorded {}, allowed {}",
+            name(recorded.peer),
+            name(allowed.peer)
+        ));
+    }
+    drop("peer");
+    let mut other_kind = false;
+    if let (Some(rm), Some(am)) = (&recorded.msg, &allowed.msg) {
+        if variant(rm) != variant(am) {
+            other_kind = true;
+            words.push(format!(
+                "message: recorded {}, allowed {}",
+                describe::message(rm),
+                describe::message(am)
+            ));
+            drop("msg");
+        }
+    }
+    if let (Some(rc), Some(ac)) = (&recorded.choice, &allowed.choice) {
+        if variant(rc) != variant(ac) {
+            other_kind = true;
+            words.push(format!(
+                "choice: recorded {}, allowed {}",
+                describe::choice(rc),
+                describe::choice(ac)
+            ));
+            drop("choice");
+        }
+    }
+    let fields = value_changes(&r, &a)
+        .into_iter()
+        .map(|d| match d.split_once(": ") {
+            Some((path, change)) => match change.split_once(" → ") {
+                Some((old, new)) => format!("{path}: recorded {old}, allowed {new}"),
+                None => d.clone(),
+            },
+            None => d.clone(),
+        });
+    (fields.chain(words).collect(), other_kind)
+}
+
+/// The enum variant names down a value's single-key wrappers (`Applicant/Login`, `StoreData`):
+/// what makes two messages or choices of the same kind. Variants are CamelCase in the model's
+/// JSON, fields snake_case: the walk stops at the first field.
+fn variant(v: &impl serde::Serialize) -> Vec<String> {
+    let is_variant = |k: &str| k.starts_with(|c: char| c.is_ascii_uppercase());
+    let mut names = Vec::new();
+    let mut at = serde_json::to_value(v).unwrap_or(Value::Null);
+    while let Value::Object(o) = at {
+        let mut entries = o.into_iter();
+        match (entries.next(), entries.next()) {
+            (Some((k, inner)), None) if is_variant(&k) => {
+                names.push(k);
+                at = inner;
+            }
+            _ => return names,
+        }
+    }
+    if let Value::String(s) = at {
+        if is_variant(&s) {
+            names.push(s);
+        }
+    }
+    names
 }
 
 /// One line for an event, in words: "SP-TSM sends IssueCert(…) to CA", "CA receives IssueCert(…)
@@ -494,5 +568,39 @@ pub fn describe_event(e: &Event) -> String {
             },
             e.party
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: &str) -> Event {
+        serde_json::from_str(json).expect("an event")
+    }
+
+    const APPLY: &str = r#"{"seq":2,"kind":"send","party":{"Applicant":0},"peer":"SpTsm","msg":{"Apply":{"person":0,"se":0,"app":0,"card_cert":{"serial":1,"subject":{"Card":{"person":0,"gen":0}},"key":{"Card":{"person":0,"gen":0}}},"sig":{"signer":{"Card":{"person":0,"gen":0}},"digest":{"Application":{"person":0,"se":0,"app":0,"card":1}}}}}}"#;
+    const AUTHENTICATE: &str = r#"{"seq":2,"kind":"send","party":{"Applicant":0},"peer":{"Se":0},"msg":{"Authenticate":{"login":{"person":0,"n":0},"pin_correct":true}}}"#;
+
+    #[test]
+    fn messages_of_another_kind_differ_in_words_not_json() {
+        let n = nearest(&event(APPLY), &[event(AUTHENTICATE)]).expect("same party, same kind");
+        assert_eq!(
+            n.diff,
+            vec![
+                "peer: recorded SP-TSM, allowed SE 0".to_string(),
+                "message: recorded Apply(person 0, SE 0, app 0, card serial 1), allowed Authenticate(login 0.0, right PIN)".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_of_one_kind_differ_field_by_field() {
+        let other = APPLY.replace(r#""app":0,"card_cert""#, r#""app":1,"card_cert""#);
+        let n = nearest(&event(APPLY), &[event(AUTHENTICATE), event(&other)]).expect("nearest");
+        assert_eq!(
+            n.diff,
+            vec!["msg.Apply.app: recorded 0, allowed 1".to_string()]
+        );
     }
 }
