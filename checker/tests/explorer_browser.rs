@@ -403,6 +403,10 @@ fn a_browser_follows_the_counterexample_link_and_the_layout_fits_a_laptop_and_a_
             svg.x >= right.x - 1.0 && svg.x + svg.width <= right.x + right.width + 1.0,
             "{w}×{h}: the diagram fits its panel: {svg:?} in {right:?}"
         );
+        assert!(
+            svg.height > 100.0 && svg.y + svg.height <= right.y + right.height + 1.0,
+            "{w}×{h}: the diagram keeps a readable height inside its panel (scaled by its viewBox, not squashed): {svg:?} in {right:?}"
+        );
         let scroll = driver.script(
             "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
         );
