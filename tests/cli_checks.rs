@@ -156,3 +156,23 @@ fn an_apdu_script_line_without_end_stops_with_an_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_conform_reader_that_closes_the_pipe_early_gets_the_verdict_code_not_a_panic() {
+    // `jpkisim conform … --json | head`: the reader is gone before the report is written.
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/traces/recorded/broken-sp-tsm-only-wrong-serial.ndjson"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["conform", trace, "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start jpkisim");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for jpkisim");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "diverges is exit 1: {err}");
+}

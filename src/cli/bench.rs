@@ -69,10 +69,7 @@ fn applet(a: &AppletArgs) -> ExitCode {
         r.iterations
     );
     println!("  transport (APDU parse + encode) {}", us(r.transport));
-    println!(
-        "  input check (P1 scheme)         {}",
-        us(r.input_check)
-    );
+    println!("  input check (P1 scheme)         {}", us(r.input_check));
     println!("  RSA in the applet (blinded)     {}", us(r.rsa));
     println!("  SE total, measured              {}", us(r.measured));
     println!("  end to end (transmit)           {}", us(r.end_to_end));

@@ -69,11 +69,13 @@ pub(crate) fn run(args: Args) -> ExitCode {
     };
     let seconds = started.elapsed().as_secs_f64();
     let v = &checked.verdict;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    let text = if args.json {
+        format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
     } else {
-        print!("{}", v.text());
-    }
+        v.text()
+    };
+    // A closed pipe (`| head`) is not an error worth a panic; the exit code still carries the verdict.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     if let Some(path) = &args.junit {
         let xml = junit::xml("jpkisim conform", &[suite(&args.file, &header, v, seconds)]);
         if let Err(e) = output::write("--junit", path, &xml) {
