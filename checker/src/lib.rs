@@ -12,8 +12,15 @@
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
 //! readable states and shortest-path links).
 
+/// Every binary that links the checker (the CLI, tests, examples) allocates with mimalloc: a
+/// search allocates and frees several blocks per successor state, and glibc's allocator spent a
+/// third of the engine's time in `malloc`/`free` on fragmented frontiers (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod check;
 pub mod counterexample;
+pub mod engine;
 pub mod explorer;
 pub mod explorer_http;
 pub mod markdown;

@@ -4,7 +4,7 @@
 //! 1 a property failed; 2 bad flags or configuration (one line on stderr).
 
 use super::config_flags::ConfigFlags;
-use jpkisim_checker::check::{self, Options, Report, Verdict};
+use jpkisim_checker::check::{self, Engine, Options, Report, Verdict};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -17,6 +17,10 @@ pub(crate) struct Args {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Exploration engine: `ours` (parallel breadth-first, shortest paths in one pass) or
+    /// `stateright` (Stateright's depth-first checker, the cross-check).
+    #[arg(long, value_enum, default_value_t = EngineArg::Ours)]
+    engine: EngineArg,
     /// Print the report as JSON (the CI interface).
     #[arg(long)]
     json: bool,
@@ -38,6 +42,12 @@ pub(crate) struct Args {
     progress: u64,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum EngineArg {
+    Ours,
+    Stateright,
+}
+
 pub(crate) fn run(args: Args) -> ExitCode {
     let cfg = match args.config.to_config() {
         Ok(cfg) => cfg,
@@ -51,6 +61,10 @@ pub(crate) fn run(args: Args) -> ExitCode {
         opts.threads = t;
     }
     opts.symmetry = !args.no_symmetry;
+    opts.engine = match args.engine {
+        EngineArg::Ours => Engine::Ours,
+        EngineArg::Stateright => Engine::Stateright,
+    };
     opts.shortest = !args.no_shortest;
     let variant = match args.config.variant() {
         Ok(v) => v,
