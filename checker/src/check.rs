@@ -12,6 +12,7 @@
 //! (../shared/domain/stateright-notes.md, pitfall 1).
 
 use crate::counterexample::Counterexample;
+use crate::engine::cluster::{ClusterOptions, Hosts};
 use crate::engine::{self, Search, SearchError};
 use crate::shortest::shortest_paths;
 use jpkisim_model::describe;
@@ -47,6 +48,11 @@ pub struct Options {
     pub shortest: bool,
     /// The exploration engine.
     pub engine: Engine,
+    /// Our engine on timely dataflow with this many workers per process (`None`: the
+    /// shared-memory engine with `threads`).
+    pub workers: Option<usize>,
+    /// Our engine across processes: where they are and which one this is.
+    pub hosts: Option<Hosts>,
 }
 
 impl Default for Options {
@@ -57,6 +63,8 @@ impl Default for Options {
             symmetry: true,
             shortest: true,
             engine: Engine::Ours,
+            workers: None,
+            hosts: None,
         }
     }
 }
@@ -136,6 +144,8 @@ pub struct Report {
     /// Our engine: bytes of visited set per distinct state, table overhead included (`null` with
     /// Stateright's).
     pub bytes_per_state: Option<f64>,
+    /// Processes that took part (more than 1 with `--hostfile`).
+    pub processes: usize,
     /// Whether symmetry reduction over persons was used (then `unique_states` counts classes).
     pub symmetry: bool,
     /// One entry per applicable property, in catalogue order.
@@ -181,9 +191,22 @@ fn verdict(kind: Kind, found: bool) -> Verdict {
 
 fn run_ours(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
     let (props, _) = applicable(&cfg);
-    let search = Search::new(cfg, props.clone(), opts.symmetry)?;
-    let outcome = engine::local::run(&search, opts.threads, opts.progress_every)?;
-    Ok(report_of(&search, &outcome, opts.symmetry))
+    let search = Search::new(cfg, props, opts.symmetry)?;
+    let outcome = if opts.workers.is_some() || opts.hosts.is_some() {
+        engine::cluster::run(
+            search.clone(),
+            &ClusterOptions {
+                workers: opts.workers.unwrap_or(opts.threads),
+                hosts: opts.hosts.clone(),
+                progress: opts.progress_every,
+            },
+        )?
+    } else {
+        engine::local::run(&search, opts.threads, opts.progress_every)?
+    };
+    let mut report = report_of(&search, &outcome, opts.symmetry);
+    report.processes = opts.hosts.as_ref().map_or(1, |h| h.addresses.len());
+    Ok(report)
 }
 
 /// The report of one of our engine's searches (local or cluster).
@@ -222,6 +245,7 @@ pub fn report_of(search: &Search, outcome: &engine::Outcome, symmetry: bool) -> 
         threads: outcome.workers,
         engine: Engine::Ours,
         bytes_per_state: Some(outcome.bytes_per_state()),
+        processes: 1,
         symmetry,
         properties,
         not_applicable: not_applicable(&cfg),
@@ -230,6 +254,11 @@ pub fn report_of(search: &Search, outcome: &engine::Outcome, symmetry: bool) -> 
 }
 
 fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
+    if opts.workers.is_some() || opts.hosts.is_some() {
+        return Err(SearchError::Config(jpkisim_model::ConfigError(
+            "--workers and --hostfile run our engine; they cannot be combined with --engine stateright".into(),
+        )));
+    }
     let model = checked_model(cfg)?;
     let (props, _) = applicable(&cfg);
     let topo = Topology::of(&cfg);
@@ -318,6 +347,7 @@ fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
         threads: opts.threads.max(1),
         engine: Engine::Stateright,
         bytes_per_state: None,
+        processes: 1,
         symmetry: opts.symmetry,
         properties,
         not_applicable: not_applicable(&cfg),

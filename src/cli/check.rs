@@ -5,6 +5,8 @@
 
 use super::config_flags::ConfigFlags;
 use jpkisim_checker::check::{self, Engine, Options, Report, Verdict};
+use jpkisim_checker::engine::cluster::Hosts;
+use jpkisim_checker::engine::connect::read_hostfile;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -21,6 +23,20 @@ pub(crate) struct Args {
     /// `stateright` (Stateright's depth-first checker, the cross-check).
     #[arg(long, value_enum, default_value_t = EngineArg::Ours)]
     engine: EngineArg,
+    /// Run our engine as a timely dataflow with N worker threads in this process (and in each
+    /// process of a `--hostfile` cluster).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Run across processes: FILE lists one `host:port` per process, in process order
+    /// (docs/scale-out.md). Start one `jpkisim check` per line, each with its `--process`.
+    #[arg(long, value_name = "FILE", requires = "process")]
+    hostfile: Option<std::path::PathBuf>,
+    /// This process's line in the hostfile, from 0; process 0 prints the report.
+    #[arg(long, value_name = "I", requires = "hostfile")]
+    process: Option<usize>,
+    /// Seconds to wait for the other processes of a cluster before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    connect_timeout: u64,
     /// Print the report as JSON (the CI interface).
     #[arg(long)]
     json: bool,
@@ -74,6 +90,34 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     };
     opts.progress_every = (args.progress > 0).then(|| Duration::from_secs(args.progress));
+    if args.workers == Some(0) {
+        eprintln!("jpkisim check: --workers must be at least 1");
+        return ExitCode::from(2);
+    }
+    opts.workers = args.workers;
+    if let (Some(file), Some(process)) = (&args.hostfile, args.process) {
+        let addresses = match read_hostfile(file) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("jpkisim check: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if process >= addresses.len() {
+            eprintln!(
+                "jpkisim check: --process {process} is not a line of {} ({} processes, numbered from 0)",
+                file.display(),
+                addresses.len()
+            );
+            return ExitCode::from(2);
+        }
+        opts.hosts = Some(Hosts {
+            addresses,
+            process,
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+        });
+    }
+    let this_process = args.process.unwrap_or(0);
     let report = match check::run(cfg, opts) {
         Ok(r) => r,
         Err(e) => {
@@ -81,6 +125,18 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let verdict = if report.all_good() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if this_process != 0 {
+        eprintln!(
+            "jpkisim check: process {this_process} of {} done; process 0 prints the report",
+            report.processes
+        );
+        return verdict;
+    }
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => {
@@ -129,23 +185,28 @@ pub(crate) fn run(args: Args) -> ExitCode {
             ),
         }
     }
-    if report.all_good() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    verdict
 }
 
 fn table(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} states, {} unique, max depth {}, {:.1}s on {} thread(s), {}",
+        "{} states, {} unique, max depth {}, {:.1}s on {} thread(s){}, {}, {}",
         r.states,
         r.unique_states,
         r.max_depth,
         r.seconds,
         r.threads,
+        if r.processes > 1 {
+            format!(" in {} processes", r.processes)
+        } else {
+            String::new()
+        },
+        match (r.engine, r.bytes_per_state) {
+            (Engine::Ours, Some(b)) => format!("our engine, {b:.1} B per visited state"),
+            _ => "Stateright's engine".to_string(),
+        },
         if r.complete {
             "complete"
         } else {

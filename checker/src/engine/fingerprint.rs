@@ -71,7 +71,7 @@ pub struct Canon {
 /// A state's fingerprint parts: each actor's part under each renaming (`[renaming][actor]`), the
 /// network's part under each renaming, and the part no renaming moves. Kept with a frontier state
 /// so that its successors re-hash only what changed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Parts(Box<[u64]>);
 
 impl Parts {

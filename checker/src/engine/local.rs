@@ -11,10 +11,13 @@
 //! It is not the multi-process search ([`super::cluster`]), which runs the same levels on timely
 //! dataflow.
 
+use super::packed::Packed;
 use super::progress::Progress;
 use super::visited::{shard_of, Shard, Visited, SHARDS};
-use super::{settle, Discovery, LevelHits, Node, Outcome, Search, SearchError, Seen, Worker};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use super::{
+    child_path, settle, Discovery, LevelHits, Node, Outcome, Search, SearchError, Seen, Successor,
+    Worker,
+};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -84,7 +87,7 @@ pub fn run(
         let check_children = bound.is_none_or(|b| level + 2 < b);
         let outputs = expand_level(
             search,
-            &frontier,
+            std::mem::take(&mut frontier),
             &visited,
             check_children.then_some(&open[..]),
             threads,
@@ -103,7 +106,6 @@ pub fn run(
             }
         }
         any_open = settle(hits, level + 1, &mut open, &mut discoveries);
-        drop(frontier);
         frontier = merge_level(&mut visited, by_shard, threads);
         level += 1;
     }
@@ -121,16 +123,32 @@ pub fn run(
     })
 }
 
-/// The expand phase of one level; properties in `open` are checked on new successors.
+/// The expand phase of one level: the frontier is consumed (each state is unpacked once, taking
+/// over its actor states); properties in `open` are checked on new successors.
 fn expand_level(
     search: &Search,
-    frontier: &[Node],
+    frontier: Vec<Node>,
     visited: &Visited,
     open: Option<&[bool]>,
     threads: usize,
     progress: &Progress,
 ) -> Vec<Expanded> {
-    let next_chunk = AtomicUsize::new(0);
+    // Chunks in path order; workers take them in that order, so each worker meets its
+    // successors in path order and the first it meets of a class has the smallest path.
+    let mut chunks: Vec<(usize, Vec<Node>)> = Vec::new();
+    let mut rest = frontier.into_iter();
+    let mut start = 0;
+    loop {
+        let chunk: Vec<Node> = rest.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let len = chunk.len();
+        chunks.push((start, chunk));
+        start += len;
+    }
+    chunks.reverse();
+    let queue = Mutex::new(chunks);
     let n_props = search.properties.len();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -142,43 +160,9 @@ fn expand_level(
                         hits: LevelHits::new(n_props),
                         error: None,
                     };
-                    let mut seen = Seen::default();
-                    let mut worker = Worker::default();
-                    loop {
-                        let c = next_chunk.fetch_add(1, Ordering::Relaxed);
-                        let start = c * CHUNK;
-                        if start >= frontier.len() {
-                            break;
-                        }
-                        let end = (start + CHUNK).min(frontier.len());
-                        let before = out.generated;
-                        for (pos, node) in frontier[start..end].iter().enumerate() {
-                            let pos = (start + pos) as u64;
-                            let by_shard = &mut out.by_shard;
-                            let result = search.expand(
-                                node,
-                                |fp| visited.contains(fp),
-                                &mut seen,
-                                open.map(|o| (o, &mut out.hits)),
-                                &mut worker,
-                                |fp, child| {
-                                    let ix = child.path.last().copied().unwrap_or(0);
-                                    by_shard[shard_of(fp)].push(Candidate {
-                                        key: (pos << 16) | u64::from(ix),
-                                        fp,
-                                        node: child,
-                                    });
-                                },
-                            );
-                            match result {
-                                Ok(n) => out.generated += n,
-                                Err(e) => {
-                                    out.error = Some(e);
-                                    return out;
-                                }
-                            }
-                        }
-                        progress.generated(out.generated - before);
+                    if let Err(e) = expand_chunks(search, &queue, visited, open, progress, &mut out)
+                    {
+                        out.error = Some(e);
                     }
                     out
                 })
@@ -193,6 +177,61 @@ fn expand_level(
             .collect()
     })
 }
+
+fn expand_chunks(
+    search: &Search,
+    queue: &Mutex<Vec<(usize, Vec<Node>)>>,
+    visited: &Visited,
+    open: Option<&[bool]>,
+    progress: &Progress,
+    out: &mut Expanded,
+) -> Result<(), SearchError> {
+    let mut seen = Seen::default();
+    let mut worker = Worker::default();
+    loop {
+        let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
+        let Some((start, nodes)) = next else {
+            return Ok(());
+        };
+        let before = out.generated;
+        for (k, node) in nodes.into_iter().enumerate() {
+            let pos = (start + k) as u64;
+            let Node { state, parts, path } = node;
+            let parent = state.into_state();
+            let by_shard = &mut out.by_shard;
+            let hits = &mut out.hits;
+            out.generated += search.successors(&parent, &parts, &mut worker, |w, succ| {
+                let fp = succ.fp();
+                if visited.contains(fp) || !seen.insert(fp) {
+                    return Ok(());
+                }
+                let step = succ.step();
+                let (state, child_parts) = match succ {
+                    Successor::Glimpsed { step, fp } => {
+                        search.build(&parent, &parts, step, fp, true, w)?
+                    }
+                    Successor::Built { state, parts, .. } => (state, parts),
+                };
+                let path = child_path(&path, step);
+                if let Some(open) = open {
+                    search.decided_in(&state, open, |i| hits.offer(i, &path));
+                }
+                by_shard[shard_of(fp)].push(Candidate {
+                    key: (pos << 16) | u64::from(step),
+                    fp,
+                    node: Node {
+                        state: Packed::pack(&state),
+                        parts: child_parts,
+                        path,
+                    },
+                });
+                Ok(())
+            })?;
+        }
+        progress.generated(out.generated - before);
+    }
+}
+
 /// The merge phase: inserts each shard's candidates in path order; returns the next frontier in
 /// path order.
 fn merge_level(

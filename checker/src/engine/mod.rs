@@ -24,6 +24,8 @@
 //! a timely dataflow over workers and processes. Both use [`Search`] for everything that touches
 //! the model, so they explore the same states and find the same paths.
 
+pub mod cluster;
+pub mod connect;
 pub mod fingerprint;
 pub mod local;
 pub mod packed;
@@ -36,7 +38,7 @@ use jpkisim_model::{Config, ConfigError, JpkiAction, JpkiModel, JpkiState, World
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
 use packed::Packed;
 use stateright::Model;
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use successor::{Glimpse, Scratch};
 
@@ -73,9 +75,8 @@ pub struct Node {
     pub path: Vec<Step>,
 }
 
-/// Per level and worker: for each fingerprint met, whether that state is within the model's
-/// boundary (a state outside it is neither counted nor kept, as in Stateright's checkers).
-pub type Seen = HashMap<u64, bool, BuildHasherDefault<visited::Identity>>;
+/// Per level and worker: the fingerprints already met.
+pub type Seen = HashSet<u64, BuildHasherDefault<visited::Identity>>;
 
 /// Reusable buffers of one worker.
 #[derive(Default)]
@@ -149,6 +150,12 @@ pub enum SearchError {
         /// What disagreed.
         detail: String,
     },
+    /// The cluster could not be formed.
+    #[error("{0}")]
+    Cluster(#[from] connect::ClusterError),
+    /// A worker of a multi-worker search failed.
+    #[error("{0}")]
+    Worker(String),
 }
 
 impl Search {
@@ -214,49 +221,45 @@ impl Search {
         }
     }
 
-    /// Expands `node`: generates its successors within the model's boundary and calls
-    /// `fresh(fingerprint, node)` for each that is neither `known` (visited at an earlier level)
-    /// nor already in `seen` (met by this worker on this level), after offering it to `hits` for
-    /// every property in `open` it decides (if `check`). Returns the number of successors within
-    /// the boundary, duplicates included (Stateright's count).
-    pub fn expand(
+    /// Generates the successors of `parent` (a frontier state, unpacked, with its fingerprint
+    /// parts) that lie within the model's boundary, in `actions()` order, and calls `each` for
+    /// each: usually with its fingerprint only ([`Successor::Glimpsed`], see [`successor`]), or
+    /// built when the engine had to build it to know its fingerprint. Returns how many there
+    /// were (Stateright's count: duplicates included, states outside the boundary not).
+    ///
+    /// The actions stay in `worker` until the next call, for [`Search::build`].
+    pub fn successors(
         &self,
-        node: &Node,
-        known: impl Fn(u64) -> bool,
-        seen: &mut Seen,
-        check: Option<(&[bool], &mut LevelHits)>,
+        parent: &JpkiState,
+        parts: &Parts,
         worker: &mut Worker,
-        mut fresh: impl FnMut(u64, Node),
+        mut each: impl FnMut(&mut Worker, Successor) -> Result<(), SearchError>,
     ) -> Result<u64, SearchError> {
-        let parent = node.state.unpack();
         worker.actions.clear();
-        self.model.actions(&parent, &mut worker.actions);
+        self.model.actions(parent, &mut worker.actions);
         if worker.actions.len() > usize::from(Step::MAX) + 1 {
             return Err(SearchError::TooManyActions(worker.actions.len()));
         }
-        let mut check = check;
+        worker.scratch.prepare(parent);
         let mut generated = 0;
-        for (ix, action) in worker.actions.iter().enumerate() {
-            let glimpse = self.glimpse(&parent, &node.parts, action, &mut worker.scratch);
-            let quick = match glimpse {
-                Glimpse::Nothing if !self.verify_every_step => continue,
-                Glimpse::Fingerprint(fp) if !self.verify_every_step => {
-                    if known(fp) {
+        for ix in 0..worker.actions.len() {
+            let action = &worker.actions[ix];
+            let glimpse = self.glimpse(parent, parts, action, &mut worker.scratch);
+            let step = ix as Step;
+            if !self.verify_every_step {
+                match glimpse {
+                    Glimpse::Nothing | Glimpse::Outside => continue,
+                    Glimpse::Fingerprint(fp) => {
                         generated += 1;
+                        each(worker, Successor::Glimpsed { step, fp })?;
                         continue;
                     }
-                    if let Some(&inside) = seen.get(&fp) {
-                        generated += u64::from(inside);
-                        continue;
-                    }
-                    Some(fp)
+                    Glimpse::Unknown => {}
                 }
-                Glimpse::Fingerprint(fp) => Some(fp),
-                Glimpse::Nothing | Glimpse::Unknown => None,
-            };
-            let next = self.model.next_state(&parent, action.clone());
-            let Some(next) = next else {
-                if glimpse == Glimpse::Nothing || glimpse == Glimpse::Unknown {
+            }
+            // Build it: the engine could not tell (or was asked to check what it told).
+            let Some(next) = self.model.next_state(parent, action.clone()) else {
+                if matches!(glimpse, Glimpse::Nothing | Glimpse::Unknown) {
                     continue;
                 }
                 return Err(diverged(
@@ -264,60 +267,143 @@ impl Search {
                     "Stateright's next_state gives no successor",
                 ));
             };
-            let (fp, parts) = match (glimpse, quick) {
-                (Glimpse::Nothing, _) => {
+            let inside = Model::within_boundary(&self.model, &next);
+            match glimpse {
+                Glimpse::Nothing => {
                     return Err(diverged(
                         action,
                         "next_state gives a successor where the engine expected none",
                     ))
                 }
-                (Glimpse::Fingerprint(_), Some(fp)) if !self.verify_every_step => {
-                    (fp, worker.scratch.parts(&self.canon, &node.parts))
+                Glimpse::Outside if inside => {
+                    return Err(diverged(
+                        action,
+                        "the successor is within the boundary, which the engine judged from its actors outside",
+                    ))
                 }
-                _ => {
-                    let (fp, parts) = self.canon.fingerprint(&next, Some((&parent, &node.parts)));
-                    if let Some(q) = quick {
-                        if q != fp || worker.scratch.parts(&self.canon, &node.parts) != parts {
-                            return Err(diverged(
-                                action,
-                                "the successor's fingerprint differs from the one computed without building it",
-                            ));
-                        }
-                    }
-                    (fp, parts)
+                Glimpse::Fingerprint(_) if !inside => {
+                    return Err(diverged(
+                        action,
+                        "the successor is outside the boundary, which the engine judged from its actors inside",
+                    ))
                 }
-            };
-            if known(fp) {
-                generated += 1;
-                continue;
+                _ => {}
             }
-            if let Some(&inside) = seen.get(&fp) {
-                generated += u64::from(inside);
-                continue;
-            }
-            let inside = Model::within_boundary(&self.model, &next);
-            seen.insert(fp, inside);
             if !inside {
                 continue;
             }
-            generated += 1;
-            let mut path = Vec::with_capacity(node.path.len() + 1);
-            path.extend_from_slice(&node.path);
-            path.push(ix as Step);
-            if let Some((open, hits)) = check.as_mut() {
-                self.decided_in(&next, open, |i| hits.offer(i, &path));
+            let (fp, built_parts) = self.canon.fingerprint(&next, Some((parent, parts)));
+            if let Glimpse::Fingerprint(q) = glimpse {
+                if q != fp || worker.scratch.parts(&self.canon, parts) != built_parts {
+                    return Err(diverged(
+                        action,
+                        "the successor's fingerprint differs from the one computed without building it",
+                    ));
+                }
             }
-            fresh(
-                fp,
-                Node {
-                    state: Packed::pack(&next),
-                    parts,
-                    path,
+            generated += 1;
+            each(
+                worker,
+                Successor::Built {
+                    step,
+                    fp,
+                    state: next,
+                    parts: built_parts,
                 },
-            );
+            )?;
         }
         Ok(generated)
     }
+
+    /// Computes the actions of `parent` into `worker`, for [`Search::build`].
+    pub fn load_actions(&self, parent: &JpkiState, worker: &mut Worker) {
+        worker.actions.clear();
+        self.model.actions(parent, &mut worker.actions);
+    }
+
+    /// Builds the successor of `parent` by the action at `step` among the actions in `worker`
+    /// (from [`Search::successors`] or [`Search::load_actions`] on `parent`). If `glimpsed_now`
+    /// (it is the successor `successors` just reported), the scratch still holds its parts;
+    /// otherwise its parts are rebuilt and its fingerprint checked against `fp`.
+    pub fn build(
+        &self,
+        parent: &JpkiState,
+        parts: &Parts,
+        step: Step,
+        fp: u64,
+        glimpsed_now: bool,
+        worker: &mut Worker,
+    ) -> Result<(JpkiState, Parts), SearchError> {
+        let Some(action) = worker.actions.get(usize::from(step)) else {
+            return Err(SearchError::Diverged {
+                action: format!("#{step}"),
+                detail: "the parent enables fewer actions than the step names".into(),
+            });
+        };
+        let Some(next) = self.model.next_state(parent, action.clone()) else {
+            return Err(diverged(
+                action,
+                "Stateright's next_state gives no successor",
+            ));
+        };
+        if glimpsed_now {
+            return Ok((next, worker.scratch.parts(&self.canon, parts)));
+        }
+        let (built, built_parts) = self.canon.fingerprint(&next, Some((parent, parts)));
+        if built != fp || !Model::within_boundary(&self.model, &next) {
+            return Err(diverged(
+                action,
+                "the successor built by the fingerprint's owner is not the one its generator fingerprinted",
+            ));
+        }
+        Ok((next, built_parts))
+    }
+}
+
+/// A successor, as [`Search::successors`] reports it.
+pub enum Successor {
+    /// Known by its fingerprint only; [`Search::build`] builds it.
+    Glimpsed {
+        /// Its action's index.
+        step: Step,
+        /// Its canonical fingerprint.
+        fp: u64,
+    },
+    /// Built already.
+    Built {
+        /// Its action's index.
+        step: Step,
+        /// Its canonical fingerprint.
+        fp: u64,
+        /// The state.
+        state: JpkiState,
+        /// Its fingerprint parts.
+        parts: Parts,
+    },
+}
+
+impl Successor {
+    /// The fingerprint.
+    pub fn fp(&self) -> u64 {
+        match self {
+            Successor::Glimpsed { fp, .. } | Successor::Built { fp, .. } => *fp,
+        }
+    }
+
+    /// The action index.
+    pub fn step(&self) -> Step {
+        match self {
+            Successor::Glimpsed { step, .. } | Successor::Built { step, .. } => *step,
+        }
+    }
+}
+
+/// The child path of `parent` by `step`.
+pub fn child_path(parent: &[Step], step: Step) -> Vec<Step> {
+    let mut path = Vec::with_capacity(parent.len() + 1);
+    path.extend_from_slice(parent);
+    path.push(step);
+    path
 }
 
 fn diverged(action: &JpkiAction, detail: &str) -> SearchError {

@@ -133,7 +133,18 @@ impl Packed {
 
     /// The Stateright state this was packed from.
     pub fn unpack(&self) -> JpkiState {
-        let n = self.actors.len();
+        self.rebuild(self.actors.to_vec())
+    }
+
+    /// The Stateright state this was packed from, taking over the actor states (no reference
+    /// counts touched: a frontier state is unpacked once, to be expanded).
+    pub fn into_state(mut self) -> JpkiState {
+        let states = std::mem::take(&mut self.actors).into_vec();
+        self.rebuild(states)
+    }
+
+    fn rebuild(&self, actor_states: Vec<Arc<PartyState>>) -> JpkiState {
+        let n = actor_states.len();
         let network = match &self.net {
             Net::Set(envs, last) => Network::new_unordered_duplicating_with_last_msg(
                 envs.iter().map(envelope),
@@ -178,7 +189,7 @@ impl Packed {
             }
         }
         JpkiState {
-            actor_states: self.actors.to_vec(),
+            actor_states,
             network,
             timers_set,
             random_choices,

@@ -81,6 +81,14 @@ impl Progress {
         self.counters.unique.store(unique, Ordering::Relaxed);
     }
 
+    /// A worker (of a cluster) added `n` distinct states at `level`.
+    pub fn add_unique(&self, n: u64, level: usize) {
+        self.counters.unique.fetch_add(n, Ordering::Relaxed);
+        self.counters
+            .level
+            .fetch_max(level as u64, Ordering::Relaxed);
+    }
+
     /// A worker generated `n` more states.
     pub fn generated(&self, n: u64) {
         self.counters.generated.fetch_add(n, Ordering::Relaxed);
