@@ -30,7 +30,8 @@ enum Command {
     Variants(variants::Args),
     /// APDU console against a freshly personalized emulated secure element.
     Applet(applet::Args),
-    /// Measure on this machine (`bench applet`: the signing path).
+    /// Measure on this machine (`bench applet`: the signing path; `bench check`: our engine
+    /// against Stateright's).
     Bench(bench::Args),
     /// Check a recorded trace (NDJSON or ITF) against the model: does it conform, do the properties hold?
     Conform(conform::Args),

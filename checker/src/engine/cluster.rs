@@ -229,13 +229,13 @@ impl Level {
         for node in nodes {
             let Node { state, parts, path } = node;
             let packed = Arc::new(state);
-            let parent = packed.unpack();
+            let mut parent = packed.unpack();
             let mut per_owner: BTreeMap<usize, Vec<(u64, Step)>> = BTreeMap::new();
             let (me, peers) = (self.me, self.peers);
             let (visited, seen) = (&self.visited, &mut self.seen);
             let generated =
                 self.search
-                    .successors(&parent, &parts, &mut self.worker, |_, succ| {
+                    .successors(&mut parent, &parts, &mut self.worker, |_, _, succ| {
                         let fp = succ.fp();
                         let owner = owner_of(fp, peers);
                         if (owner == me && visited.contains(fp)) || !seen.insert(fp) {

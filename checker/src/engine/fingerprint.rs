@@ -214,6 +214,12 @@ impl Canon {
         Parts(parts)
     }
 
+    /// Actor `i`'s own part (its state and choices, unrenamed): the key under which the engine
+    /// remembers the actor's steps.
+    pub fn own_part(&self, parts: &Parts, i: usize) -> u64 {
+        parts.0[i]
+    }
+
     /// The network's part under renaming `p`, as stored in `parts`.
     pub fn net_part(&self, parts: &Parts, p: usize) -> u64 {
         parts.0[self.net_at() + p]

@@ -230,28 +230,28 @@ impl Search {
     /// The actions stay in `worker` until the next call, for [`Search::build`].
     pub fn successors(
         &self,
-        parent: &JpkiState,
+        parent: &mut JpkiState,
         parts: &Parts,
         worker: &mut Worker,
-        mut each: impl FnMut(&mut Worker, Successor) -> Result<(), SearchError>,
+        mut each: impl FnMut(&mut Worker, &JpkiState, Successor) -> Result<(), SearchError>,
     ) -> Result<u64, SearchError> {
         worker.actions.clear();
         self.model.actions(parent, &mut worker.actions);
         if worker.actions.len() > usize::from(Step::MAX) + 1 {
             return Err(SearchError::TooManyActions(worker.actions.len()));
         }
-        worker.scratch.prepare(parent);
         let mut generated = 0;
         for ix in 0..worker.actions.len() {
             let action = &worker.actions[ix];
             let glimpse = self.glimpse(parent, parts, action, &mut worker.scratch);
+            let parent: &JpkiState = parent;
             let step = ix as Step;
             if !self.verify_every_step {
                 match glimpse {
                     Glimpse::Nothing | Glimpse::Outside => continue,
                     Glimpse::Fingerprint(fp) => {
                         generated += 1;
-                        each(worker, Successor::Glimpsed { step, fp })?;
+                        each(worker, parent, Successor::Glimpsed { step, fp })?;
                         continue;
                     }
                     Glimpse::Unknown => {}
@@ -292,7 +292,7 @@ impl Search {
             if !inside {
                 continue;
             }
-            let (fp, built_parts) = self.canon.fingerprint(&next, Some((parent, parts)));
+            let (fp, built_parts) = self.canon.fingerprint(&next, Some((&*parent, parts)));
             if let Glimpse::Fingerprint(q) = glimpse {
                 if q != fp || worker.scratch.parts(&self.canon, parts) != built_parts {
                     return Err(diverged(
@@ -304,6 +304,7 @@ impl Search {
             generated += 1;
             each(
                 worker,
+                parent,
                 Successor::Built {
                     step,
                     fp,
