@@ -1,11 +1,11 @@
-//! Regenerates `reference/testdata/`: the emulator's **test-only** RSA-2048 keys and X.509
+//! Regenerates `card/testdata/`: the emulator's **test-only** RSA-2048 keys and X.509
 //! certificates (one test CA key that issues both CA certificates, a user-authentication key and a
 //! signing key, with fixed validity dates so that the output is the same on every run).
 //!
 //! It is not part of the emulator: the library only embeds the files this writes, so that no test
 //! or console start pays for 2048-bit key generation. The keys are published test material and
 //! must never protect anything. Run with
-//! `cargo run -p jpkisim-reference --example make_testdata` from the repository root.
+//! `cargo run -p jpkisim-card --example make_testdata` from the repository root.
 
 use std::{fs, path::Path, str::FromStr, time::Duration};
 

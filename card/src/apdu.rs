@@ -67,6 +67,12 @@ impl StatusWord {
         Self(0x63C0 | u16::from(x.min(15)))
     }
 
+    /// `61 xx`: the command succeeded and `remaining` response bytes wait for GET RESPONSE
+    /// (`xx = 00` means 256 or more, as ISO 7816-4 encodes it).
+    pub fn bytes_remaining(remaining: usize) -> Self {
+        Self(0x6100 | u16::from(u8::try_from(remaining).unwrap_or(0)))
+    }
+
     /// The two bytes as sent on the wire.
     pub fn to_bytes(self) -> [u8; 2] {
         self.0.to_be_bytes()

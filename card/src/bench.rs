@@ -26,8 +26,8 @@ pub struct BenchReport {
     pub iterations: usize,
     /// APDU parse and response encode.
     pub transport: Duration,
-    /// DigestInfo check inside the applet.
-    pub digest_info_check: Duration,
+    /// The signature input's check and encoding for the P1 scheme inside the applet.
+    pub input_check: Duration,
     /// RSA operation inside the applet (blinded PKCS#1 v1.5).
     pub rsa: Duration,
     /// Whole command inside the SE.
@@ -130,7 +130,7 @@ pub fn signing_path(iterations: usize, profile: Profile) -> Result<BenchReport, 
     Ok(BenchReport {
         iterations,
         transport: pick(|r| r.transport),
-        digest_info_check: pick(|r| r.stages.digest_info_check.unwrap_or_default()),
+        input_check: pick(|r| r.stages.input_check.unwrap_or_default()),
         rsa: pick(|r| r.stages.rsa.unwrap_or_default()),
         measured: pick(|r| r.measured),
         card_time: pick(|r| r.card_time),

@@ -22,7 +22,7 @@ use crate::{
 
 /// One fuzzer-chosen step.
 #[derive(Arbitrary, Debug)]
-pub enum Step {
+pub enum FuzzStep {
     /// Any bytes at all.
     Raw(Vec<u8>),
     /// A well-framed command with arbitrary header and data.
@@ -47,6 +47,8 @@ pub enum Step {
     Login(bool),
     /// Power cycle.
     PowerCycle,
+    /// One of the meaningful commands, torn: the power goes in the middle of it.
+    Torn(u8),
 }
 
 fn known(i: u8) -> Vec<u8> {
@@ -80,6 +82,21 @@ fn known(i: u8) -> Vec<u8> {
     }
 }
 
+/// Deterministic noise (SplitMix64) for the fuzz smoke test and the tests that feed garbage to
+/// the PC/SC card: the same bytes on every machine, no dependency.
+pub fn deterministic_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
+        })
+        .collect()
+}
+
 fn base_card() -> &'static SecureElement {
     static CARD: OnceLock<SecureElement> = OnceLock::new();
     CARD.get_or_init(
@@ -101,14 +118,14 @@ fn tries(se: &SecureElement) -> [Option<u8>; 2] {
 pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
     let mut se = base_card().clone();
     let mut sent = 0;
-    // Step by step rather than one `Vec<Step>`: a short tail still runs the steps before it.
+    // Step by step rather than one `Vec<FuzzStep>`: a short tail still runs the steps before it.
     while sent < 64 && !u.is_empty() {
-        let Ok(step) = u.arbitrary::<Step>() else {
+        let Ok(step) = u.arbitrary::<FuzzStep>() else {
             break;
         };
         let apdus = match step {
-            Step::Raw(bytes) => vec![bytes],
-            Step::Framed {
+            FuzzStep::Raw(bytes) => vec![bytes],
+            FuzzStep::Framed {
                 cla,
                 ins,
                 p1,
@@ -126,8 +143,8 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
                 v.extend(le.iter());
                 vec![v]
             }
-            Step::Known(i) => vec![known(i)],
-            Step::Login(sign) => [
+            FuzzStep::Known(i) => vec![known(i)],
+            FuzzStep::Login(sign) => [
                 0,
                 if sign { 2 } else { 1 },
                 if sign { 8 } else { 7 },
@@ -136,8 +153,15 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
             .into_iter()
             .map(known)
             .collect(),
-            Step::PowerCycle => {
+            FuzzStep::PowerCycle => {
                 se.power_cycle();
+                continue;
+            }
+            FuzzStep::Torn(i) => {
+                let before = tries(&se);
+                se.transmit_torn(&known(i));
+                sent += 1;
+                check_torn(before, tries(&se), &se);
                 continue;
             }
         };
@@ -160,6 +184,25 @@ pub fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<usize> {
     Ok(sent)
 }
 
+/// After a tear: at most one try spent, on one PIN, none given back; no session survives.
+fn check_torn(before: [Option<u8>; 2], after: [Option<u8>; 2], se: &SecureElement) {
+    let spent: u8 = before
+        .iter()
+        .zip(after)
+        .map(|(b, a)| {
+            let (b, a) = (b.unwrap_or(0), a.unwrap_or(0));
+            assert!(a <= b, "a tear gave a try back");
+            b - a
+        })
+        .sum();
+    assert!(spent <= 1, "a tear spent {spent} tries");
+    let s = se.instance(&JPKI_AID).map(|i| i.applet.session());
+    assert!(
+        s.is_none_or(|s| s.current_ef.is_none() && !s.auth_verified && !s.sign_verified),
+        "a session survived the tear"
+    );
+}
+
 fn check(
     apdu: &[u8],
     data: &[u8],
@@ -177,8 +220,9 @@ fn check(
         sw1 == 0x90 || (0x61..=0x6F).contains(&sw1),
         "status word {sw} outside ISO classes"
     );
+    let more_data = sw.0 & 0xFF00 == 0x6100; // GET RESPONSE in pieces
     assert!(
-        sw == StatusWord::OK || sw == StatusWord::END_OF_FILE || data.is_empty(),
+        sw == StatusWord::OK || sw == StatusWord::END_OF_FILE || more_data || data.is_empty(),
         "data with error {sw}"
     );
     let is_verify = apdu.get(1) == Some(&0x20);
@@ -194,10 +238,19 @@ fn check(
             "a blocked PIN was unblocked by {apdu:02X?}"
         );
     }
-    if apdu.get(1) == Some(&0x2A) && sw == StatusWord::OK {
-        assert_eq!(data.len(), 256, "signature length");
+    // A signature now, or one deferred for GET RESPONSE (61 00).
+    if apdu.get(1) == Some(&0x2A) && (sw == StatusWord::OK || sw == StatusWord(0x6100)) {
+        if sw == StatusWord::OK {
+            assert_eq!(data.len(), 256, "signature length");
+        }
         let s = session_before.unwrap_or_default();
-        let allowed = match s.current_ef {
+        // P2 80 signs with the current EF, P2 80|SFI with the key that SFI names.
+        let key = match apdu.get(3) {
+            Some(0x80) => s.current_ef,
+            Some(p2) => Some(fid::of_short_id(p2 & 0x1F)),
+            None => None,
+        };
+        let allowed = match key {
             Some(fid::AUTH_KEY) => s.auth_verified,
             Some(fid::SIGN_KEY) => s.sign_verified,
             _ => false,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     apdu::{Command, Response, StatusWord},
-    applet::{Build, JpkiApplet, Scope},
+    applet::{Build, InstallParams, JpkiApplet},
     scp03::{dek_decrypt, pseudo_random_card_challenge, CardSession, ScpError, StaticKeys},
 };
 
@@ -261,7 +261,7 @@ impl Isd {
                 if !(5..=16).contains(&aid.len()) || privileges.len() > 3 || !token.is_empty() {
                     return Err(StatusWord::WRONG_DATA);
                 }
-                let Some(scope) = Scope::from_install_params(params) else {
+                let Some(params) = InstallParams::parse(params) else {
                     return Err(StatusWord::WRONG_DATA);
                 };
                 if registry.contains_key(aid) || aid == ISD_AID {
@@ -277,7 +277,7 @@ impl Isd {
                     state,
                     locked: false,
                     privileges: privileges.first().copied().unwrap_or(0),
-                    applet: JpkiApplet::built(self.next_applet_seed, scope, self.build),
+                    applet: JpkiApplet::built(self.next_applet_seed, params, self.build),
                 };
                 registry.insert(aid.to_vec(), instance);
                 Ok(Response::ok(vec![0x00]))

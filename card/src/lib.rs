@@ -11,10 +11,11 @@
 //! [`scp03`] (secure channel), [`isd`] (issuer security domain), [`gp`] (typed GlobalPlatform
 //! commands the host builds), [`tsm`] (the TSM host side: a secure channel and the management
 //! commands over it), [`timing`] (performance profiles and the host deadline), [`se`] (the whole
-//! secure element), [`testcard`] (published test keys, certificates and PINs and the
-//! personalization script), [`console`] (the `jpkisim applet` line format),
-//! [`bench`](mod@bench) (the signing-path benchmark), and with the `arbitrary` feature `fuzzing`
-//! (the harness shared by `fuzz/` and the fuzz smoke test).
+//! secure element), [`token`] (what a personalized JPKI token holds and the TSM script that
+//! personalizes one), [`testcard`] (published test keys, certificates and PINs), [`vpcd`] (the
+//! vsmartcard virtual-reader protocol: the SE as a PC/SC card), [`console`] (the `jpkisim
+//! applet` line format), [`bench`](mod@bench) (the signing-path benchmark), and with the
+//! `arbitrary` feature `fuzzing` (the harness shared by `fuzz/` and the fuzz smoke test).
 
 pub mod apdu;
 pub mod applet;
@@ -28,4 +29,6 @@ pub mod scp03;
 pub mod se;
 pub mod testcard;
 pub mod timing;
+pub mod token;
 pub mod tsm;
+pub mod vpcd;

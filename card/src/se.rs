@@ -4,8 +4,9 @@
 //!
 //! It is for being driven exactly like a card reader or an OMAPI channel drives a real SE. It is not
 //! a multi-channel runtime: logical-channel bits in CLA are accepted but all channels share one
-//! selection (MANAGE CHANNEL is not emulated), and there is no GET RESPONSE because responses are
-//! returned whole, as over T=1.
+//! selection (MANAGE CHANNEL is not emulated). Responses come whole, as over T=1, except where the
+//! JPKI applet itself defers one behind `61 xx` for GET RESPONSE. A command can also be torn
+//! ([`SecureElement::transmit_torn`]): the power goes in the middle of it.
 
 use std::time::{Duration, Instant};
 
@@ -100,6 +101,25 @@ impl SecureElement {
             Outcome::within(deadline, ex.response, &ex.timing),
             ex.timing,
         )
+    }
+
+    /// The card loses power in the middle of `apdu` (tearing): it never answers, what it wrote
+    /// to persistent memory before that point stays (a VERIFY's spent try, see
+    /// [`crate::applet::JpkiApplet::process_torn`]), everything else is as if the command never
+    /// came, and the power cycle ends every session.
+    pub fn transmit_torn(&mut self, apdu: &[u8]) {
+        if let Ok(cmd) = Command::parse(apdu) {
+            let select_by_name = cmd.ins == 0xA4 && cmd.p1 == 0x04;
+            if let (false, Selected::Application(aid)) = (select_by_name, &self.selected) {
+                if let Some(inst) = self.registry.get_mut(aid) {
+                    if inst.is_selectable() {
+                        let personalized = inst.state == AppState::Personalized;
+                        inst.applet.process_torn(&cmd, personalized);
+                    }
+                }
+            }
+        }
+        self.power_cycle();
     }
 
     /// Power cycle (or card reset): volatile state goes, persistent state (files, keys, PINs,

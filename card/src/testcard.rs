@@ -1,10 +1,10 @@
 //! The test card: published **test-only** keys, certificates and PINs, and the personalization
-//! script a TSM runs over SCP03 ([`crate::tsm`]) to turn an empty secure element into a JPKI
-//! phone token with them.
+//! a TSM runs over SCP03 ([`crate::token::personalize`]) to turn an empty secure element into a
+//! JPKI phone token with them.
 //!
 //! It is for tests, the `jpkisim applet` console and the benchmark, which all need a card that is
 //! personalized the way a TSM would do it. It is not real JPKI material: the certificates are
-//! real DER X.509 built with `x509-cert` 0.2's builder by `reference/examples/make_testdata.rs`
+//! real DER X.509 built with `x509-cert` 0.2's builder by `card/examples/make_testdata.rs`
 //! (issued by "JPKISIM TEST CA (NOT JPKI)", fixed validity 2025–2030), and the keys are published
 //! in this repository. Proper certificate profiles are issue 6's job.
 //!
@@ -12,14 +12,16 @@
 //! [`AUTH_PIN`] = `1234`, signing password [`SIGN_PASSWORD`] = `JPKISIM1`, ISD keys
 //! [`isd_keys`] = the GlobalPlatform test key `40 41 … 4F` for ENC, MAC and DEK, KVN `30`.
 
+use zeroize::Zeroizing;
+
 use crate::{
-    applet::{dgi, fid, JPKI_AID},
+    applet::TokenForm,
     gp::Management,
-    isd::{encode_dgi, JPKI_MODULE_AID, JPKI_PACKAGE_AID},
-    scp03::{dek_encrypt, AesKey, ScpError, SecurityLevel, StaticKeys},
+    scp03::{AesKey, StaticKeys},
     se::SecureElement,
     timing::{ClockMode, Profile},
-    tsm::{PersoError, Transcript, Tsm},
+    token::{self, CardContents, TokenInfo},
+    tsm::{PersoError, Transcript},
 };
 
 /// Test authentication PIN (4 digits).
@@ -27,7 +29,7 @@ pub const AUTH_PIN: &str = "1234";
 /// Test signing password (6–16 of `A–Z0–9`).
 pub const SIGN_PASSWORD: &str = "JPKISIM1";
 /// Token label of a phone GP-SE token, first bytes of EF `0006`, padded with spaces to 32 bytes.
-pub const TOKEN_LABEL: &str = "JPKIAPGPSETOKEN";
+pub const TOKEN_LABEL: &str = token::label::ANDROID;
 
 /// Test user-authentication private key, PKCS#1 DER.
 pub const AUTH_KEY_DER: &[u8] = include_bytes!("../testdata/auth_key.pkcs1.der");
@@ -59,65 +61,52 @@ pub fn isd_keys() -> StaticKeys {
     }
 }
 
-/// EF `0006` content: the label padded with spaces to 32 bytes.
+/// The serial number field of the test card's EF `0006`.
+pub const TOKEN_SERIAL: &str = "JPKISIM-TEST";
+
+/// EF `0006` content: the 160-byte token information of an Android phone token
+/// ([`crate::token::TokenInfo`]), serial [`TOKEN_SERIAL`].
 pub fn token_info() -> Vec<u8> {
-    let mut t = TOKEN_LABEL.as_bytes().to_vec();
-    t.resize(32, b' ');
-    t
+    TokenInfo {
+        label: TOKEN_LABEL,
+        serial: TOKEN_SERIAL.to_owned(),
+    }
+    .to_bytes()
+}
+
+/// The test card's contents: these keys, certificates and PINs, labelled as an Android phone
+/// token.
+pub fn contents() -> CardContents {
+    CardContents {
+        form: TokenForm::Phone,
+        token_info: token_info(),
+        auth_cert: AUTH_CERT_DER.to_vec(),
+        auth_ca_cert: AUTH_CA_CERT_DER.to_vec(),
+        sign_cert: SIGN_CERT_DER.to_vec(),
+        sign_ca_cert: SIGN_CA_CERT_DER.to_vec(),
+        auth_key: Zeroizing::new(AUTH_KEY_DER.to_vec()),
+        sign_key: Zeroizing::new(SIGN_KEY_DER.to_vec()),
+        auth_pin: Zeroizing::new(AUTH_PIN.as_bytes().to_vec()),
+        sign_password: Zeroizing::new(SIGN_PASSWORD.as_bytes().to_vec()),
+    }
 }
 
 /// The personalization a TSM performs, as data: which DGIs go in the clear and which under the
 /// DEK. The key DGIs are imports of centre-generated keys. (Every test value fits a DGI; the
-/// `None` of [`encode_dgi`] is passed on rather than assumed away.)
+/// `None` of [`crate::isd::encode_dgi`] is passed on rather than assumed away.)
 pub fn test_dgis() -> Option<(Vec<u8>, Vec<u8>)> {
-    let mut plain = Vec::new();
-    for (f, content) in [
-        (fid::TOKEN_INFO, token_info()),
-        (fid::SIGN_CA_CERT, SIGN_CA_CERT_DER.to_vec()),
-        (fid::AUTH_CA_CERT, AUTH_CA_CERT_DER.to_vec()),
-        (fid::SIGN_CERT, SIGN_CERT_DER.to_vec()),
-        (fid::AUTH_CERT, AUTH_CERT_DER.to_vec()),
-    ] {
-        plain.extend(encode_dgi(dgi::FILE_BASE | f, &content)?);
-    }
-    let dek = isd_keys().dek;
-    let mut secret = Vec::new();
-    for (tag, value) in [
-        (dgi::AUTH_PIN, AUTH_PIN.as_bytes()),
-        (dgi::SIGN_PIN, SIGN_PASSWORD.as_bytes()),
-        (dgi::AUTH_KEY, AUTH_KEY_DER),
-        (dgi::SIGN_KEY, SIGN_KEY_DER),
-    ] {
-        secret.extend(encode_dgi(tag, &dek_encrypt(&dek, value))?);
-    }
-    Some((plain, secret))
+    contents().dgis(&isd_keys().dek)
 }
 
 /// The JPKI instance of the test card: both certificates and keys (install parameter `C9 00`).
 pub fn install_command() -> Management<'static> {
-    Management::InstallAndMakeSelectable {
-        package: &JPKI_PACKAGE_AID,
-        module: &JPKI_MODULE_AID,
-        instance: &JPKI_AID,
-        privileges: 0x00,
-        params: &[],
-    }
+    token::install_command(TokenForm::Phone)
 }
 
 /// Installs and personalizes the JPKI applet over SCP03 (C-DEC + C-MAC) with the test material,
-/// as a TSM does: INSTALL [for install and make selectable], INSTALL [for personalization], the
-/// clear DGIs, then the DEK-encrypted DGIs with the last-block flag. Returns the transcript.
+/// as a TSM does ([`token::personalize`]). Returns the transcript.
 pub fn personalize(se: &mut SecureElement) -> Result<Transcript, PersoError> {
-    let mut tsm = Tsm::new(se, isd_keys(), HOST_CHALLENGE);
-    tsm.open_secure_channel(SecurityLevel::C_DEC_C_MAC)?;
-    tsm.manage(&install_command())?;
-    tsm.manage(&Management::InstallForPersonalization {
-        instance: &JPKI_AID,
-    })?;
-    let (plain, secret) = test_dgis().ok_or(PersoError::Scp(ScpError::Malformed))?;
-    let next = tsm.store_stream(&plain, false, false, 0)?;
-    tsm.store_stream(&secret, true, true, next)?;
-    Ok(tsm.transcript)
+    token::personalize(se, isd_keys(), HOST_CHALLENGE, &contents())
 }
 
 /// A freshly personalized secure element with the test card's contents, the ISD selected.
@@ -125,8 +114,73 @@ pub fn personalized_se(
     profile: Profile,
     clock_mode: ClockMode,
 ) -> Result<SecureElement, PersoError> {
+    personalized_se_with(&contents(), profile, clock_mode)
+}
+
+/// A freshly personalized secure element holding `contents`, behind the test card's ISD keys
+/// and seed, powered up again with the ISD selected: how the console and `jpkisim card` make a
+/// card of a test run's material.
+pub fn personalized_se_with(
+    contents: &CardContents,
+    profile: Profile,
+    clock_mode: ClockMode,
+) -> Result<SecureElement, PersoError> {
     let mut se = SecureElement::new(isd_keys(), profile, clock_mode, SEED);
-    personalize(&mut se)?;
+    token::personalize(&mut se, isd_keys(), HOST_CHALLENGE, contents)?;
     se.power_cycle();
     Ok(se)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{apdu::StatusWord, applet::JPKI_AID, token::label};
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let shown = format!("{:?}", contents());
+        assert!(
+            !shown.contains("1234") && !shown.contains("JPKISIM1"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_card_form_token_gives_out_its_auth_certificate_without_the_pin() {
+        for (form, label, sw) in [
+            (
+                TokenForm::Phone,
+                label::ANDROID,
+                StatusWord::SECURITY_STATUS,
+            ),
+            (TokenForm::Card, label::CARD, StatusWord::OK),
+        ] {
+            let contents = contents().with_form(form);
+            let mut se = personalized_se_with(&contents, Profile::Instant, ClockMode::Simulated)
+                .expect("card");
+            let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0A];
+            select.extend_from_slice(&JPKI_AID);
+            assert_eq!(se.transmit(&select).response.sw, StatusWord::OK);
+            let token = se.transmit(&[0x00, 0xB0, 0x86, 0x00, 0x20]).response;
+            assert!(token.data.starts_with(label.as_bytes()), "{form:?}");
+            assert_eq!(token.data.len(), 32);
+            let cert = se.transmit(&[0x00, 0xB0, 0x8A, 0x00, 0x04]).response;
+            assert_eq!(cert.sw, sw, "{form:?}");
+            // The signing certificate needs the signing password on both.
+            let sign = se.transmit(&[0x00, 0xB0, 0x81, 0x00, 0x04]).response;
+            assert_eq!(sign.sw, StatusWord::SECURITY_STATUS, "{form:?}");
+        }
+    }
+
+    #[test]
+    fn load_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("jpkisim-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let e = contents().with_files_from(&dir).expect_err("empty dir");
+        assert!(e.to_string().contains("auth_cert.der"), "{e}");
+        std::fs::write(dir.join("auth_cert.der"), b"-----BEGIN CERTIFICATE-----").expect("write");
+        let e = contents().with_files_from(&dir).expect_err("PEM");
+        assert!(e.to_string().contains("is not DER"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

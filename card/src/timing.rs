@@ -4,7 +4,7 @@
 //!
 //! It is for answering the studies' question "is a SIM fast enough to sign?" and for exercising
 //! host timeouts. It is not a model of transport latency: the profiles only carry sourced figures
-//! (on-chip RSA-2048 signature times from JCAlgTest, see ../shared/domain/globalplatform-and-timing.md),
+//! (on-chip RSA-2048 signature times from JCAlgTest, see docs/sources/globalplatform-and-timing.md),
 //! and any per-command overhead is the user's `custom` choice.
 
 use std::{
@@ -126,8 +126,11 @@ pub enum ClockMode {
 pub struct Stages {
     /// PIN comparison and retry-counter update (VERIFY, CHANGE REFERENCE DATA).
     pub pin_check: Option<Duration>,
-    /// DigestInfo structure check (COMPUTE DIGITAL SIGNATURE).
-    pub digest_info_check: Option<Duration>,
+    /// COMPUTE DIGITAL SIGNATURE's input check and encoding: the length the P1 scheme allows,
+    /// and for the schemes that need it the on-card SHA-256 and DigestInfo wrapping. (The name
+    /// is from when the applet accepted only a DigestInfo; P1 `00` now signs the data as sent,
+    /// as the card does.)
+    pub input_check: Option<Duration>,
     /// RSA private-key operation (COMPUTE DIGITAL SIGNATURE; key generation in STORE DATA is
     /// not timed).
     pub rsa: Option<Duration>,
@@ -168,10 +171,10 @@ impl TimingRecord {
         let us = |d: Duration| format!("{:.1}", d.as_secs_f64() * 1e6);
         let stage = |d: Option<Duration>| d.map_or_else(|| "-".to_owned(), us);
         format!(
-            "transport_us={} pin_check_us={} digest_info_check_us={} rsa_us={} measured_us={} card_time_ms={:.3}",
+            "transport_us={} pin_check_us={} input_check_us={} rsa_us={} measured_us={} card_time_ms={:.3}",
             us(self.transport),
             stage(self.stages.pin_check),
-            stage(self.stages.digest_info_check),
+            stage(self.stages.input_check),
             stage(self.stages.rsa),
             us(self.measured),
             self.card_time.as_secs_f64() * 1e3

@@ -13,10 +13,6 @@ use jpkisim_card::{
     timing::{ClockMode, Outcome, Profile},
 };
 
-fn sws(se: &mut jpkisim_card::se::SecureElement, apdus: &[Vec<u8>]) -> Vec<u16> {
-    apdus.iter().map(|a| sw(se, a).0).collect()
-}
-
 #[test]
 fn malformed_and_unknown_commands() {
     let mut se = card();
@@ -71,13 +67,43 @@ fn token_label_and_read_binary_bounds() {
     assert_eq!(sw(&mut se, &select_ap()), StatusWord::OK);
     assert_eq!(sw(&mut se, &select_ef(fid::TOKEN_INFO)), StatusWord::OK);
     let r = se.transmit(&hex("00B0000000")).response; // Le 00: up to 256, short file is fine
-    assert_eq!((r.sw, r.data.len()), (StatusWord::OK, 32));
-    assert!(r.data.starts_with(b"JPKIAPGPSETOKEN"));
-    let r = se.transmit(&hex("00B0001020")).response; // 16 of 32 requested: 62 82 with the data
+    assert_eq!((r.sw, r.data.len()), (StatusWord::OK, 160));
+    assert!(r.data.starts_with(b"JPKIAPGPSETOKEN "));
+    let r = se.transmit(&hex("00B0009020")).response; // 16 of 32 requested: 62 82 with the data
     assert_eq!((r.sw, r.data.len()), (StatusWord::END_OF_FILE, 16));
-    assert_eq!(sw(&mut se, &hex("00B0002001")), StatusWord::WRONG_OFFSET);
-    assert_eq!(sw(&mut se, &hex("00B0800001")), StatusWord::WRONG_P1P2); // SFI addressing
+    assert_eq!(sw(&mut se, &hex("00B000A001")), StatusWord::WRONG_OFFSET);
     assert_eq!(sw(&mut se, &hex("00B00000")), StatusWord::WRONG_LENGTH); // no Le
+}
+
+#[test]
+fn read_binary_by_short_ef_identifier() {
+    let mut se = card();
+    assert_eq!(sw(&mut se, &select_ap()), StatusWord::OK);
+    // P1 = 80 | SFI, P2 = offset: no SELECT needed, and the EF becomes the current one.
+    let r = se.transmit(&hex("00B0860020")).response;
+    assert_eq!(
+        (r.sw, &r.data[..]),
+        (StatusWord::OK, &b"JPKIAPGPSETOKEN                 "[..])
+    );
+    let r = se.transmit(&hex("00B0000504")).response; // the current EF is now 0006
+    assert_eq!((r.sw, &r.data[..]), (StatusWord::OK, &b"PGPS"[..]));
+    let r = se.transmit(&hex("00B0800504")).response; // SFI 0: the current EF
+    assert_eq!((r.sw, &r.data[..]), (StatusWord::OK, &b"PGPS"[..]));
+    let r = se.transmit(&hex("00B08B0004")).response; // the auth CA certificate's DER header
+    assert_eq!((r.sw, &r.data[..2]), (StatusWord::OK, &[0x30, 0x82][..]));
+    assert_eq!(
+        sws(
+            &mut se,
+            &[
+                hex("00B08A0004"), // auth certificate: the phone wants the auth PIN
+                hex("00B0970004"), // a key EF is not transparent
+                hex("00B0990004"), // no EF 0019
+                hex("00B09F0004"), // SFI 31 is reserved
+                hex("00B0C60004"), // P1 bits 7-6 must be 0 with an SFI
+            ]
+        ),
+        [0x6982, 0x6981, 0x6A82, 0x6A86, 0x6A86]
+    );
 }
 
 #[test]
@@ -102,16 +128,16 @@ fn auth_pin_blocks_after_three_and_stays_blocked_across_power_cycles() {
         sws(&mut se, &[QUERY.to_vec(), verify(b"2222")]),
         [0x63C1, 0x63C0]
     );
-    // Blocked: even the right PIN is refused, and the query says blocked.
+    // Blocked: even the right PIN is refused; the query says no try is left.
     assert_eq!(
         sws(&mut se, &[verify(b"1234"), QUERY.to_vec()]),
-        [0x6983, 0x6983]
+        [0x6983, 0x63C0]
     );
     se.power_cycle();
     assert_eq!(sws(&mut se, &open), [0x9000, 0x9000]);
     assert_eq!(
         sws(&mut se, &[verify(b"1234"), QUERY.to_vec()]),
-        [0x6983, 0x6983]
+        [0x6983, 0x63C0]
     );
     assert_eq!(
         se.instance(&JPKI_AID)
@@ -152,12 +178,7 @@ fn success_resets_the_counter_and_query_after_verify_is_9000() {
 #[test]
 fn verification_is_per_session() {
     let mut se = card();
-    let login = [
-        select_ap(),
-        select_ef(fid::AUTH_PIN),
-        verify(b"1234"),
-        select_ef(fid::AUTH_KEY),
-    ];
+    let login = auth_login();
     let di = sha256_digest_info(b"m");
     assert_eq!(sws(&mut se, &login), [0x9000; 4]);
     assert_eq!(sw(&mut se, &sign(&di)), StatusWord::OK);
@@ -191,33 +212,30 @@ fn verification_is_per_session() {
 #[test]
 fn signature_input_rules() {
     let mut se = card();
-    let login = [
-        select_ap(),
-        select_ef(fid::AUTH_PIN),
-        verify(b"1234"),
-        select_ef(fid::AUTH_KEY),
-    ];
+    let login = auth_login();
     assert_eq!(sws(&mut se, &login), [0x9000; 4]);
     let di = sha256_digest_info(b"m");
-    let mut no_le = sign(&di);
-    no_le.pop();
     let mut short_le = sign(&di);
     *short_le.last_mut().expect("le") = 0x80;
-    let not_digest_info = sign(&[0x42; 51]);
     let too_long = sign(&vec![0x30; MAX_DIGEST_INFO_LEN + 1]);
     assert_eq!(
         sws(
             &mut se,
             &[
-                no_le,
                 short_le,
-                not_digest_info,
                 too_long,
-                hex("802A00810100")
+                hex("802A008000"),     // no data
+                hex("802A06800100"),   // P1 06: no such scheme
+                hex("802A00000100"),   // P2 00
+                hex("802A00810100"),   // P2 80|01: EF 0001 is not a key
+                hex("802A0280020000"), // P1 02 takes exactly one SHA-256
             ]
         ),
-        [0x6700, 0x6700, 0x6A80, 0x6700, 0x6A86]
+        [0x6700, 0x6700, 0x6700, 0x6A86, 0x6A86, 0x6A88, 0x6700]
     );
+    // P1 00 signs the data as sent, as the card does: a DigestInfo is the client's business.
+    let r = se.transmit(&sign(&[0x42; 51])).response;
+    assert_eq!((r.sw, r.data.len()), (StatusWord::OK, 256));
     assert_eq!(sw(&mut se, &sign(&di)), StatusWord::OK);
 }
 
@@ -287,12 +305,7 @@ fn uninstalled_applet_is_not_found_and_the_isd_rejects_applet_commands() {
 fn profiles_charge_the_chip_time_and_the_simulated_clock_advances() {
     for (profile, ms) in [(Profile::Jcop4, 61), (Profile::Sim, 236)] {
         let mut se = testcard::personalized_se(profile, ClockMode::Simulated).expect("card");
-        let login = [
-            select_ap(),
-            select_ef(fid::AUTH_PIN),
-            verify(b"1234"),
-            select_ef(fid::AUTH_KEY),
-        ];
+        let login = auth_login();
         assert_eq!(sws(&mut se, &login), [0x9000; 4]);
         let before = se.clock();
         let ex = se.transmit(&sign(&sha256_digest_info(b"t")));
@@ -300,7 +313,7 @@ fn profiles_charge_the_chip_time_and_the_simulated_clock_advances() {
         let t = ex.timing;
         assert!(
             t.stages.rsa.is_some()
-                && t.stages.digest_info_check.is_some()
+                && t.stages.input_check.is_some()
                 && t.stages.pin_check.is_none()
         );
         assert!(

@@ -3,21 +3,7 @@
 //! command sequences, raw and framed, against a personalized card, with the harness's invariants
 //! checked after each command.
 
-use jpkisim_card::fuzzing::{self, arbitrary::Unstructured};
-
-/// SplitMix64: a fixed, dependency-free byte source so the run is the same everywhere.
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) as u8
-        })
-        .collect()
-}
+use jpkisim_card::fuzzing::{self, arbitrary::Unstructured, deterministic_bytes as bytes};
 
 #[test]
 fn fuzz_harness_smoke() {

@@ -150,7 +150,7 @@ impl Spec {
             Op::Query => {
                 let kind = pin_of(cur).expect("checked");
                 match (self.tries[idx(kind)], self.verified[idx(kind)]) {
-                    (0, _) => 0x6983,
+                    (0, _) => 0x63C0,
                     (_, true) => 0x9000,
                     (t, false) => 0x63C0 | u16::from(t),
                 }

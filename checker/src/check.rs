@@ -9,7 +9,7 @@
 //! the same pass. [`Engine::Stateright`] is Stateright 0.31's depth-first checker, kept as an
 //! independent cross-check: its discoveries are not necessarily shortest (`depth` is the length
 //! of the path it found), so violations are then searched again for a shortest path
-//! (../shared/domain/stateright-notes.md, pitfall 1).
+//! (docs/sources/stateright-notes.md, pitfall 1).
 
 use crate::counterexample::Counterexample;
 use crate::engine::cluster::{ClusterOptions, Hosts};

@@ -9,6 +9,7 @@
 //! for the state after a step (the text the Explorer shows by default), and
 //! [`as_svg`](Model::as_svg) for the sequence diagram.
 
+use crate::html::escape;
 use jpkisim_model::actors::PartyState;
 use jpkisim_model::applicant::{ApplicantState, Holder};
 use jpkisim_model::ca::CaState;
@@ -81,7 +82,7 @@ impl ReadableModel {
 
 /// More properties than [`ReadableModel`]'s dispatch table holds.
 #[derive(Debug, thiserror::Error)]
-#[error("the model has {have} properties but the Explorer's dispatch table only {table}; extend CONDITION_TABLE in properties/src/explorer.rs")]
+#[error("the model has {have} properties but the Explorer's dispatch table only {table}; extend CONDITION_TABLE in checker/src/explorer.rs")]
 pub struct TooManyProperties {
     /// Properties on the model.
     pub have: usize,
@@ -236,13 +237,6 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
     }
     svg.push_str("</svg>");
     svg
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\'', "&#39;")
 }
 
 /// Every party's state in words, one block per party; with `before`, parties whose state the

@@ -3,7 +3,7 @@
 //!
 //! Stateright 0.31's Explorer links a property to the path its own on-demand checker happened to
 //! discover last, which is neither shortest nor available before "Run to completion"
-//! (../shared/domain/stateright-notes.md, pitfalls 1 and 3), and its `serve()` blocks forever on an
+//! (docs/sources/stateright-notes.md, pitfalls 1 and 3), and its `serve()` blocks forever on an
 //! address it does not report. So the Explorer runs on a private loopback port, and a small
 //! front server on the requested address passes every request through, rewriting only the
 //! property list in `/.status` and `/.states/...` answers so that each property with a known

@@ -12,7 +12,7 @@
 //! (breadth-first shortest paths), [`counterexample`] (a path and the ways
 //! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
-//! readable states and shortest-path links).
+//! readable states and shortest-path links), [`html`] (escaping for both).
 
 /// Every binary that links the checker (the CLI, tests, examples) allocates with mimalloc: a
 /// search allocates and frees several blocks per successor state, and glibc's allocator spent a
@@ -26,6 +26,7 @@ pub mod counterexample;
 pub mod engine;
 pub mod explorer;
 pub mod explorer_http;
+pub mod html;
 pub mod markdown;
 pub mod matrix;
 pub mod shortest;

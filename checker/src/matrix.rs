@@ -11,8 +11,9 @@
 //! it.
 
 use crate::check::{self, Options, Verdict};
+use crate::html::escape;
 use jpkisim_model::config::{
-    Carrier, Config, DeviceChange, KeyGen, Medium, Proofing, RevocationCheck,
+    Carrier, Config, DeviceChange, Dimension, KeyGen, Medium, Proofing, RevocationCheck,
 };
 use jpkisim_model::ConfigError;
 use jpkisim_properties::catalogue::{Kind, ALL};
@@ -57,13 +58,6 @@ pub const PRUNED: &[Pruned] = &[Pruned {
              SIM from the host MNO and has no TSM), so it exists only for SIMs. The GP-SE rows \
              stand for MNO and MVNO subscribers alike",
 }];
-
-fn flag_value<T: Serialize>(v: T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 impl Design {
     /// Every design of the matrix, in table order (the default design first), pruned.
@@ -113,25 +107,22 @@ impl Design {
         let d = Config::default();
         let mut parts = Vec::new();
         if self.medium != d.medium {
-            parts.push(format!("--medium {}", flag_value(self.medium)));
+            parts.push(format!("--medium {}", self.medium.name()));
         }
         if self.carrier != d.carrier {
-            parts.push(format!("--carrier {}", flag_value(self.carrier)));
+            parts.push(format!("--carrier {}", self.carrier.name()));
         }
         if self.keygen != d.keygen {
-            parts.push(format!("--keygen {}", flag_value(self.keygen)));
+            parts.push(format!("--keygen {}", self.keygen.name()));
         }
         if self.revocation != d.revocation {
-            parts.push(format!("--revocation {}", flag_value(self.revocation)));
+            parts.push(format!("--revocation {}", self.revocation.name()));
         }
         if self.device_change != d.device_change {
-            parts.push(format!(
-                "--device-change {}",
-                flag_value(self.device_change)
-            ));
+            parts.push(format!("--device-change {}", self.device_change.name()));
         }
         if self.proofing != d.proofing {
-            parts.push(format!("--proofing {}", flag_value(self.proofing)));
+            parts.push(format!("--proofing {}", self.proofing.name()));
         }
         parts.join(" ")
     }
@@ -516,13 +507,6 @@ pub fn markdown(m: &Matrix) -> String {
         }
     }
     out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The matrix as a self-contained HTML page; each failing cell's tooltip holds its command.

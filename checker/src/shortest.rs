@@ -1,7 +1,7 @@
 //! Shortest paths to a property's violation (or witness), by our breadth-first engine.
 //!
 //! Stateright 0.31's checkers keep the *last* discovery they make, not the first, so the path they
-//! report is not a shortest one (../shared/domain/stateright-notes.md, pitfall 1). The engine
+//! report is not a shortest one (docs/sources/stateright-notes.md, pitfall 1). The engine
 //! ([`crate::engine`]) checks each level completely before the next, so the first level at which a
 //! target is decided gives a shortest path; the search stops as soon as every target is decided.
 //! States are deduplicated by class under renaming of persons, which preserves depth and every

@@ -7,7 +7,7 @@
 //! our engine counts fewer states by design, and the manifest says why).
 
 use jpkisim_checker::check::{self, Engine, Options, Verdict};
-use jpkisim_model::config::{Config, Flaw};
+use jpkisim_model::config::{Config, Dimension, Flaw};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -54,7 +54,7 @@ fn config_of(run: &Run) -> Config {
     let mut cfg: Config = serde_json::from_value(value)
         .unwrap_or_else(|e| panic!("manifest run '{}': bad config: {e}", run.name));
     for id in &run.flaws {
-        let flaw: Flaw = serde_json::from_value(serde_json::Value::String(id.clone()))
+        let flaw = Flaw::parse(id)
             .unwrap_or_else(|e| panic!("manifest run '{}': unknown flaw {id}: {e}", run.name));
         cfg.flaws = cfg.flaws.with(flaw);
     }

@@ -14,7 +14,7 @@ use crate::ids::{Party, PersonId, SeId};
 use crate::msg::Msg;
 use crate::mvno;
 use crate::relying_party::{self, RpState};
-use crate::se::{self, SeState};
+use crate::se::{self, SeEffect, SeState};
 use crate::se_tsm::{self, SeTsmState};
 use crate::sp_tsm::{self, SpTsmState};
 use crate::transition::{Ctx, Outbox, Step};
@@ -133,6 +133,17 @@ pub struct PartyActor {
 pub type JpkiModel = ActorModel<PartyActor, Config, ()>;
 /// A global state of the model.
 pub type JpkiState = ActorModelState<PartyActor, ()>;
+/// What a party's step asks of its hardware: the effect the reference runtime carries out
+/// (the model checker ignores it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// The SE's card must carry out this step.
+    Se(SeEffect),
+}
+
+/// A step of a party, as the adapter and the reference runtime see it.
+pub type PartyStep = Step<PartyState, Effect>;
+
 /// A step of the model: a delivery, a loss, or a party's own choice.
 pub type JpkiAction = ActorModelAction<Msg, (), PartyChoice>;
 
@@ -185,7 +196,7 @@ impl PartyActor {
     }
 
     /// The party's transition on a delivered message, with symbolic crypto.
-    pub fn deliver(&self, state: &PartyState, from: Party, msg: &Msg) -> Step<PartyState> {
+    pub fn deliver(&self, state: &PartyState, from: Party, msg: &Msg) -> PartyStep {
         self.deliver_with(&Symbolic, state, from, msg)
     }
 
@@ -196,33 +207,35 @@ impl PartyActor {
         state: &PartyState,
         from: Party,
         msg: &Msg,
-    ) -> Step<PartyState> {
+    ) -> PartyStep {
         let ctx = self.ctx(crypto);
-        macro_rules! step {
-            ($variant:ident, $s:expr, $f:path) => {{
-                let Step { state, out } = $f(&ctx, $s, from, msg);
-                Step {
-                    state: PartyState::$variant(state),
-                    out,
-                }
-            }};
-        }
         match state {
-            PartyState::Ca(s) => step!(Ca, s, ca::on_msg),
-            PartyState::SpTsm(s) => step!(SpTsm, s, sp_tsm::on_msg),
-            PartyState::SeTsm(s) => step!(SeTsm, s, se_tsm::on_msg),
-            PartyState::RelyingParty(s) => step!(RelyingParty, s, relying_party::on_msg),
-            PartyState::Applicant(s) => step!(Applicant, s, applicant::on_msg),
-            PartyState::Se(s) => step!(Se, s, se::on_msg),
-            PartyState::Mvno => Step {
-                state: PartyState::Mvno,
-                out: mvno::on_msg(&ctx, &(), from, msg).out,
-            },
+            PartyState::Ca(s) => ca::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Ca)
+                .effectless(),
+            PartyState::SpTsm(s) => sp_tsm::on_msg(&ctx, s, from, msg)
+                .map(PartyState::SpTsm)
+                .effectless(),
+            PartyState::SeTsm(s) => se_tsm::on_msg(&ctx, s, from, msg)
+                .map(PartyState::SeTsm)
+                .effectless(),
+            PartyState::RelyingParty(s) => relying_party::on_msg(&ctx, s, from, msg)
+                .map(PartyState::RelyingParty)
+                .effectless(),
+            PartyState::Applicant(s) => applicant::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Applicant)
+                .effectless(),
+            PartyState::Se(s) => se::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Se)
+                .map_effect(Effect::Se),
+            PartyState::Mvno => mvno::on_msg(&ctx, &(), from, msg)
+                .map(|()| PartyState::Mvno)
+                .effectless(),
         }
     }
 
     /// The party's transition on one of its choices, with symbolic crypto.
-    pub fn choose(&self, state: &PartyState, choice: PartyChoice) -> Step<PartyState> {
+    pub fn choose(&self, state: &PartyState, choice: PartyChoice) -> PartyStep {
         self.choose_with(&Symbolic, state, choice)
     }
 
@@ -232,32 +245,27 @@ impl PartyActor {
         crypto: &C,
         state: &PartyState,
         choice: PartyChoice,
-    ) -> Step<PartyState> {
+    ) -> PartyStep {
         let ctx = self.ctx(crypto);
         match (state, choice) {
             (PartyState::Applicant(s), PartyChoice::Applicant(c)) => {
-                let Step { state, out } = applicant::on_choice(&ctx, s, c);
-                Step {
-                    state: PartyState::Applicant(state),
-                    out,
-                }
+                applicant::on_choice(&ctx, s, c)
+                    .map(PartyState::Applicant)
+                    .effectless()
             }
             (PartyState::Ca(s), PartyChoice::Ca(c)) => {
-                let Step { state, out } = ca::on_choice(&ctx, s, c);
-                Step {
-                    state: PartyState::Ca(state),
-                    out,
-                }
+                ca::on_choice(&ctx, s, c).map(PartyState::Ca).effectless()
             }
             _ => Step {
                 state: state.clone(),
                 out: Outbox::default(),
+                effect: None,
             },
         }
     }
 
     /// Applies a step to Stateright's copy-on-write state and output buffer.
-    fn apply(&self, state: &mut Cow<'_, PartyState>, step: Step<PartyState>, o: &mut Out<Self>) {
+    fn apply(&self, state: &mut Cow<'_, PartyState>, step: PartyStep, o: &mut Out<Self>) {
         let topo = Topology::of(&self.cfg);
         let changed = step.state != **state;
         for (to, msg) in step.out.0 {

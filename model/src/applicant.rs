@@ -339,6 +339,7 @@ pub fn on_choice<C: Crypto>(
         return Step {
             state: state.clone(),
             out: Outbox::default(),
+            effect: None,
         };
     }
     pure(state, |s, out| choose(ctx, s, choice, out))

@@ -6,8 +6,50 @@
 //! parties checking status online.
 
 use crate::ids::{PersonId, SeId};
+use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// A design dimension or flaw: a fieldless enum whose values are named — on the command line, in
+/// traces, reports and the manifest — by their serde names, and nowhere else. Parsing goes through
+/// serde, so a flag's spelling and its JSON spelling cannot drift apart.
+pub trait Dimension: Copy + PartialEq + Serialize + DeserializeOwned + 'static {
+    /// Every value, in declaration order.
+    const VALUES: &'static [Self];
+
+    /// What the value means, in one line (the command line's help).
+    fn help(self) -> &'static str;
+
+    /// The value's name: its serde name.
+    fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            // A fieldless enum always serialises to its variant name.
+            _ => String::new(),
+        }
+    }
+
+    /// The value named `text` (its serde name); the error lists the names it accepts.
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            text.into_deserializer();
+        Self::deserialize(de).map_err(|e| ConfigError(e.to_string()))
+    }
+}
+
+/// Implements [`Dimension`] for enums whose variants are listed with their help lines.
+macro_rules! dimension {
+    ($t:ty { $($v:ident => $help:literal),+ $(,)? }) => {
+        impl Dimension for $t {
+            const VALUES: &'static [Self] = &[$(<$t>::$v),+];
+            fn help(self) -> &'static str {
+                match self {
+                    $(<$t>::$v => $help),+
+                }
+            }
+        }
+    };
+}
 
 /// Which secure element carries the JPKI applet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,6 +215,79 @@ impl Flaw {
         1 << (self as u16)
     }
 }
+
+#[cfg(test)]
+mod dimension_tests {
+    use super::*;
+
+    fn names_round_trip<T: Dimension + fmt::Debug>() {
+        for v in T::VALUES {
+            assert!(!v.name().is_empty());
+            assert_eq!(T::parse(&v.name()), Ok(*v));
+        }
+        let e = T::parse("no-such-value").expect_err("unknown name");
+        assert!(e.0.contains(&T::VALUES[0].name()), "{}", e.0);
+    }
+
+    #[test]
+    fn every_dimension_parses_its_serde_names_and_lists_them_when_wrong() {
+        names_round_trip::<Medium>();
+        names_round_trip::<Carrier>();
+        names_round_trip::<KeyGen>();
+        names_round_trip::<RevocationCheck>();
+        names_round_trip::<Proofing>();
+        names_round_trip::<DeviceChange>();
+        names_round_trip::<Ordering>();
+        names_round_trip::<Flaw>();
+        assert_eq!(Medium::GpSe.name(), "gp-se");
+        assert_eq!(Flaw::SkipIssuedCheck.name(), "skip_issued_check");
+        assert_eq!(Flaw::VALUES, &Flaw::ALL[..]);
+    }
+}
+
+dimension!(Medium {
+    Uicc => "a SIM managed by the carrier's MNO-TSM (the 2015-2019 design)",
+    GpSe => "the phone's GlobalPlatform SE managed by the SE issuer's TSM (the 2023 design)",
+});
+dimension!(Carrier {
+    Mno => "subscribers of a host operator with its own TSM",
+    Mvno => "subscribers of a virtual operator, installed through the host MNO-TSM",
+});
+dimension!(KeyGen {
+    OnSe => "the key pair is generated inside the SE",
+    Center => "J-LIS generates the key and delivers it sealed for the SE",
+});
+dimension!(RevocationCheck {
+    Ocsp => "relying parties ask the CA for a fresh status answer per login",
+    Crl => "relying parties use the CA's published CRL (may be stale)",
+});
+dimension!(Proofing {
+    CardSignature => "the application is signed with the My Number card (covers the designated SE)",
+    Mail => "an access code by restricted-delivery mail, typed into the phone (covers no SE)",
+});
+dimension!(DeviceChange {
+    NewPhoneOnly => "apply from the new phone; the CA revokes the old certificate on issuing the new one",
+    NeedsOldPhone => "the old phone must revoke its certificate before a new one is issued",
+});
+dimension!(Ordering {
+    Unordered => "unordered delivery (reordering)",
+    Ordered => "per-channel FIFO",
+});
+dimension!(Flaw {
+    SkipIssuedCheck => "the SP-TSM does not supersede the existing certificate",
+    NonIdempotentIssue => "the CA issues again for a duplicated or retried request",
+    RpSkipsStatusCheck => "the relying party accepts whatever the status answer says",
+    SuspendIgnored => "status checks treat a suspended certificate as valid",
+    UnboundSeInApplication => "the card signature does not cover the designated SE",
+    NoCardRevocationCascade => "revoking a card does not revoke its phone certificates",
+    NoRetryCounter => "the applet does not count wrong PINs",
+    AcceptRevokedCard => "the issuing side does not check the card certificate's status",
+    CenterKeyPlaintext => "a centre-generated key is sent to the SE unencrypted",
+    SerialReuse => "the CA reuses a serial number",
+    NoWipeOnBoot => "an old SE keeps its key after learning of its revocation",
+    MvnoBypassesHostTsm => "the MVNO installs the applet itself",
+    NoRevokeOnCarrierSwitch => "switching carrier or disposing of a SIM does not revoke",
+});
 
 /// A set of flaws; empty for the correct protocol.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 //! identical in both. This module is not a crypto library and holds no secrets.
 
 use crate::ids::{AppNo, CardGen, LoginId, PersonId, SeId, Serial};
-use crate::msg::StatusEvidence;
+use crate::status::StatusEvidence;
 use serde::{Deserialize, Serialize};
 
 /// The name of a key pair. Whoever holds the term holds the private key; [`PublicKey`] wraps it

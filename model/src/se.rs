@@ -8,14 +8,81 @@
 //! applet lives in the reference crate; this is its protocol-level abstraction.
 
 use crate::config::{Flaw, KeyGen};
-use crate::crypto::{Certificate, Crypto, Digest, KeyName, PublicKey};
-use crate::ids::{AppNo, Party, PersonId, SeId};
+use crate::crypto::{Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Signature};
+use crate::ids::{AppNo, LoginId, Party, PersonId, SeId};
 use crate::msg::{CertStatus, Msg};
-use crate::transition::{pure, Ctx, Outbox, Step};
+use crate::transition::{pure_with_effect, Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
 
-/// Consecutive wrong auth-PIN entries that block the PIN.
+/// Consecutive wrong auth-PIN entries that block the PIN (the JPKI user-authentication PIN's
+/// rule, docs/applet.md). The reference runtime personalises the emulated applet with this limit.
 pub const AUTH_PIN_TRIES: u8 = 3;
+
+/// What the SE's card must do to carry out a step the model decided: the card-level half of the
+/// SE's transition. The reference runtime's device turns each into APDUs and checks that the
+/// card answers as the effect implies; it decides nothing itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeEffect {
+    /// Install a fresh applet instance for `app` whose PIN blocks after `pin_tries` consecutive
+    /// wrong entries. `replaces`: a live instance is there and must be deleted first.
+    /// `generated`: the applet generates this key pair in the same session (keys generated on
+    /// the SE); its public key leaves in `AppletInstalled`.
+    Install {
+        /// The application the instance is for.
+        app: AppNo,
+        /// The PIN's try limit.
+        pin_tries: u8,
+        /// Whether an earlier, not yet deleted instance must be deleted first.
+        replaces: bool,
+        /// The key the applet generates, when keys are generated on the SE.
+        generated: Option<KeyName>,
+    },
+    /// Personalise the installed instance: the certificate, the holder's PIN, and the private key
+    /// delivered by the centre when it generated the key.
+    Personalise {
+        /// The certificate stored.
+        cert: Certificate,
+        /// The centre-generated key as delivered (`None`: the key was generated on the SE).
+        delivery: Option<KeyDelivery>,
+    },
+    /// Lock the applet instance (the SIM was handed back).
+    Lock,
+    /// Delete the applet instance, wiping its key and certificate (revocation learned at boot).
+    Wipe,
+    /// The holder entered the PIN for a login; the applet's verdict, and on success the login
+    /// signature it made.
+    CheckPin {
+        /// Whether the holder typed the right PIN.
+        entered: PinEntry,
+        /// The applet's verdict.
+        outcome: PinOutcome,
+        /// The signature over the login challenge, made after an accepted PIN.
+        signature: Option<Signature>,
+    },
+}
+
+/// What the holder typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinEntry {
+    /// The PIN set at personalisation.
+    Correct,
+    /// Any other PIN.
+    Wrong,
+}
+
+/// The applet's verdict on a PIN entry, as its status word says it (docs/applet.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PinOutcome {
+    /// `90 00`: the PIN is verified and the counter reset.
+    Accepted,
+    /// `63 Cx`: wrong, `tries_left` tries remain.
+    Wrong {
+        /// Tries left after this entry.
+        tries_left: u8,
+    },
+    /// `69 83`: the PIN is blocked; nothing was counted.
+    Blocked,
+}
 
 /// GlobalPlatform lifecycle of the applet instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -101,17 +168,24 @@ pub fn on_msg<C: Crypto>(
     state: &SeState,
     from: Party,
     msg: &Msg,
-) -> Step<SeState> {
-    pure(state, |se, out| handle(ctx, se, from, msg, out))
+) -> Step<SeState, SeEffect> {
+    pure_with_effect(state, |se, out| handle(ctx, se, from, msg, out))
 }
 
-fn handle<C: Crypto>(ctx: &Ctx<'_, C>, se: &mut SeState, from: Party, msg: &Msg, out: &mut Outbox) {
+fn handle<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    se: &mut SeState,
+    from: Party,
+    msg: &Msg,
+    out: &mut Outbox,
+) -> Option<SeEffect> {
     let owner = Party::Applicant(ctx.cfg.owner_of(se.id));
     match *msg {
         Msg::Install { person, app } if holds_isd_keys(ctx, from) => {
             if se.applet.is_some_and(|a| a.app >= app) {
-                return; // replay of an old installation, or a duplicate
+                return None; // replay of an old installation, or a duplicate
             }
+            let replaces = se.applet.is_some_and(|a| a.life != Lifecycle::Deleted);
             *se = SeState {
                 applet: Some(Applet {
                     person,
@@ -138,32 +212,38 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, se: &mut SeState, from: Party, msg: &Msg,
                     key,
                 },
             );
+            Some(SeEffect::Install {
+                app,
+                pin_tries: AUTH_PIN_TRIES,
+                replaces,
+                generated: se.key,
+            })
         }
         Msg::StoreData { app, cert, key } if from == Party::SpTsm => {
-            let Some(applet) = se.applet.as_mut() else {
-                return;
-            };
+            let applet = se.applet.as_mut()?;
             if applet.app != app || applet.life != Lifecycle::Installed {
-                return;
+                return None;
             }
             if let Some(delivery) = key {
-                match ctx.crypto.open(se.id, delivery) {
-                    Some(k) => se.key = Some(k),
-                    None => return,
-                }
+                se.key = Some(ctx.crypto.open(se.id, delivery)?);
             }
             if se.key.map(PublicKey) != Some(cert.key) {
-                return;
+                return None;
             }
             se.cert = Some(cert);
             applet.life = Lifecycle::Personalized;
+            Some(SeEffect::Personalise {
+                cert,
+                delivery: key,
+            })
         }
         Msg::LockApplet if from == Party::SeTsm => {
-            if let Some(a) = se.applet.as_mut() {
-                if matches!(a.life, Lifecycle::Installed | Lifecycle::Personalized) {
-                    a.life = Lifecycle::Locked;
-                }
+            let a = se.applet.as_mut()?;
+            if !matches!(a.life, Lifecycle::Installed | Lifecycle::Personalized) {
+                return None;
             }
+            a.life = Lifecycle::Locked;
+            Some(SeEffect::Lock)
         }
         Msg::Boot if from == owner => {
             if let (true, Some(cert)) = (se.usable(), se.cert) {
@@ -174,44 +254,59 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, se: &mut SeState, from: Party, msg: &Msg,
                     },
                 );
             }
+            None
         }
         Msg::BootStatus { serial, status } if from == Party::Ca => {
             if se.cert.map(|c| c.serial) != Some(serial)
                 || status != CertStatus::Revoked
                 || se.learned_revoked
             {
-                return;
+                return None;
             }
             se.learned_revoked = true;
-            if !ctx.flawed(Flaw::NoWipeOnBoot) {
-                se.key = None;
-                se.cert = None;
-                if let Some(a) = se.applet.as_mut() {
-                    a.life = Lifecycle::Deleted;
-                }
+            if ctx.flawed(Flaw::NoWipeOnBoot) {
+                return None;
             }
+            se.key = None;
+            se.cert = None;
+            let a = se.applet.as_mut()?;
+            a.life = Lifecycle::Deleted;
+            Some(SeEffect::Wipe)
         }
         Msg::Authenticate { login, pin_correct } if from == owner => {
             authenticate(ctx, se, login, pin_correct, out)
         }
-        _ => {}
+        _ => None,
     }
 }
 
 fn authenticate<C: Crypto>(
     ctx: &Ctx<'_, C>,
     se: &mut SeState,
-    login: crate::ids::LoginId,
+    login: LoginId,
     pin_correct: bool,
     out: &mut Outbox,
-) {
+) -> Option<SeEffect> {
     // Only a personalized token has a PIN to check: before STORE DATA the applet answers every
-    // command `69 85` (found by running the reference against the emulated applet).
+    // command `69 85` (found by running the reference against the emulated applet), so the
+    // phone's JPKI client finds no token and sends nothing.
     if se.applet.is_none_or(|a| a.life != Lifecycle::Personalized) {
-        return;
+        return None;
     }
+    let entered = if pin_correct {
+        PinEntry::Correct
+    } else {
+        PinEntry::Wrong
+    };
+    let check = |outcome, signature| {
+        Some(SeEffect::CheckPin {
+            entered,
+            outcome,
+            signature,
+        })
+    };
     if se.pin_tries_left == 0 {
-        return; // 6983: blocked
+        return check(PinOutcome::Blocked, None);
     }
     if !pin_correct {
         if !ctx.flawed(Flaw::NoRetryCounter) {
@@ -219,14 +314,21 @@ fn authenticate<C: Crypto>(
         }
         // Counting past the limit adds nothing but states.
         se.ghost_wrong_in_a_row = (se.ghost_wrong_in_a_row + 1).min(AUTH_PIN_TRIES);
-        return;
+        return check(
+            PinOutcome::Wrong {
+                tries_left: se.pin_tries_left,
+            },
+            None,
+        );
     }
     se.pin_tries_left = AUTH_PIN_TRIES;
     let lockout_passed = se.ghost_wrong_in_a_row >= AUTH_PIN_TRIES;
     se.ghost_wrong_in_a_row = 0;
-    if let (true, Some(key), Some(cert)) = (se.usable(), se.key, se.cert) {
-        se.ghost_signed_after_lockout |= lockout_passed;
-        let sig = ctx.crypto.sign(key, Digest::Login(login));
-        out.send(Party::RelyingParty, Msg::LoginResponse { login, cert, sig });
-    }
+    let (true, Some(key), Some(cert)) = (se.usable(), se.key, se.cert) else {
+        return check(PinOutcome::Accepted, None);
+    };
+    se.ghost_signed_after_lockout |= lockout_passed;
+    let sig = ctx.crypto.sign(key, Digest::Login(login));
+    out.send(Party::RelyingParty, Msg::LoginResponse { login, cert, sig });
+    check(PinOutcome::Accepted, Some(sig))
 }

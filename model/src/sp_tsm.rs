@@ -29,7 +29,7 @@ pub enum Stage {
 
 /// An issuance in flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Session {
+pub struct IssuanceSession {
     /// Application number.
     pub app: AppNo,
     /// Designated SE.
@@ -44,7 +44,7 @@ pub struct Session {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct PersonRecord {
     /// The issuance in flight, if any.
-    pub in_flight: Option<Session>,
+    pub in_flight: Option<IssuanceSession>,
     /// The person's current phone certificate, superseded by the next issuance.
     pub current: Option<Serial>,
     /// The highest application number accepted so far (older numbers are stale replays).
@@ -179,7 +179,7 @@ fn apply<C: Crypto>(ctx: &Ctx<'_, C>, sp: &mut SpTsmState, a: &Application, out:
         return;
     }
     rec.last_app = Some(a.app);
-    rec.in_flight = Some(Session {
+    rec.in_flight = Some(IssuanceSession {
         app: a.app,
         se: a.se,
         card: a.card_cert.serial,

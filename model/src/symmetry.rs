@@ -4,7 +4,7 @@
 //!
 //! [`representative`] maps a state to the member of its class with the smallest fingerprint,
 //! trying every permutation of persons (at most 3! = 6). Stateright 0.31 honours a symmetry
-//! function only in its depth-first checker (../shared/domain/stateright-notes.md), which is the
+//! function only in its depth-first checker (docs/sources/stateright-notes.md), which is the
 //! checker `jpkisim check` uses. SEs within one person are not permuted: on a SIM the first SIM is
 //! in service and the others are spares, so they are not interchangeable.
 
@@ -16,7 +16,7 @@ use crate::ids::{LoginId, Party, PersonId, SeId, Serial};
 use crate::msg::{Application, Msg, StatusEvidence};
 use crate::relying_party::{Acceptance, RpState};
 use crate::se::{Applet, SeState};
-use crate::sp_tsm::{Session, SpTsmState, Stage};
+use crate::sp_tsm::{IssuanceSession, SpTsmState, Stage};
 use stateright::actor::{Envelope, Id, Network, RandomChoices};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -413,7 +413,7 @@ impl Relabel for SpTsmState {
             let new = usize::from(p.person(PersonId(old as u8)).0);
             if let Some(slot) = persons.get_mut(new) {
                 let mut r = rec.clone();
-                r.in_flight = rec.in_flight.map(|s| Session {
+                r.in_flight = rec.in_flight.map(|s| IssuanceSession {
                     se: s.se.relabel(p),
                     card: s.card.relabel(p),
                     app: s.app,

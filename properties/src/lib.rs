@@ -34,6 +34,12 @@ pub fn applicable(
     (yes, no)
 }
 
+/// The safety (`always`) properties that apply to `cfg`: what a run checks on every step.
+pub fn applicable_safety(cfg: &Config) -> impl Iterator<Item = &'static PropertyDef> + '_ {
+    ALL.iter()
+        .filter(move |p| p.kind == Kind::Always && (p.applies)(cfg).is_ok())
+}
+
 /// The Stateright model of `cfg` with every applicable property attached.
 pub fn checked_model(cfg: Config) -> Result<JpkiModel, ConfigError> {
     let model: JpkiModel = jpkisim_model::build(cfg)?;

@@ -23,14 +23,14 @@ use jpkisim_model::crypto::{
 use jpkisim_model::ids::{AppNo, Epoch, Party, PersonId, SeId, Serial};
 use jpkisim_model::msg::{CertStatus, StatusEvidence};
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
 use rsa::{RsaPrivateKey, RsaPublicKey};
-use sha2::{Digest as _, Sha256};
 
 use crate::pki::{self, Authority, CertState, CrlEntry, IssueRequest, RevocationReason};
-use crate::wire::Artifact;
+use crate::seed;
+use crate::wire::{Artifact, ArtifactSource};
 use jpkisim_card::scp03::{dek_decrypt, dek_encrypt, AesKey, StaticKeys};
 
 /// Unix time of the model's epoch 0 (2026-01-01T00:00:00Z); one epoch is one hour.
@@ -107,7 +107,7 @@ impl Provisioning {
     /// centrally generated key, J-LIS is given its DEK through that TSM).
     pub fn isd_keys(&self, se: SeId) -> StaticKeys {
         let part = |what: &str| {
-            let h = Sha256::digest(format!("{}/isd/{}/{what}", self.seed, se.0).as_bytes());
+            let h = seed::derive(self.seed, &format!("isd/{}/{what}", se.0));
             let mut k = [0u8; 16];
             k.copy_from_slice(&h[..16]);
             AesKey::new(k)
@@ -122,25 +122,20 @@ impl Provisioning {
 
     /// The seed of `se`'s emulated chip (its key generation and blinding).
     pub fn chip_seed(&self, se: SeId) -> u64 {
-        let h = Sha256::digest(format!("{}/chip/{}", self.seed, se.0).as_bytes());
+        let h = seed::derive(self.seed, &format!("chip/{}", se.0));
         u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
     }
 }
 
 /// A deterministic RNG for one purpose within a run.
 fn rng_for(seed: u64, purpose: &str) -> ChaCha20Rng {
-    let h = Sha256::digest(format!("{seed}/rng/{purpose}").as_bytes());
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&h);
-    ChaCha20Rng::from_seed(s)
+    seed::rng(seed, &format!("rng/{purpose}"))
 }
 
 /// RSA-2048 key generation is slow; a run derives each key from the seed once per process.
 fn derived_key(seed: u64, label: &str) -> Result<RsaPrivateKey, pki::PkiError> {
     static CACHE: OnceLock<Mutex<BTreeMap<[u8; 32], RsaPrivateKey>>> = OnceLock::new();
-    let h = Sha256::digest(format!("{seed}/key/{label}").as_bytes());
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&h);
+    let s = seed::derive(seed, &format!("key/{label}"));
     let cache = CACHE.get_or_init(Default::default);
     if let Some(k) = lock(cache).get(&s) {
         return Ok(k.clone());
@@ -169,7 +164,7 @@ fn key_label(name: KeyName) -> String {
 /// mail. "Signing" with it is an AES-CMAC over the application.
 fn access_code(seed: u64, person: PersonId, app: AppNo) -> [u8; 16] {
     let name = KeyName::AccessCode { person, app };
-    let h = Sha256::digest(format!("{seed}/{}", key_label(name)).as_bytes());
+    let h = seed::derive(seed, &key_label(name));
     let mut k = [0u8; 16];
     k.copy_from_slice(&h[..16]);
     k
@@ -200,7 +195,7 @@ struct Store {
     statuses: BTreeMap<StatusEvidence, Vec<u8>>,
     sealed: BTreeMap<KeyDelivery, Vec<u8>>,
     crl_number: u64,
-    problems: Vec<String>,
+    problems: Vec<CryptoProblem>,
 }
 
 /// One party's real cryptography.
@@ -249,12 +244,17 @@ impl RealCrypto {
         &self.prov
     }
 
+    /// The CA's authority (its key and certificate); `None` for every other party.
+    pub fn authority(&self) -> Option<&Authority> {
+        self.authority.as_ref()
+    }
+
     /// Problems met since the last call: the reference could not stand behind a term.
-    pub fn take_problems(&self) -> Vec<String> {
+    pub fn take_problems(&self) -> Vec<CryptoProblem> {
         std::mem::take(&mut lock(&self.store).problems)
     }
 
-    fn problem(&self, what: String) {
+    fn problem(&self, what: CryptoProblem) {
         lock(&self.store).problems.push(what);
     }
 
@@ -316,43 +316,6 @@ impl RealCrypto {
     /// The ciphertext (or, in the flawed design, plaintext) of a key delivery.
     pub fn delivery_bytes(&self, delivery: &KeyDelivery) -> Option<Vec<u8>> {
         lock(&self.store).sealed.get(delivery).cloned()
-    }
-
-    /// The artifact that stands behind a term this party sends, if it has one.
-    pub fn artifact_for_cert(&self, cert: &Certificate) -> Option<Artifact> {
-        let der = self.certificate_der(cert)?;
-        Some(Artifact::Certificate { cert: *cert, der })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_sig(&self, sig: &Signature) -> Option<Artifact> {
-        let bytes = lock(&self.store).sigs.get(sig).cloned()?;
-        Some(Artifact::Signature { sig: *sig, bytes })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_key(&self, key: &PublicKey) -> Option<Artifact> {
-        let k = self.public_key(key.0)?;
-        let spki = k.to_public_key_der().ok()?.as_bytes().to_vec();
-        Some(Artifact::PublicKey { key: key.0, spki })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_delivery(&self, delivery: &KeyDelivery) -> Option<Artifact> {
-        let bytes = self.delivery_bytes(delivery)?;
-        Some(Artifact::KeyDelivery {
-            delivery: *delivery,
-            bytes,
-        })
-    }
-
-    /// See [`RealCrypto::artifact_for_cert`].
-    pub fn artifact_for_status(&self, evidence: &StatusEvidence) -> Option<Artifact> {
-        let der = lock(&self.store).statuses.get(evidence).cloned()?;
-        Some(Artifact::Status {
-            evidence: evidence.clone(),
-            der,
-        })
     }
 
     /// Every certificate this party holds the DER of, in serial order (the CA: every one it
@@ -441,6 +404,41 @@ fn reason(status: CertStatus) -> RevocationReason {
     }
 }
 
+/// The bytes this party has behind the terms it sends.
+impl ArtifactSource for RealCrypto {
+    fn artifact_for_cert(&self, cert: &Certificate) -> Option<Artifact> {
+        let der = self.certificate_der(cert)?;
+        Some(Artifact::Certificate { cert: *cert, der })
+    }
+
+    fn artifact_for_sig(&self, sig: &Signature) -> Option<Artifact> {
+        let bytes = lock(&self.store).sigs.get(sig).cloned()?;
+        Some(Artifact::Signature { sig: *sig, bytes })
+    }
+
+    fn artifact_for_key(&self, key: &PublicKey) -> Option<Artifact> {
+        let k = self.public_key(key.0)?;
+        let spki = k.to_public_key_der().ok()?.as_bytes().to_vec();
+        Some(Artifact::PublicKey { key: key.0, spki })
+    }
+
+    fn artifact_for_delivery(&self, delivery: &KeyDelivery) -> Option<Artifact> {
+        let bytes = self.delivery_bytes(delivery)?;
+        Some(Artifact::KeyDelivery {
+            delivery: *delivery,
+            bytes,
+        })
+    }
+
+    fn artifact_for_status(&self, evidence: &StatusEvidence) -> Option<Artifact> {
+        let der = lock(&self.store).statuses.get(evidence).cloned()?;
+        Some(Artifact::Status {
+            evidence: evidence.clone(),
+            der,
+        })
+    }
+}
+
 impl Crypto for RealCrypto {
     fn sign(&self, key: KeyName, digest: Digest) -> Signature {
         let sig = Signature {
@@ -453,22 +451,19 @@ impl Crypto for RealCrypto {
                 let code = access_code(self.prov.seed, person, app);
                 self.record_signature(sig, access_mac(code, &digest_bytes(&digest)));
             } else {
-                self.problem(format!("{} does not hold the access code", self.party));
+                self.problem(CryptoProblem::NoAccessCode { person, app });
             }
             return sig;
         }
         match self.private_key(key) {
             Some(k) => match self.sign_bytes(&k, &digest_bytes(&digest)) {
                 Some(bytes) => self.record_signature(sig, bytes),
-                None => self.problem(format!("{}: RSA signing failed", self.party)),
+                None => self.problem(CryptoProblem::SigningFailed(key)),
             },
             // An SE's key lives in its applet: the device records the signature it makes.
             None if matches!(key, KeyName::Se { .. } | KeyName::Center { .. })
                 && matches!(self.party, Party::Se(_)) => {}
-            None => self.problem(format!(
-                "{} was asked to sign with a key it does not hold",
-                self.party
-            )),
+            None => self.problem(CryptoProblem::KeyNotHeld(key)),
         }
         sig
     }
@@ -509,7 +504,7 @@ impl Crypto for RealCrypto {
             Ok(k) => {
                 lock(&self.store).private.insert(name, k);
             }
-            Err(e) => self.problem(format!("J-LIS key generation failed: {e}")),
+            Err(e) => self.problem(CryptoProblem::KeyGeneration(Arc::new(e))),
         }
         name
     }
@@ -542,14 +537,11 @@ impl Crypto for RealCrypto {
 
     fn issue(&self, cert: Certificate) -> Certificate {
         let Some(authority) = &self.authority else {
-            self.problem(format!("{} tried to issue a certificate", self.party));
+            self.problem(CryptoProblem::NotTheCa);
             return cert;
         };
         let Some(public_key) = self.public_key(cert.key.0) else {
-            self.problem(format!(
-                "CA has no public key for {:?}: it never arrived",
-                cert.key.0
-            ));
+            self.problem(CryptoProblem::NoPublicKey(cert.key.0));
             return cert;
         };
         let req = IssueRequest {
@@ -565,14 +557,17 @@ impl Crypto for RealCrypto {
                 s.certs.insert(cert, der);
                 s.genuine_certs.insert(cert, true);
             }
-            Err(e) => self.problem(format!("CA could not issue serial {}: {e}", cert.serial)),
+            Err(e) => self.problem(CryptoProblem::Issue {
+                serial: cert.serial,
+                source: Arc::new(e),
+            }),
         }
         cert
     }
 
     fn publish_status(&self, evidence: StatusEvidence) -> StatusEvidence {
         let Some(authority) = &self.authority else {
-            self.problem(format!("{} tried to sign status evidence", self.party));
+            self.problem(CryptoProblem::NotTheCa);
             return evidence;
         };
         let signed = match &evidence {
@@ -608,7 +603,7 @@ impl Crypto for RealCrypto {
             Ok(der) => {
                 lock(&self.store).statuses.insert(evidence.clone(), der);
             }
-            Err(e) => self.problem(format!("CA could not sign status evidence: {e}")),
+            Err(e) => self.problem(CryptoProblem::Status(Arc::new(e))),
         }
         evidence
     }
@@ -650,10 +645,7 @@ impl Crypto for RealCrypto {
 impl RealCrypto {
     fn put_delivery(&self, delivery: KeyDelivery, seal: impl FnOnce(&[u8]) -> Vec<u8>) {
         let Some(k) = self.private_key(delivery.key()) else {
-            self.problem(format!(
-                "{} cannot deliver a key it does not hold",
-                self.party
-            ));
+            self.problem(CryptoProblem::KeyNotHeld(delivery.key()));
             return;
         };
         match k.to_pkcs1_der() {
@@ -661,9 +653,54 @@ impl RealCrypto {
                 let bytes = seal(der.as_bytes());
                 lock(&self.store).sealed.insert(delivery, bytes);
             }
-            Err(_) => self.problem("could not encode a key for delivery".into()),
+            Err(_) => self.problem(CryptoProblem::DeliveryEncoding(delivery.key())),
         }
     }
+}
+
+/// Why a party's real backend could not stand behind a term its model transition used: the
+/// reference cannot produce the bytes the model assumes. The runtime stops with it
+/// ([`crate::node::Divergence::Crypto`]); it never names key material.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum CryptoProblem {
+    /// A party that did not receive the mail "signed" with an access code.
+    #[error("does not hold the access code of application {app} of person {person}")]
+    NoAccessCode {
+        /// Whose code.
+        person: PersonId,
+        /// For which application.
+        app: AppNo,
+    },
+    /// The RSA signer failed.
+    #[error("failed to sign with {0:?}")]
+    SigningFailed(KeyName),
+    /// The party was asked to use a private key it does not hold.
+    #[error("does not hold {0:?}")]
+    KeyNotHeld(KeyName),
+    /// J-LIS could not generate a key.
+    #[error("could not generate a key: {0}")]
+    KeyGeneration(#[source] Arc<pki::PkiError>),
+    /// A party other than the CA tried to issue or sign status evidence.
+    #[error("is not the CA but was asked to sign as the CA")]
+    NotTheCa,
+    /// The CA has no public key bytes for a certificate's key.
+    #[error("has no public key for {0:?}: it never arrived")]
+    NoPublicKey(KeyName),
+    /// Building a certificate failed.
+    #[error("could not issue serial {serial}: {source}")]
+    Issue {
+        /// The serial.
+        serial: Serial,
+        /// The PKI's error.
+        #[source]
+        source: Arc<pki::PkiError>,
+    },
+    /// Signing status evidence failed.
+    #[error("could not sign status evidence: {0}")]
+    Status(#[source] Arc<pki::PkiError>),
+    /// A key could not be encoded for delivery.
+    #[error("could not encode {0:?} for delivery")]
+    DeliveryEncoding(KeyName),
 }
 
 /// The model's serial as an X.509 serial, for readers of the recorded DER.

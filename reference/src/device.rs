@@ -1,48 +1,55 @@
-//! The SE party's hardware: the emulated secure element with the JPKI applet, driven by real APDU
-//! bytes for every step the model's SE takes.
+//! The SE party's hardware: the emulated secure element with the JPKI applet, carrying out in
+//! real APDU bytes the effect of every step the model's SE takes.
 //!
-//! The model decides (its transition runs first, with the real backend); the device then carries
-//! the decision out the way the real system does — the issuer's TSM over SCP03 (C-MAC + C-DEC)
-//! for INSTALL, STORE DATA, SET STATUS and DELETE, the phone's JPKI client for SELECT, VERIFY and
-//! COMPUTE DIGITAL SIGNATURE (`80 2A`) — and checks that the card agrees: every status word is
-//! the one the model's decision implies, and afterwards the card's state abstracts to the model's
-//! ([`SeDevice::agrees_with`]). A disagreement is a [`DeviceError`], never papered over.
+//! The model decides: its SE transition runs first (with the real backend) and returns a
+//! [`SeEffect`] naming the card-level work — install (deleting the old instance first when the
+//! model says one is live), personalise, lock, wipe, check a PIN and sign. The device carries
+//! each effect out the way the real system does — the issuer's TSM over SCP03 (C-MAC + C-DEC) with
+//! the typed GlobalPlatform commands of [`jpkisim_card::gp`], the phone's JPKI client for SELECT,
+//! VERIFY and COMPUTE DIGITAL SIGNATURE (`80 2A`) — and checks that the card answers as the effect
+//! implies: every status word, and afterwards the card's state abstracted to the model's
+//! ([`SeDevice::agrees_with`]). A disagreement is a [`DeviceError`], never papered over; the
+//! device never decides what the SE does.
 //!
 //! Simplifications (docs/reference.md): the TSM's APDU script is run in process rather than
 //! relayed over OMAPI; the applicant's PIN is provisioned in the STORE DATA (a real JPKI app
 //! asks the user to set it); the token is authentication-only ([`Scope::AuthOnly`]) because the
 //! model tracks only the user-authentication certificate.
 
+use jpkisim_card::apdu::{Command, StatusWord};
+use jpkisim_card::applet::{
+    dgi, fid, sha256_digest_info, Build, InstallParams, PinKind, Scope, JPKI_AID,
+};
+use jpkisim_card::gp::{Management, StoreDataBlock};
+use jpkisim_card::isd::{encode_dgi, AppState, JPKI_MODULE_AID, JPKI_PACKAGE_AID};
+use jpkisim_card::scp03::{dek_encrypt, ScpError, SecurityLevel};
+use jpkisim_card::se::SecureElement;
+use jpkisim_card::testcard::token_info;
+use jpkisim_card::timing::{ClockMode, Profile};
+use jpkisim_card::tsm::{PersoError, Tsm};
 use jpkisim_model::config::Medium;
-use jpkisim_model::crypto::{Digest, KeyName, Signature};
+use jpkisim_model::crypto::{Certificate, Digest, KeyDelivery, KeyName, Signature};
 use jpkisim_model::ids::SeId;
-use jpkisim_model::msg::Msg;
-use jpkisim_model::se::{Lifecycle, SeState};
-use jpkisim_model::transition::Outbox;
+use jpkisim_model::se::{Lifecycle, PinEntry, PinOutcome, SeEffect, SeState};
 use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 use crate::backend::{digest_bytes, Provisioning, RealCrypto};
-use jpkisim_card::apdu::{Command, StatusWord};
-use jpkisim_card::applet::{dgi, fid, sha256_digest_info, Build, PinKind, JPKI_AID};
-use jpkisim_card::isd::{encode_dgi, AppState, JPKI_MODULE_AID, JPKI_PACKAGE_AID};
-use jpkisim_card::scp03::{dek_encrypt, SecurityLevel};
-use jpkisim_card::se::SecureElement;
-use jpkisim_card::testcard::token_info;
-use jpkisim_card::timing::{ClockMode, Profile};
-use jpkisim_card::tsm::{PersoError, Tsm};
 
 /// Why the device and the model parted ways.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
-    /// The card refused a command the model's decision needed.
-    #[error("SE {se}: {step} answered {sw}")]
+    /// The card answered a command with another status word than the effect implies.
+    #[error("SE {se}: {step} answered {sw}{}", expected.map(|e| format!(" (expected {e})")).unwrap_or_default())]
     Refused {
         /// Which SE.
         se: SeId,
         /// Which command.
-        step: String,
+        step: &'static str,
+        /// The status word the model's effect implies, where the device checks one (a TSM
+        /// script expects `90 00` throughout).
+        expected: Option<StatusWord>,
         /// The card's status word.
         sw: StatusWord,
     },
@@ -52,8 +59,47 @@ pub enum DeviceError {
         /// Which SE.
         se: SeId,
         /// What differs.
-        what: String,
+        what: Disagreement,
     },
+}
+
+/// How the card and the model differ.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Disagreement {
+    /// The applet instance's life cycle (`None`: no instance).
+    #[error("applet life cycle: card {card:?}, model {model:?}")]
+    Lifecycle {
+        /// On the card.
+        card: Option<Lifecycle>,
+        /// In the model.
+        model: Option<Lifecycle>,
+    },
+    /// The auth PIN's tries left.
+    #[error("PIN tries left: card {card:?}, model {model}")]
+    PinTries {
+        /// On the card (`None`: no PIN).
+        card: Option<u8>,
+        /// In the model.
+        model: u8,
+    },
+    /// The secure channel failed.
+    #[error("secure channel: {0}")]
+    SecureChannel(ScpError),
+    /// A command the device built does not encode as a short APDU.
+    #[error("a client command does not encode")]
+    Unencodable,
+    /// The applet's answer to key generation is not an RSA modulus.
+    #[error("the applet answered a modulus that is not an RSA key")]
+    NotAModulus,
+    /// The bytes behind a term never arrived at the SE's backend.
+    #[error("the bytes of the {0} never arrived")]
+    Missing(&'static str),
+    /// Personalization data does not fit a DGI.
+    #[error("the {0} does not fit a DGI")]
+    TooLong(&'static str),
+    /// The model's SE signed a digest that is not a login challenge.
+    #[error("the SE signed something that is not a login")]
+    NotALogin,
 }
 
 /// The card state the model's SE state abstracts: what [`SeDevice::view`] reads through the
@@ -89,7 +135,7 @@ impl std::fmt::Debug for SeDevice {
 /// The 4-digit PIN the owner of `se` chose, derived from the run's seed. It never leaves this
 /// module except as VERIFY data.
 fn owner_pin(prov: &Provisioning, se: SeId) -> Zeroizing<Vec<u8>> {
-    let h = Sha256::digest(format!("{}/pin/{}", prov.seed(), se.0).as_bytes());
+    let h = crate::seed::derive(prov.seed(), &format!("pin/{}", se.0));
     let n = u16::from_be_bytes([h[0], h[1]]) % 10_000;
     Zeroizing::new(format!("{n:04}").into_bytes())
 }
@@ -101,28 +147,6 @@ fn wrong_pin(pin: &[u8]) -> Zeroizing<Vec<u8>> {
         *last = if *last == b'9' { b'0' } else { *last + 1 };
     }
     w
-}
-
-fn install_params_data(p1_perso: bool) -> Vec<u8> {
-    let mut d = Vec::new();
-    let fields: [&[u8]; 6] = if p1_perso {
-        [&[], &[], &JPKI_AID, &[], &[], &[]]
-    } else {
-        // Authentication-only token: install parameter C9 01 01.
-        [
-            &JPKI_PACKAGE_AID,
-            &JPKI_MODULE_AID,
-            &JPKI_AID,
-            &[0x00],
-            &[0xC9, 0x01, 0x01],
-            &[],
-        ]
-    };
-    for f in fields {
-        d.push(f.len() as u8);
-        d.extend_from_slice(f);
-    }
-    d
 }
 
 impl SeDevice {
@@ -155,21 +179,16 @@ impl SeDevice {
         match e {
             PersoError::Refused { step, sw } => DeviceError::Refused {
                 se: self.se,
-                step: step.to_string(),
+                step,
+                expected: None,
                 sw,
             },
-            PersoError::Scp(e) => DeviceError::Disagrees {
-                se: self.se,
-                what: format!("secure channel: {e}"),
-            },
+            PersoError::Scp(e) => self.disagrees(Disagreement::SecureChannel(e)),
         }
     }
 
-    fn disagrees(&self, what: impl Into<String>) -> DeviceError {
-        DeviceError::Disagrees {
-            se: self.se,
-            what: what.into(),
-        }
+    fn disagrees(&self, what: Disagreement) -> DeviceError {
+        DeviceError::Disagrees { se: self.se, what }
     }
 
     /// Runs `script` as the SE issuer's TSM inside one fresh SCP03 session.
@@ -194,7 +213,7 @@ impl SeDevice {
     fn as_client(&mut self, cmd: &Command) -> Result<(Vec<u8>, StatusWord), DeviceError> {
         let bytes = cmd
             .to_bytes()
-            .ok_or_else(|| self.disagrees("a client command does not encode"))?;
+            .ok_or_else(|| self.disagrees(Disagreement::Unencodable))?;
         let ex = self.chip.transmit(&bytes);
         self.apdus += 1;
         Ok((ex.response.data, ex.response.sw))
@@ -202,7 +221,7 @@ impl SeDevice {
 
     fn expect(
         &mut self,
-        step: &str,
+        step: &'static str,
         cmd: &Command,
         sw: StatusWord,
     ) -> Result<Vec<u8>, DeviceError> {
@@ -210,57 +229,55 @@ impl SeDevice {
         if got != sw {
             return Err(DeviceError::Refused {
                 se: self.se,
-                step: format!("{step} (expected {sw})"),
+                step,
+                expected: Some(sw),
                 sw: got,
             });
         }
         Ok(data)
     }
 
-    /// Carries out the SE's model step on `msg` from `from`, which took the SE from `before` to
-    /// `after` and sent `out`. `backend` is the SE party's backend: it receives the public keys the
-    /// applet generates and the signatures it makes.
-    pub fn mirror(
+    /// Carries out the effect of one SE step (`None`: the step asked nothing of the card), then
+    /// checks that the card's state is the abstraction of `after`, the SE's state after the step.
+    /// `backend` is the SE party's backend: it receives the public keys the applet generates and
+    /// the signatures it makes.
+    pub fn carry_out(
         &mut self,
         backend: &RealCrypto,
-        before: &SeState,
+        effect: Option<&SeEffect>,
         after: &SeState,
-        msg: &Msg,
-        out: &Outbox,
     ) -> Result<(), DeviceError> {
-        let life = |s: &SeState| s.applet.map(|a| (a.app, a.life));
-        match msg {
-            Msg::Install { app, .. } if life(after) != life(before) => {
-                self.install(backend, before, after, *app)?
+        match effect {
+            None => {}
+            Some(SeEffect::Install {
+                app: _,
+                pin_tries,
+                replaces,
+                generated,
+            }) => self.install(backend, *pin_tries, *replaces, *generated)?,
+            Some(SeEffect::Personalise { cert, delivery }) => {
+                self.personalize(backend, cert, delivery.as_ref())?
             }
-            Msg::StoreData { cert, key, .. } if life(after) != life(before) => {
-                self.personalize(backend, cert, key.as_ref())?
-            }
-            Msg::LockApplet if life(after) != life(before) => self.as_tsm(|tsm| {
-                tsm.send_secure(
-                    "SET STATUS (lock)",
-                    &Command::new(0x80, 0xF0, 0x40, 0x80, JPKI_AID.to_vec(), None),
-                )
+            Some(SeEffect::Lock) => self.as_tsm(|tsm| {
+                tsm.manage(&Management::SetApplicationStatus {
+                    instance: &JPKI_AID,
+                    lock: true,
+                })
                 .map(|_| ())
             })?,
-            Msg::BootStatus { .. } if life(after) != life(before) => self.delete()?,
-            Msg::Authenticate { login, pin_correct } => {
-                let signed = out.0.iter().find_map(|(_, m)| match m {
-                    Msg::LoginResponse { sig, .. } => Some(*sig),
-                    _ => None,
-                });
-                self.authenticate(backend, before, after, *pin_correct, signed, login)?
-            }
-            _ => {}
+            Some(SeEffect::Wipe) => self.delete()?,
+            Some(SeEffect::CheckPin {
+                entered,
+                outcome,
+                signature,
+            }) => self.check_pin(backend, *entered, *outcome, signature.as_ref())?,
         }
         self.agrees_with(after)
     }
 
     fn delete(&mut self) -> Result<(), DeviceError> {
         self.as_tsm(|tsm| {
-            let mut data = vec![0x4F, JPKI_AID.len() as u8];
-            data.extend_from_slice(&JPKI_AID);
-            tsm.send_secure("DELETE", &Command::new(0x80, 0xE4, 0x00, 0x00, data, None))
+            tsm.manage(&Management::Delete { aid: &JPKI_AID })
                 .map(|_| ())
         })
     }
@@ -268,46 +285,53 @@ impl SeDevice {
     fn install(
         &mut self,
         backend: &RealCrypto,
-        before: &SeState,
-        after: &SeState,
-        app: jpkisim_model::ids::AppNo,
+        pin_tries: u8,
+        replaces: bool,
+        generated: Option<KeyName>,
     ) -> Result<(), DeviceError> {
-        if before.applet.is_some_and(|a| a.life != Lifecycle::Deleted) {
+        if replaces {
             self.delete()?;
         }
-        let generate = after.key.is_some();
+        let params = InstallParams {
+            scope: Scope::AuthOnly,
+            auth_tries: pin_tries,
+            ..InstallParams::default()
+        }
+        .encode();
         let modulus = self.as_tsm(|tsm| {
-            tsm.send_secure(
-                "INSTALL [for install and make selectable]",
-                &Command::new(
-                    0x80,
-                    0xE6,
-                    0x0C,
-                    0x00,
-                    install_params_data(false),
-                    Some(256),
-                ),
-            )?;
-            tsm.send_secure(
-                "INSTALL [for personalization]",
-                &Command::new(0x80, 0xE6, 0x20, 0x00, install_params_data(true), Some(256)),
-            )?;
-            if !generate {
+            tsm.manage(&Management::InstallAndMakeSelectable {
+                package: &JPKI_PACKAGE_AID,
+                module: &JPKI_MODULE_AID,
+                instance: &JPKI_AID,
+                privileges: 0x00,
+                params: &params,
+            })?;
+            tsm.manage(&Management::InstallForPersonalization {
+                instance: &JPKI_AID,
+            })?;
+            if generated.is_none() {
                 return Ok(None);
             }
             let gen = encode_dgi(dgi::GEN_AUTH_KEY, &[]).unwrap_or_default();
             let r = tsm.send_secure(
                 "STORE DATA (generate authentication key)",
-                &Command::new(0x80, 0xE2, 0x08, 0x00, gen, Some(256)),
+                &Management::StoreData {
+                    block: StoreDataBlock {
+                        encrypted: false,
+                        last: false,
+                        number: 0,
+                    },
+                    data: &gen,
+                    expects_response: true,
+                }
+                .command(),
             )?;
             Ok(Some(r.data))
         })?;
-        if let Some(n) = modulus {
-            let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
-                .map_err(|_| {
-                    self.disagrees("the applet answered a modulus that is not an RSA key")
-                })?;
-            backend.announce(KeyName::Se { se: self.se, app }, key);
+        if let (Some(n), Some(key)) = (modulus, generated) {
+            let public = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
+                .map_err(|_| self.disagrees(Disagreement::NotAModulus))?;
+            backend.announce(key, public);
         }
         Ok(())
     }
@@ -315,12 +339,12 @@ impl SeDevice {
     fn personalize(
         &mut self,
         backend: &RealCrypto,
-        cert: &jpkisim_model::crypto::Certificate,
-        delivery: Option<&jpkisim_model::crypto::KeyDelivery>,
+        cert: &Certificate,
+        delivery: Option<&KeyDelivery>,
     ) -> Result<(), DeviceError> {
         let der = backend
             .certificate_der(cert)
-            .ok_or_else(|| self.disagrees("STORE DATA of a certificate whose DER never arrived"))?;
+            .ok_or_else(|| self.disagrees(Disagreement::Missing("certificate")))?;
         let dek = self.prov.isd_keys(self.se).dek;
         let mut plain = Vec::new();
         for (f, content) in [
@@ -330,107 +354,70 @@ impl SeDevice {
         ] {
             plain.extend(
                 encode_dgi(dgi::FILE_BASE | f, &content)
-                    .ok_or_else(|| self.disagrees("a file does not fit a DGI"))?,
+                    .ok_or_else(|| self.disagrees(Disagreement::TooLong("file")))?,
             );
         }
         let mut secret = encode_dgi(dgi::AUTH_PIN, &dek_encrypt(&dek, &self.pin))
-            .ok_or_else(|| self.disagrees("the PIN does not fit a DGI"))?;
+            .ok_or_else(|| self.disagrees(Disagreement::TooLong("PIN")))?;
         if let Some(d) = delivery {
             let bytes = backend
                 .delivery_bytes(d)
-                .ok_or_else(|| self.disagrees("a key delivery whose bytes never arrived"))?;
+                .ok_or_else(|| self.disagrees(Disagreement::Missing("key delivery")))?;
             let value = match d {
                 // Sealed by J-LIS under this SE's DEK: passed through as is.
-                jpkisim_model::crypto::KeyDelivery::Sealed { .. } => bytes,
+                KeyDelivery::Sealed { .. } => bytes,
                 // Sent in the clear (flawed design): the TSM encrypts it for the last hop.
-                jpkisim_model::crypto::KeyDelivery::Plain(_) => dek_encrypt(&dek, &bytes),
+                KeyDelivery::Plain(_) => dek_encrypt(&dek, &bytes),
             };
             secret.extend(
                 encode_dgi(dgi::AUTH_KEY, &value)
-                    .ok_or_else(|| self.disagrees("the key does not fit a DGI"))?,
+                    .ok_or_else(|| self.disagrees(Disagreement::TooLong("key")))?,
             );
         }
         self.as_tsm(|tsm| {
-            tsm.send_secure(
-                "INSTALL [for personalization]",
-                &Command::new(0x80, 0xE6, 0x20, 0x00, install_params_data(true), Some(256)),
-            )?;
+            tsm.manage(&Management::InstallForPersonalization {
+                instance: &JPKI_AID,
+            })?;
             let next = tsm.store_stream(&plain, false, false, 0)?;
             tsm.store_stream(&secret, true, true, next)?;
             Ok(())
         })
     }
 
-    fn authenticate(
+    fn check_pin(
         &mut self,
         backend: &RealCrypto,
-        before: &SeState,
-        after: &SeState,
-        pin_correct: bool,
-        signed: Option<Signature>,
-        login: &jpkisim_model::ids::LoginId,
+        entered: PinEntry,
+        outcome: PinOutcome,
+        signature: Option<&Signature>,
     ) -> Result<(), DeviceError> {
-        let personalized = before
-            .applet
-            .is_some_and(|a| a.life == Lifecycle::Personalized);
-        if !personalized {
-            return Ok(()); // the JPKI client finds no usable token and sends nothing
-        }
         self.expect(
             "SELECT JPKI",
             &Command::new(0x00, 0xA4, 0x04, 0x0C, JPKI_AID.to_vec(), None),
             StatusWord::OK,
         )?;
-        self.expect(
-            "SELECT EF 0018",
-            &Command::new(
-                0x00,
-                0xA4,
-                0x02,
-                0x0C,
-                fid::AUTH_PIN.to_be_bytes().to_vec(),
-                None,
-            ),
-            StatusWord::OK,
-        )?;
-        let pin = if pin_correct {
-            self.pin.clone()
-        } else {
-            wrong_pin(&self.pin)
+        self.expect("SELECT EF 0018", &select_ef(fid::AUTH_PIN), StatusWord::OK)?;
+        let pin = match entered {
+            PinEntry::Correct => self.pin.clone(),
+            PinEntry::Wrong => wrong_pin(&self.pin),
         };
-        let expected = if before.pin_tries_left == 0 {
-            StatusWord::AUTH_BLOCKED
-        } else if pin_correct {
-            StatusWord::OK
-        } else {
-            StatusWord::tries_left(after.pin_tries_left)
+        let expected = match outcome {
+            PinOutcome::Accepted => StatusWord::OK,
+            PinOutcome::Wrong { tries_left } => StatusWord::tries_left(tries_left),
+            PinOutcome::Blocked => StatusWord::AUTH_BLOCKED,
         };
         self.expect(
             "VERIFY",
             &Command::new(0x00, 0x20, 0x00, 0x80, pin.to_vec(), None),
             expected,
         )?;
-        let Some(sig) = signed else {
+        let Some(sig) = signature else {
             return Ok(());
         };
-        let Digest::Login(l) = sig.digest else {
-            return Err(self.disagrees("the SE signed something that is not a login"));
-        };
-        if l != *login {
-            return Err(self.disagrees("the SE signed another login"));
+        if !matches!(sig.digest, Digest::Login(_)) {
+            return Err(self.disagrees(Disagreement::NotALogin));
         }
-        self.expect(
-            "SELECT EF 0017",
-            &Command::new(
-                0x00,
-                0xA4,
-                0x02,
-                0x0C,
-                fid::AUTH_KEY.to_be_bytes().to_vec(),
-                None,
-            ),
-            StatusWord::OK,
-        )?;
+        self.expect("SELECT EF 0017", &select_ef(fid::AUTH_KEY), StatusWord::OK)?;
         let challenge = digest_bytes(&sig.digest);
         let bytes = self.expect(
             "COMPUTE DIGITAL SIGNATURE",
@@ -444,7 +431,7 @@ impl SeDevice {
             ),
             StatusWord::OK,
         )?;
-        backend.record_signature(sig, bytes);
+        backend.record_signature(*sig, bytes);
         Ok(())
     }
 
@@ -480,18 +467,18 @@ impl SeDevice {
             .map(|a| a.life)
             .filter(|l| *l != Lifecycle::Deleted);
         if v.life != model_life {
-            return Err(self.disagrees(format!(
-                "applet life cycle: card {:?}, model {:?}",
-                v.life, model_life
-            )));
+            return Err(self.disagrees(Disagreement::Lifecycle {
+                card: v.life,
+                model: model_life,
+            }));
         }
         if model_life == Some(Lifecycle::Personalized)
             && v.pin_tries_left != Some(model.pin_tries_left)
         {
-            return Err(self.disagrees(format!(
-                "PIN tries left: card {:?}, model {}",
-                v.pin_tries_left, model.pin_tries_left
-            )));
+            return Err(self.disagrees(Disagreement::PinTries {
+                card: v.pin_tries_left,
+                model: model.pin_tries_left,
+            }));
         }
         Ok(())
     }
@@ -500,4 +487,14 @@ impl SeDevice {
     pub fn se(&self) -> SeId {
         self.se
     }
+
+    /// The emulated chip, read only (the export of a run's cards reads its applet).
+    pub fn chip(&self) -> &SecureElement {
+        &self.chip
+    }
+}
+
+/// SELECT of an elementary file by its identifier, no response data.
+fn select_ef(fid: u16) -> Command {
+    Command::new(0x00, 0xA4, 0x02, 0x0C, fid.to_be_bytes().to_vec(), None)
 }

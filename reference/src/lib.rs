@@ -5,17 +5,17 @@
 //! It must never decide a protocol rule: which message a party sends, what a card must do and
 //! whether a request is acceptable are the model's transitions' decisions; this crate supplies
 //! real bytes for the model's terms ([`backend`], [`wire`], [`pki`]), carries out the SE's effects
-//! as APDUs ([`device`]), delivers messages ([`node`], [`inproc`], [`udp`]) and reads the world
-//! back as a model state to check the properties ([`observe`]). Scenarios ([`scenario`]) script
+//! as APDUs ([`device`]), runs each party ([`node`]) in a [`runtime`] (in process or over UDP)
+//! that delivers messages and reads the world back as a model state to check the properties.
+//! Every random choice comes from one seed ([`seed`]). Scenarios ([`scenario`]) script
 //! the applicant's choices; [`export`] writes a run's PKI for openssl.
 
 pub mod backend;
 pub mod device;
 pub mod export;
-pub mod inproc;
 pub mod node;
-pub mod observe;
 pub mod pki;
+pub mod runtime;
 pub mod scenario;
-pub mod udp;
+pub mod seed;
 pub mod wire;

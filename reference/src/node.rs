@@ -6,37 +6,38 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
-use jpkisim_model::transition::Step;
 use jpkisim_model::Config;
+use jpkisim_model::{Effect, PartyStep};
 
-use crate::backend::{Provisioning, RealCrypto};
+use crate::backend::{CryptoProblem, Provisioning, RealCrypto};
 use crate::device::{DeviceError, SeDevice};
 use crate::pki::PkiError;
-use crate::wire::{self, Envelope};
+use crate::wire::{self, ArtifactSource, Envelope};
 use jpkisim_card::applet::Build;
 
 /// Why a reference step could not be taken as the model takes it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Divergence {
     /// The emulated SE refused or disagreed.
     #[error(transparent)]
     Device(#[from] DeviceError),
     /// The real backend could not stand behind a term.
-    #[error("{party}: {what}")]
+    #[error("{party} {problem}")]
     Crypto {
         /// Which party.
         party: Party,
         /// What went wrong.
-        what: String,
+        #[source]
+        problem: CryptoProblem,
     },
     /// Setting up a party's keys failed.
     #[error("key setup: {0}")]
-    Setup(String),
+    Setup(#[source] Arc<PkiError>),
 }
 
 impl From<PkiError> for Divergence {
     fn from(e: PkiError) -> Self {
-        Divergence::Setup(e.to_string())
+        Divergence::Setup(Arc::new(e))
     }
 }
 
@@ -90,9 +91,9 @@ impl Node {
     fn problems(&self) -> Result<(), Divergence> {
         match self.crypto.take_problems().into_iter().next() {
             None => Ok(()),
-            Some(what) => Err(Divergence::Crypto {
+            Some(problem) => Err(Divergence::Crypto {
                 party: self.party(),
-                what,
+                problem,
             }),
         }
     }
@@ -109,10 +110,9 @@ impl Node {
         let step = self
             .actor
             .deliver_with(&self.crypto, &self.state, env.from, &env.msg);
-        if let (Some(dev), PartyState::Se(before), PartyState::Se(after)) =
-            (self.device.as_mut(), &self.state, &step.state)
-        {
-            dev.mirror(&self.crypto, before, after, &env.msg, &step.out)?;
+        if let (Some(dev), PartyState::Se(after)) = (self.device.as_mut(), &step.state) {
+            let effect = step.effect.as_ref().map(|Effect::Se(e)| e);
+            dev.carry_out(&self.crypto, effect, after)?;
         }
         self.finish(step)
     }
@@ -123,7 +123,7 @@ impl Node {
         self.finish(step)
     }
 
-    fn finish(&mut self, step: Step<PartyState>) -> Result<Vec<Envelope>, Divergence> {
+    fn finish(&mut self, step: PartyStep) -> Result<Vec<Envelope>, Divergence> {
         self.problems()?;
         self.state = step.state;
         let from = self.party();

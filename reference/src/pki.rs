@@ -618,22 +618,17 @@ pub fn verify_certificate(ca: &RsaPublicKey, der: &[u8]) -> Result<VerifiedCert,
         source,
     })?;
     let tbs = &cert.tbs_certificate;
-    if tbs.signature != cert.signature_algorithm {
-        return Err(PkiError::Profile {
-            document: doc,
-            field: "signature",
-        });
-    }
-    check_signed(
+    check_issued_by_ca(
         ca,
         der,
-        &cert.signature_algorithm,
-        cert.signature.as_bytes(),
+        Signed {
+            inner_algorithm: &tbs.signature,
+            algorithm: &cert.signature_algorithm,
+            signature: cert.signature.as_bytes(),
+            issuer: &tbs.issuer,
+        },
         doc,
     )?;
-    if tbs.issuer != ca_name()? {
-        return Err(PkiError::WrongIssuer { document: doc });
-    }
     let spki_der = encode(&tbs.subject_public_key_info, doc, "subjectPublicKeyInfo")?;
     let public_key =
         RsaPublicKey::from_public_key_der(&spki_der).map_err(|_| PkiError::Profile {
@@ -661,22 +656,17 @@ pub fn verify_crl(ca: &RsaPublicKey, der: &[u8]) -> Result<VerifiedCrl, PkiError
         source,
     })?;
     let tbs = &crl.tbs_cert_list;
-    if tbs.signature != crl.signature_algorithm {
-        return Err(PkiError::Profile {
-            document: doc,
-            field: "signature",
-        });
-    }
-    check_signed(
+    check_issued_by_ca(
         ca,
         der,
-        &crl.signature_algorithm,
-        crl.signature.as_bytes(),
+        Signed {
+            inner_algorithm: &tbs.signature,
+            algorithm: &crl.signature_algorithm,
+            signature: crl.signature.as_bytes(),
+            issuer: &tbs.issuer,
+        },
         doc,
     )?;
-    if tbs.issuer != ca_name()? {
-        return Err(PkiError::WrongIssuer { document: doc });
-    }
     if tbs.version != Version::V2 {
         return Err(PkiError::Profile {
             document: doc,
@@ -929,6 +919,40 @@ fn signed_part(der: &[u8], document: Document) -> Result<&[u8], PkiError> {
     let mut reader = SliceReader::new(der).map_err(decode)?;
     Header::decode(&mut reader).map_err(decode)?;
     reader.tlv_bytes().map_err(decode)
+}
+
+/// What a signed X.509 document (certificate or CRL) says about its signature and issuer.
+struct Signed<'a> {
+    /// The algorithm inside the signed part.
+    inner_algorithm: &'a AlgorithmIdentifierOwned,
+    /// The algorithm outside it.
+    algorithm: &'a AlgorithmIdentifierOwned,
+    /// The signature bits.
+    signature: Option<&'a [u8]>,
+    /// The issuer name.
+    issuer: &'a Name,
+}
+
+/// The checks every document the test CA signs must pass: the algorithm inside the signed part
+/// is the one outside, the signature verifies over the signed bytes as received, and the issuer
+/// is the test CA.
+fn check_issued_by_ca(
+    ca: &RsaPublicKey,
+    der: &[u8],
+    signed: Signed<'_>,
+    doc: Document,
+) -> Result<(), PkiError> {
+    if signed.inner_algorithm != signed.algorithm {
+        return Err(PkiError::Profile {
+            document: doc,
+            field: "signature",
+        });
+    }
+    check_signed(ca, der, signed.algorithm, signed.signature, doc)?;
+    if *signed.issuer != ca_name()? {
+        return Err(PkiError::WrongIssuer { document: doc });
+    }
+    Ok(())
 }
 
 fn check_signed(

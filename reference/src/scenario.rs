@@ -14,14 +14,15 @@ use jpkisim_model::config::{Budgets, Carrier, Medium, Proofing};
 use jpkisim_model::ids::{Party, PersonId, SeId};
 use jpkisim_model::msg::{CardEventKind, CertStatus};
 use jpkisim_model::se::Lifecycle;
-use jpkisim_model::{Config, World as ModelWorld};
+use jpkisim_model::{Config, World};
 
 use jpkisim_model::actors::JpkiState;
 
-use crate::inproc::{Faults, RunError, World};
+use crate::runtime::inproc::Simulation;
+use crate::runtime::{Faults, RunError};
 
 /// What a scenario needs from a runtime: take a choice, let the network settle, read the world
-/// back as a model state. The in-process [`World`] and the UDP director implement it.
+/// back as a model state. The in-process [`Simulation`] and the UDP director implement it.
 pub trait Driver {
     /// Runs `party`'s `choice` (an error if the model does not enable it now).
     fn choose(&mut self, party: Party, choice: PartyChoice) -> Result<(), RunError>;
@@ -35,21 +36,21 @@ pub trait Driver {
     fn note(&mut self, line: String);
 }
 
-impl Driver for World {
+impl Driver for Simulation {
     fn choose(&mut self, party: Party, choice: PartyChoice) -> Result<(), RunError> {
-        World::choose(self, party, choice)
+        Simulation::choose(self, party, choice)
     }
     fn enabled(&self, party: Party, choice: PartyChoice) -> bool {
-        World::enabled(self, party, choice)
+        Simulation::enabled(self, party, choice)
     }
     fn settle(&mut self) -> Result<(), RunError> {
-        World::settle(self)
+        Simulation::settle(self)
     }
     fn model_state(&self) -> JpkiState {
-        World::model_state(self)
+        Simulation::model_state(self)
     }
     fn note(&mut self, line: String) {
-        self.log.push(line);
+        self.journal.log.push(line);
     }
 }
 
@@ -72,7 +73,7 @@ pub enum Goal {
 
 impl Goal {
     /// Whether the goal holds in a model state.
-    pub fn holds(self, w: &ModelWorld<'_>) -> bool {
+    pub fn holds(self, w: &World<'_>) -> bool {
         match self {
             Goal::PhoneCert(se, status) => {
                 w.ca.certs
@@ -311,7 +312,7 @@ pub fn by_name(name: &str) -> Option<Scenario> {
 
 /// How a scenario run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ScenarioOutcome {
     /// Every step's goals were reached.
     Completed,
     /// A fault lost a message the story needed; the story stopped at this step (1-based).
@@ -319,19 +320,19 @@ pub enum Outcome {
         /// The step.
         step: usize,
         /// The goal not reached.
-        goal: String,
+        goal: Goal,
     },
 }
 
 /// Runs `scenario` in `world` (built for its configuration), settling after every choice.
 /// Without faults every goal must be reached; with faults a goal not reached after the retries
-/// stops the story ([`Outcome::StoppedByFaults`]). Safety properties are checked by the world
+/// stops the story ([`ScenarioOutcome::StoppedByFaults`]). Safety properties are checked by the world
 /// on every step either way.
 pub fn play(
     scenario: &Scenario,
     world: &mut impl Driver,
     faults: Faults,
-) -> Result<Outcome, PlayError> {
+) -> Result<ScenarioOutcome, PlayError> {
     const RETRIES: usize = 4;
     let me = Party::Applicant(PersonId(0));
     for (i, s) in scenario.steps.iter().enumerate() {
@@ -343,22 +344,16 @@ pub fn play(
         loop {
             let state = world.model_state();
             let missing =
-                ModelWorld::of(&state).and_then(|w| s.goals.iter().find(|g| !g.holds(&w)).copied());
+                World::of(&state).and_then(|w| s.goals.iter().find(|g| !g.holds(&w)).copied());
             let Some(goal) = missing else { break };
             if !faults.any() {
-                return Err(PlayError::GoalMissed {
-                    step: n,
-                    goal: goal.to_string(),
-                });
+                return Err(PlayError::GoalMissed { step: n, goal });
             }
             let retry = s
                 .retry
                 .filter(|r| tries < RETRIES && world.enabled(me, PartyChoice::Applicant(*r)));
             let Some(r) = retry else {
-                return Ok(Outcome::StoppedByFaults {
-                    step: n,
-                    goal: goal.to_string(),
-                });
+                return Ok(ScenarioOutcome::StoppedByFaults { step: n, goal });
             };
             tries += 1;
             world.note(format!("  retry: {r:?}"));
@@ -369,11 +364,11 @@ pub fn play(
             world.note(format!("  ✓ {g}"));
         }
     }
-    Ok(Outcome::Completed)
+    Ok(ScenarioOutcome::Completed)
 }
 
 /// Why a scenario failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum PlayError {
     /// The run broke: divergence from the model, or a property violated.
     #[error(transparent)]
@@ -384,22 +379,25 @@ pub enum PlayError {
         /// The step (1-based).
         step: usize,
         /// The goal.
-        goal: String,
+        goal: Goal,
     },
 }
 
 /// A finished scenario run: the world (its trace and log) and how it ended.
 #[derive(Debug)]
 pub struct Run {
-    /// The world after the run.
-    pub world: World,
+    /// The simulation after the run.
+    pub simulation: Simulation,
     /// How it ended.
-    pub result: Result<Outcome, PlayError>,
+    pub result: Result<ScenarioOutcome, PlayError>,
 }
 
 /// Plays `scenario` on a fresh in-process world seeded by `seed`.
 pub fn run_inproc(scenario: &Scenario, seed: u64, faults: Faults) -> Result<Run, RunError> {
-    let mut world = World::new(scenario.config, seed, faults, scenario.name)?;
+    let mut world = Simulation::new(scenario.config, seed, faults, scenario.name)?;
     let result = play(scenario, &mut world, faults);
-    Ok(Run { world, result })
+    Ok(Run {
+        simulation: world,
+        result,
+    })
 }

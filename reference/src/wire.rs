@@ -13,8 +13,6 @@ use jpkisim_model::msg::{Msg, StatusEvidence};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::backend::RealCrypto;
-
 /// Real bytes standing behind one term of a message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Artifact {
@@ -156,10 +154,25 @@ fn terms(msg: &Msg) -> Terms<'_> {
     t
 }
 
+/// Whoever can stand real bytes behind the terms it sends: a party's backend
+/// ([`crate::backend::RealCrypto`]). `None` where it has no bytes for the term.
+pub trait ArtifactSource {
+    /// The certificate's DER.
+    fn artifact_for_cert(&self, cert: &Certificate) -> Option<Artifact>;
+    /// The signature's bytes.
+    fn artifact_for_sig(&self, sig: &Signature) -> Option<Artifact>;
+    /// The public key's SubjectPublicKeyInfo.
+    fn artifact_for_key(&self, key: &PublicKey) -> Option<Artifact>;
+    /// The key delivery's ciphertext.
+    fn artifact_for_delivery(&self, delivery: &KeyDelivery) -> Option<Artifact>;
+    /// The status evidence's signed DER.
+    fn artifact_for_status(&self, evidence: &StatusEvidence) -> Option<Artifact>;
+}
+
 /// Puts `msg` in an envelope with the bytes the sender's backend has for its terms. A term the
 /// sender has no bytes for travels without them (the receiver's checks then fail, as they would
 /// for a real system that sent a bare reference).
-pub fn seal(backend: &RealCrypto, from: Party, to: Party, msg: Msg) -> Envelope {
+pub fn seal(backend: &impl ArtifactSource, from: Party, to: Party, msg: Msg) -> Envelope {
     let t = terms(&msg);
     let mut artifacts = Vec::new();
     artifacts.extend(t.certs.iter().filter_map(|c| backend.artifact_for_cert(c)));

@@ -19,7 +19,8 @@ use jpkisim_model::ids::{Party, PersonId, SeId};
 use jpkisim_model::msg::Msg;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::{catalogue, variants};
-use jpkisim_reference::inproc::{Faults, RunError, World};
+use jpkisim_reference::runtime::inproc::Simulation;
+use jpkisim_reference::runtime::{Faults, RunError};
 use jpkisim_reference::wire::Artifact;
 use proptest::prelude::*;
 
@@ -85,7 +86,7 @@ impl ModelSide {
 /// then choices). Returns the number of steps taken.
 fn run_side_by_side(cfg: Config, seed: u64, schedule: &[u16]) -> Result<usize, String> {
     let mut model = ModelSide::new(cfg);
-    let mut reference = World::new(cfg, seed, Faults::default(), "differential")
+    let mut reference = Simulation::new(cfg, seed, Faults::default(), "differential")
         .map_err(|e| e.to_string())?
         .without_property_checks();
     for (n, pick) in schedule.iter().enumerate() {
@@ -204,7 +205,7 @@ fn every_variant_counterexample_breaks_its_property_on_the_reference_and_only_wi
             .flatten()
             .unwrap_or_else(|| panic!("{}: the model finds no counterexample", v.id));
         // With the flaw, the reference breaks the same property with real crypto.
-        let mut world = World::new(flawed, 1, Faults::default(), v.id).expect("world");
+        let mut world = Simulation::new(flawed, 1, Faults::default(), v.id).expect("world");
         let mut outcome = Ok(());
         for action in &cex.actions {
             outcome = world.apply(action);
@@ -230,7 +231,7 @@ fn every_variant_counterexample_breaks_its_property_on_the_reference_and_only_wi
         // behaviour any more) or follows it without violating anything.
         let mut cfg = flawed;
         cfg.flaws = Config::default().flaws;
-        let mut world = World::new(cfg, 1, Faults::default(), v.id).expect("world");
+        let mut world = Simulation::new(cfg, 1, Faults::default(), v.id).expect("world");
         for action in &cex.actions {
             match world.apply(action) {
                 Ok(()) => {}
@@ -295,7 +296,7 @@ fn a_certificate_from_another_ca_is_not_genuine() {
         persons: 1,
         ..Config::default()
     };
-    let mut w = World::new(cfg, 1, Faults::default(), "tamper")
+    let mut w = Simulation::new(cfg, 1, Faults::default(), "tamper")
         .expect("world")
         .without_property_checks();
     let me = Party::Applicant(PersonId(0));

@@ -3,9 +3,10 @@
 //!
 //! Keys come from `key_from_seed` once per test binary (RSA-2048 generation is slow in debug).
 
+mod common;
+
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     sync::OnceLock,
 };
 
@@ -314,32 +315,6 @@ fn pem_armour() {
 // ---------------------------------------------------------------------------------------------
 // openssl
 
-fn openssl_available() -> bool {
-    match Command::new("openssl").arg("version").output() {
-        Ok(out) if out.status.success() => true,
-        _ => {
-            eprintln!(
-                "SKIPPED: no working `openssl` on PATH; the openssl cross-checks did not run"
-            );
-            false
-        }
-    }
-}
-
-fn openssl(args: &[&str], dir: &Path) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 fn write(dir: &Path, name: &str, label: &str, der: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, to_pem(label, der).expect("pem")).expect("write pem");
@@ -348,7 +323,7 @@ fn write(dir: &Path, name: &str, label: &str, der: &[u8]) -> PathBuf {
 
 #[test]
 fn openssl_accepts_certificates_and_reports_revoked_ones() {
-    if !openssl_available() {
+    if !common::openssl_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -384,12 +359,12 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
     write(d, "crl.pem", PEM_CRL, &crl);
     let at = (T0 + 30 * DAY).to_string();
 
-    let (ok, text) = openssl(
+    let (ok, text) = common::openssl(
         &["verify", "-attime", &at, "-CAfile", "ca.pem", "good.pem"],
         d,
     );
     assert!(ok, "openssl verify of a fresh certificate failed:\n{text}");
-    let (ok, text) = openssl(
+    let (ok, text) = common::openssl(
         &["verify", "-attime", &at, "-CAfile", "ca.pem", "revoked.pem"],
         d,
     );
@@ -399,7 +374,7 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
     );
 
     let crl_check = |leaf: &str| {
-        openssl(
+        common::openssl(
             &[
                 "verify",
                 "-attime",
@@ -424,7 +399,7 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
         );
     }
 
-    let (ok, text) = openssl(
+    let (ok, text) = common::openssl(
         &["verify", "-attime", &at, "-CAfile", "ca.pem", "foreign.pem"],
         d,
     );
@@ -435,7 +410,7 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
 
     // Outside the validity window openssl must refuse: the dates really are in the certificate.
     let late = (T0 + 400 * DAY).to_string();
-    let (ok, text) = openssl(
+    let (ok, text) = common::openssl(
         &["verify", "-attime", &late, "-CAfile", "ca.pem", "good.pem"],
         d,
     );
@@ -444,7 +419,7 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
         "expired certificate accepted:\n{text}"
     );
 
-    let (ok, text) = openssl(&["crl", "-in", "crl.pem", "-noout", "-text"], d);
+    let (ok, text) = common::openssl(&["crl", "-in", "crl.pem", "-noout", "-text"], d);
     assert!(ok, "openssl cannot parse the CRL:\n{text}");
     assert!(
         text.contains("Certificate Hold") && text.contains("Key Compromise"),
@@ -452,7 +427,7 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
     );
     assert!(text.contains("X509v3 CRL Number"), "{text}");
 
-    let (ok, text) = openssl(&["x509", "-in", "good.pem", "-noout", "-text"], d);
+    let (ok, text) = common::openssl(&["x509", "-in", "good.pem", "-noout", "-text"], d);
     assert!(ok, "{text}");
     assert!(
         text.contains("Digital Signature") && text.contains("CA:FALSE"),
@@ -463,7 +438,7 @@ fn openssl_accepts_certificates_and_reports_revoked_ones() {
 
 #[test]
 fn openssl_accepts_status_answers() {
-    if !openssl_available() {
+    if !common::openssl_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -481,7 +456,7 @@ fn openssl_accepts_status_answers() {
             .expect("answer");
         std::fs::write(d.join("resp.der"), &der).expect("write");
         // The CA signs its own answers, so the CA file is both trust anchor and responder.
-        let (ok, text) = openssl(
+        let (ok, text) = common::openssl(
             &[
                 "ocsp",
                 "-respin",

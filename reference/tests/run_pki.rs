@@ -4,16 +4,13 @@
 //! against the public key in the certificate the SE sent — independently of the backend.
 //! The openssl checks skip, saying so, where the binary is absent.
 
-use std::path::Path;
-use std::process::Command;
-
 use jpkisim_model::crypto::Digest;
 use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
 use jpkisim_reference::backend::{digest_bytes, time_of, EPOCH_SECONDS};
 use jpkisim_reference::export::write_pki;
-use jpkisim_reference::inproc::Faults;
-use jpkisim_reference::scenario::{self, Outcome};
+use jpkisim_reference::runtime::Faults;
+use jpkisim_reference::scenario::{self, ScenarioOutcome};
 use jpkisim_reference::wire::Artifact;
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
@@ -22,35 +19,24 @@ use x509_cert::der::{Decode, Encode};
 
 mod common;
 
-fn openssl() -> bool {
-    let ok = Command::new("openssl").arg("version").output().is_ok();
-    if !ok {
-        eprintln!("skipping the openssl checks: no `openssl` binary on PATH");
-    }
-    ok
-}
-
-fn openssl_run(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+/// Plays `name` in process with `seed` (it must complete) and exports its PKI to a temporary
+/// directory: the run, the directory and the files written.
+fn exported(name: &str, seed: u64) -> (scenario::Run, tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let s = scenario::by_name(name).expect("scenario");
+    let run = scenario::run_inproc(&s, seed, Faults::default()).expect("simulation");
+    assert!(
+        matches!(run.result, Ok(ScenarioOutcome::Completed)),
+        "{:?}",
+        run.result
     );
-    (out.status.success(), text)
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_pki(&run.simulation, dir.path()).expect("export");
+    (run, dir, files)
 }
 
 #[test]
 fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
-    let s = scenario::by_name("card-revoked-cascade").expect("scenario");
-    let run = scenario::run_inproc(&s, 11, Faults::default()).expect("world");
-    assert_eq!(run.result, Ok(Outcome::Completed));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let files = write_pki(&run.world, dir.path()).expect("export");
+    let (run, dir, files) = exported("card-revoked-cascade", 11);
     let names: Vec<String> = files
         .iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -62,22 +48,21 @@ fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
             "{expected} not in {names:?}"
         );
     }
-    if !openssl() {
+    if !common::openssl_available() {
         return;
     }
-    let ca_epoch = match &run.world.node(Party::Ca).state {
+    let ca_epoch = match &run.simulation.node(Party::Ca).state {
         jpkisim_model::actors::PartyState::Ca(ca) => ca.epoch,
         other => panic!("{other:?}"),
     };
     // Inside the CRL's validity (an hour from its publication).
     let at = (time_of(ca_epoch) + EPOCH_SECONDS / 2).to_string();
-    let (ok, text) = openssl_run(
-        dir.path(),
+    let (ok, text) = common::openssl(
         &["verify", "-attime", &at, "-CAfile", "ca.pem", phone],
+        dir.path(),
     );
     assert!(ok, "openssl verify without the CRL: {text}");
-    let (ok, text) = openssl_run(
-        dir.path(),
+    let (ok, text) = common::openssl(
         &[
             "verify",
             "-attime",
@@ -89,19 +74,16 @@ fn openssl_accepts_the_runs_certificates_and_sees_the_revocation_in_its_crl() {
             "crl.pem",
             phone,
         ],
+        dir.path(),
     );
     assert!(!ok && text.contains("certificate revoked"), "{text}");
-    let (ok, text) = openssl_run(dir.path(), &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    let (ok, text) = common::openssl(&["crl", "-in", "crl.pem", "-noout", "-text"], dir.path());
     assert!(ok && text.contains("Serial Number: 03"), "{text}");
 }
 
 #[test]
 fn openssl_reads_the_runs_ocsp_answer_as_good() {
-    let s = scenario::by_name("issuance-mno").expect("scenario");
-    let run = scenario::run_inproc(&s, 12, Faults::default()).expect("world");
-    assert_eq!(run.result, Ok(Outcome::Completed));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let files = write_pki(&run.world, dir.path()).expect("export");
+    let (_run, dir, files) = exported("issuance-mno", 12);
     let ocsp = files
         .iter()
         .find(|p| {
@@ -109,15 +91,14 @@ fn openssl_reads_the_runs_ocsp_answer_as_good() {
                 .is_some_and(|n| n.to_string_lossy().starts_with("ocsp-3-"))
         })
         .expect("an OCSP answer for the phone certificate");
-    if !openssl() {
+    if !common::openssl_available() {
         return;
     }
     let ocsp = ocsp
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (ok, text) = openssl_run(
-        dir.path(),
+    let (ok, text) = common::openssl(
         &[
             "ocsp",
             "-respin",
@@ -131,6 +112,7 @@ fn openssl_reads_the_runs_ocsp_answer_as_good() {
             "cert-3-phone-p0-se0-app0.pem",
             "-no_nonce",
         ],
+        dir.path(),
     );
     assert!(
         ok && text.contains("Response verify OK") && text.contains(": good"),
@@ -175,7 +157,7 @@ fn the_login_signature_verifies_against_the_certificate_the_se_sent() {
     let mut wrong = challenge.clone();
     wrong.push(b'!');
     assert!(verifier.verify(&wrong, &signature).is_err());
-    if !openssl() {
+    if !common::openssl_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
@@ -185,8 +167,7 @@ fn the_login_signature_verifies_against_the_certificate_the_se_sent() {
     std::fs::write(dir.path().join("key.pem"), pem).expect("write");
     std::fs::write(dir.path().join("challenge"), &challenge).expect("write");
     std::fs::write(dir.path().join("sig"), &sig).expect("write");
-    let (ok, text) = openssl_run(
-        dir.path(),
+    let (ok, text) = common::openssl(
         &[
             "dgst",
             "-sha256",
@@ -196,6 +177,7 @@ fn the_login_signature_verifies_against_the_certificate_the_se_sent() {
             "sig",
             "challenge",
         ],
+        dir.path(),
     );
     assert!(ok && text.contains("Verified OK"), "{text}");
 }

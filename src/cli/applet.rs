@@ -1,7 +1,9 @@
 //! `jpkisim applet`: an APDU console against a freshly personalized emulated secure element (the
-//! test card of `jpkisim_card::testcard`: auth PIN 1234, signing password JPKISIM1). One hex
-//! command per line in; the response data and status word out, one line each, so that a script's
-//! output can be compared with a file. Blank lines and `#` comments are ignored.
+//! test card of `jpkisim_card::testcard`: auth PIN 1234, signing password JPKISIM1; or with
+//! `--from-run` the phone SE a test run exported). One hex command per line in; the response data
+//! and status word out, one line each, so that a script's output can be compared with a file.
+//! Blank lines and `#` comments are ignored. The card is the one `jpkisim card` presents over
+//! PC/SC, so a script here answers as a PC/SC client's commands do there.
 
 use std::{
     fs::File,
@@ -13,7 +15,6 @@ use std::{
 use jpkisim_card::{
     console,
     se::SecureElement,
-    testcard,
     timing::{ClockMode, Profile},
 };
 
@@ -29,8 +30,15 @@ pub(crate) struct Args {
     #[arg(long)]
     timings: bool,
     /// Sleep for the profile's card time instead of advancing a simulated clock.
-    #[arg(long)]
+    #[arg(long, alias = "realtime")]
     real_time: bool,
+    /// Personalize the card with the phone SE a test run exported (`jpkisim run --pki-out DIR`;
+    /// as for `jpkisim card --from-run`).
+    #[arg(long, value_name = "DIR")]
+    from_run: Option<PathBuf>,
+    /// `phone` (default) or `card` access rules and token label, as for `jpkisim card --token`.
+    #[arg(long, value_enum, default_value_t = super::card::Form::Phone)]
+    token: super::card::Form,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -49,11 +57,19 @@ pub(crate) fn run(args: Args) -> ExitCode {
     } else {
         ClockMode::Simulated
     };
-    let mut se = match testcard::personalized_se(args.profile, clock) {
+    let contents = match super::card::card_contents(args.from_run.as_deref(), args.token) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut se = match jpkisim_card::testcard::personalized_se_with(&contents, args.profile, clock)
+    {
         Ok(se) => se,
         Err(e) => {
-            eprintln!("error: personalizing the test card failed: {e}");
-            return ExitCode::from(1);
+            eprintln!("error: personalizing the card failed: {e}");
+            return ExitCode::from(if args.from_run.is_some() { 2 } else { 1 });
         }
     };
     match console_session(&mut se, input, &mut io::stdout().lock(), args.timings) {
@@ -113,7 +129,8 @@ mod tests {
     use super::*;
 
     fn card() -> SecureElement {
-        testcard::personalized_se(Profile::Instant, ClockMode::Simulated).expect("test card")
+        jpkisim_card::testcard::personalized_se(Profile::Instant, ClockMode::Simulated)
+            .expect("test card")
     }
 
     /// The reference crate's golden login script gives its golden output through the console.

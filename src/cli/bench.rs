@@ -184,8 +184,8 @@ fn applet(a: &AppletArgs) -> ExitCode {
     );
     println!("  transport (APDU parse + encode) {}", us(r.transport));
     println!(
-        "  DigestInfo check                {}",
-        us(r.digest_info_check)
+        "  input check (P1 scheme)         {}",
+        us(r.input_check)
     );
     println!("  RSA in the applet (blinded)     {}", us(r.rsa));
     println!("  SE total, measured              {}", us(r.measured));

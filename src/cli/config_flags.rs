@@ -1,57 +1,22 @@
 //! The configuration flags shared by every subcommand that builds a model.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use jpkisim_model::config::{
-    Carrier, Config, DeviceChange, Flaw, KeyGen, Medium, Ordering, Proofing, RevocationCheck,
+    Carrier, Config, DeviceChange, Dimension, Flaw, KeyGen, Medium, Ordering, Proofing,
+    RevocationCheck,
 };
 use jpkisim_model::ConfigError;
 use jpkisim_properties::variants::{self, Variant};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum MediumFlag {
-    Uicc,
-    GpSe,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum CarrierFlag {
-    Mno,
-    Mvno,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum KeyGenFlag {
-    OnSe,
-    Center,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum RevocationFlag {
-    Ocsp,
-    Crl,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum ProofingFlag {
-    /// The application is signed with the My Number card (covers the designated SE).
-    CardSignature,
-    /// An access code by restricted-delivery mail, typed into the phone (covers no SE).
-    Mail,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum DeviceChangeFlag {
-    /// Apply from the new phone; the CA revokes the old certificate on issuing the new one.
-    NewPhoneOnly,
-    /// The old phone must revoke its certificate before a new one is issued.
-    NeedsOldPhone,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum NetworkFlag {
-    /// Unordered delivery (reordering).
-    Unordered,
-    /// Per-channel FIFO.
-    Ordered,
+/// The command-line parser of a model dimension: its possible values are the dimension's serde
+/// names (listed in `--help` with their meaning), parsed back by the model itself.
+fn dimension<T: Dimension + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(
+        T::VALUES
+            .iter()
+            .map(|v| PossibleValue::new(v.name()).help(v.help())),
+    )
+    .try_map(|text| T::parse(&text))
 }
 
 /// Model configuration. Every flag is optional: unset flags take the default configuration, or,
@@ -68,26 +33,26 @@ pub(crate) struct ConfigFlags {
     #[arg(long)]
     ses_per_person: Option<u8>,
     /// Secure element medium [default: uicc].
-    #[arg(long, value_enum)]
-    medium: Option<MediumFlag>,
+    #[arg(long, value_parser = dimension::<Medium>())]
+    medium: Option<Medium>,
     /// Subscribers' carrier kind, SIM medium [default: mno].
-    #[arg(long, value_enum)]
-    carrier: Option<CarrierFlag>,
+    #[arg(long, value_parser = dimension::<Carrier>())]
+    carrier: Option<Carrier>,
     /// Where phone key pairs are generated [default: on-se].
-    #[arg(long, value_enum)]
-    keygen: Option<KeyGenFlag>,
+    #[arg(long, value_parser = dimension::<KeyGen>())]
+    keygen: Option<KeyGen>,
     /// How relying parties check certificate status [default: ocsp].
-    #[arg(long, value_enum)]
-    revocation: Option<RevocationFlag>,
+    #[arg(long, value_parser = dimension::<RevocationCheck>())]
+    revocation: Option<RevocationCheck>,
     /// How the applicant proves their identity when applying [default: card-signature].
-    #[arg(long, value_enum)]
-    proofing: Option<ProofingFlag>,
+    #[arg(long, value_parser = dimension::<Proofing>())]
+    proofing: Option<Proofing>,
     /// What a device change requires of the old phone [default: new-phone-only].
-    #[arg(long, value_enum)]
-    device_change: Option<DeviceChangeFlag>,
+    #[arg(long, value_parser = dimension::<DeviceChange>())]
+    device_change: Option<DeviceChange>,
     /// Message ordering [default: unordered].
-    #[arg(long, value_enum)]
-    network: Option<NetworkFlag>,
+    #[arg(long, value_parser = dimension::<Ordering>())]
+    network: Option<Ordering>,
     /// The network may lose messages.
     #[arg(long)]
     lossy: bool,
@@ -119,8 +84,8 @@ pub(crate) struct ConfigFlags {
     #[arg(long)]
     max_depth: Option<usize>,
     /// Switch on a deliberate flaw by id (repeatable; `jpkisim variants` lists them).
-    #[arg(long = "flaw", value_name = "ID")]
-    flaws: Vec<String>,
+    #[arg(long = "flaw", value_name = "ID", value_parser = dimension::<Flaw>(), hide_possible_values = true)]
+    flaws: Vec<Flaw>,
 }
 
 impl ConfigFlags {
@@ -145,8 +110,8 @@ impl ConfigFlags {
             Some(v) => v.config(Config::default()),
             None => Config::default(),
         };
-        for id in &self.flaws {
-            cfg.flaws = cfg.flaws.with(parse_flaw(id)?);
+        for flaw in &self.flaws {
+            cfg.flaws = cfg.flaws.with(*flaw);
         }
         macro_rules! set {
             ($field:expr, $flag:expr) => {
@@ -157,55 +122,13 @@ impl ConfigFlags {
         }
         set!(cfg.persons, self.persons);
         set!(cfg.ses_per_person, self.ses_per_person);
-        set!(
-            cfg.medium,
-            self.medium.map(|m| match m {
-                MediumFlag::Uicc => Medium::Uicc,
-                MediumFlag::GpSe => Medium::GpSe,
-            })
-        );
-        set!(
-            cfg.carrier,
-            self.carrier.map(|c| match c {
-                CarrierFlag::Mno => Carrier::Mno,
-                CarrierFlag::Mvno => Carrier::Mvno,
-            })
-        );
-        set!(
-            cfg.keygen,
-            self.keygen.map(|k| match k {
-                KeyGenFlag::OnSe => KeyGen::OnSe,
-                KeyGenFlag::Center => KeyGen::Center,
-            })
-        );
-        set!(
-            cfg.revocation,
-            self.revocation.map(|r| match r {
-                RevocationFlag::Ocsp => RevocationCheck::Ocsp,
-                RevocationFlag::Crl => RevocationCheck::Crl,
-            })
-        );
-        set!(
-            cfg.proofing,
-            self.proofing.map(|p| match p {
-                ProofingFlag::CardSignature => Proofing::CardSignature,
-                ProofingFlag::Mail => Proofing::Mail,
-            })
-        );
-        set!(
-            cfg.device_change,
-            self.device_change.map(|d| match d {
-                DeviceChangeFlag::NewPhoneOnly => DeviceChange::NewPhoneOnly,
-                DeviceChangeFlag::NeedsOldPhone => DeviceChange::NeedsOldPhone,
-            })
-        );
-        set!(
-            cfg.network.ordering,
-            self.network.map(|n| match n {
-                NetworkFlag::Unordered => Ordering::Unordered,
-                NetworkFlag::Ordered => Ordering::Ordered,
-            })
-        );
+        set!(cfg.medium, self.medium);
+        set!(cfg.carrier, self.carrier);
+        set!(cfg.keygen, self.keygen);
+        set!(cfg.revocation, self.revocation);
+        set!(cfg.proofing, self.proofing);
+        set!(cfg.device_change, self.device_change);
+        set!(cfg.network.ordering, self.network);
         cfg.network.lossy |= self.lossy;
         cfg.network.duplicating |= self.duplicating;
         set!(cfg.budgets.applications, self.applications);
@@ -221,24 +144,4 @@ impl ConfigFlags {
         cfg.validate()?;
         Ok(cfg)
     }
-}
-
-fn parse_flaw(id: &str) -> Result<Flaw, ConfigError> {
-    Flaw::ALL
-        .into_iter()
-        .find(|f| flaw_id(*f) == id)
-        .ok_or_else(|| {
-            let known: Vec<String> = Flaw::ALL.into_iter().map(flaw_id).collect();
-            ConfigError(format!(
-                "unknown flaw '{id}'; known flaws: {}",
-                known.join(", ")
-            ))
-        })
-}
-
-pub(crate) fn flaw_id(f: Flaw) -> String {
-    serde_json::to_value(f)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

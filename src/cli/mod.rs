@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 mod applet;
 mod bench;
+mod card;
 mod check;
 mod config_flags;
 mod conform;
@@ -33,6 +34,8 @@ enum Command {
     /// Measure on this machine (`bench applet`: the signing path; `bench check`: our engine
     /// against Stateright's).
     Bench(bench::Args),
+    /// The emulated phone SE as a PC/SC smart card (pcscd + vsmartcard's vpcd driver).
+    Card(card::Args),
     /// Check a recorded trace (NDJSON or ITF) against the model: does it conform, do the properties hold?
     Conform(conform::Args),
     /// Browse the model and its shortest counterexamples in Stateright's web Explorer.
@@ -50,6 +53,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Variants(args) => variants::run(args),
         Command::Applet(args) => applet::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Card(args) => card::run(args),
         Command::Explore(args) => explore::run(args),
         Command::Run(args) => run::run(args),
         Command::Matrix(args) => matrix::run(args),

@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use jpkisim_model::Topology;
-use jpkisim_properties::catalogue::{self, Kind};
 use jpkisim_reference::export;
-use jpkisim_reference::inproc::Faults;
-use jpkisim_reference::scenario::{self, Outcome, Scenario};
-use jpkisim_reference::udp;
+use jpkisim_reference::runtime::udp;
+use jpkisim_reference::runtime::Faults;
+use jpkisim_reference::scenario::{self, Scenario, ScenarioOutcome};
 use jpkisim_traces::{Event, Header, Recorder};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -154,10 +153,7 @@ fn record_path(record: Option<&Path>, s: &Scenario, many: bool) -> Result<Option
 }
 
 fn safety_count(cfg: &jpkisim_model::Config) -> usize {
-    catalogue::ALL
-        .iter()
-        .filter(|p| p.kind == Kind::Always && (p.applies)(cfg).is_ok())
-        .count()
+    jpkisim_properties::applicable_safety(cfg).count()
 }
 
 fn write_trace(path: &Path, header: &Header, events: &[Event]) -> Result<(), String> {
@@ -170,12 +166,12 @@ fn write_trace(path: &Path, header: &Header, events: &[Event]) -> Result<(), Str
     rec.into_inner().and_then(|mut w| w.flush()).map_err(fail)
 }
 
-fn summary(outcome: &Outcome, events: usize, props: usize) -> String {
+fn summary(outcome: &ScenarioOutcome, events: usize, props: usize) -> String {
     match outcome {
-        Outcome::Completed => format!(
+        ScenarioOutcome::Completed => format!(
             "completed; {props} safety properties held on every one of {events} events"
         ),
-        Outcome::StoppedByFaults { step, goal } => format!(
+        ScenarioOutcome::StoppedByFaults { step, goal } => format!(
             "stopped at step {step} by injected faults (not reached: {goal}); {props} safety properties held on every one of {events} events"
         ),
     }
@@ -191,7 +187,7 @@ fn play_inproc(
 ) -> Result<String, String> {
     let run = scenario::run_inproc(s, seed, faults).map_err(|e| e.to_string())?;
     if let Some(dir) = pki_out {
-        let files = export::write_pki(&run.world, dir)
+        let files = export::write_pki(&run.simulation, dir)
             .map_err(|e| format!("--pki-out {}: {e}", dir.display()))?;
         if !quiet {
             println!("wrote {} PKI files to {}", files.len(), dir.display());
@@ -199,23 +195,27 @@ fn play_inproc(
     }
     if !quiet {
         println!("== {} — {}", s.name, s.summary);
-        for line in &run.world.log {
+        for line in &run.simulation.journal.log {
             println!("{line}");
         }
     }
-    let cfg = *run.world.config();
+    let cfg = *run.simulation.config();
     if let Some(path) = record {
         let header = Header::new(cfg, Topology::of(&cfg).parties()).with_source(format!(
             "jpkisim run --scenario {} --seed {seed} --transport inproc",
             s.name
         ));
-        write_trace(path, &header, &run.world.trace)?;
+        write_trace(path, &header, &run.simulation.journal.trace)?;
     }
     let outcome = run.result.map_err(|e| e.to_string())?;
     Ok(format!(
         "{}; {} APDUs answered by the emulated SEs",
-        summary(&outcome, run.world.trace.len(), safety_count(&cfg)),
-        run.world.apdus()
+        summary(
+            &outcome,
+            run.simulation.journal.trace.len(),
+            safety_count(&cfg)
+        ),
+        run.simulation.apdus()
     ))
 }
 
@@ -229,7 +229,7 @@ fn play_udp(
     let run = udp::play(s, seed, faults).map_err(|e| e.to_string())?;
     if !quiet {
         println!("== {} — {} (UDP)", s.name, s.summary);
-        for line in &run.log {
+        for line in &run.journal.log {
             println!("{line}");
         }
     }
@@ -239,8 +239,12 @@ fn play_udp(
             "jpkisim run --scenario {} --seed {seed} --transport udp",
             s.name
         ));
-        write_trace(path, &header, &run.trace)?;
+        write_trace(path, &header, &run.journal.trace)?;
     }
     let outcome = run.result.map_err(|e| e.to_string())?;
-    Ok(summary(&outcome, run.trace.len(), safety_count(&cfg)))
+    Ok(summary(
+        &outcome,
+        run.journal.trace.len(),
+        safety_count(&cfg),
+    ))
 }

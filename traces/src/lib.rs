@@ -8,7 +8,13 @@
 //! and real bytes appear only as fingerprints in an event's `evidence`.
 //!
 //! [`write::Recorder`] appends events to any writer (the reference runtime records with it);
-//! [`read::Reader`] reads them back with errors that name the file, line and field.
+//! [`read::Reader`] reads them back with errors that name the file, line and field;
+//! [`conform`] decides whether a trace is a behaviour of the model; [`itf`] and [`itf_value`]
+//! read and write ITF; [`diff`] says what changed between two states.
+//!
+//! It must never decide a protocol rule or run a system: which events are possible is the model's
+//! transitions' answer, and what must hold is the properties crate's. It never explores the whole
+//! model either (that is the checker's job): conformance searches only along a recorded trace.
 
 pub mod conform;
 pub mod diff;

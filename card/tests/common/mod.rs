@@ -52,6 +52,22 @@ pub(crate) fn sw(se: &mut SecureElement, apdu: &[u8]) -> StatusWord {
     se.transmit(apdu).response.sw
 }
 
+/// The status words of a sequence of commands.
+pub(crate) fn sws(se: &mut SecureElement, apdus: &[Vec<u8>]) -> Vec<u16> {
+    apdus.iter().map(|a| sw(se, a).0).collect()
+}
+
+/// A user-authentication login as a client does it: select the application, verify the test
+/// PIN, select the authentication key.
+pub(crate) fn auth_login() -> [Vec<u8>; 4] {
+    [
+        select_ap(),
+        select_ef(jpkisim_card::applet::fid::AUTH_PIN),
+        verify(b"1234"),
+        select_ef(jpkisim_card::applet::fid::AUTH_KEY),
+    ]
+}
+
 pub(crate) fn golden_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::{JpkiState, PartyState};
 use jpkisim_model::{Config, Topology};
-use jpkisim_properties::catalogue::{self, Kind, PropertyDef};
-use rand_chacha::ChaCha20Rng;
-use rand_core::RngCore;
+use jpkisim_properties::catalogue::PropertyDef;
 use stateright::actor::{ActorModelState, Network};
 
 use crate::wire::Envelope;
@@ -40,13 +38,5 @@ pub fn model_state(cfg: &Config, states: &[PartyState], in_flight: &[Envelope]) 
 
 /// The first safety property of the catalogue that applies to `cfg` and fails in `state`.
 pub fn violated(cfg: &Config, state: &JpkiState) -> Option<&'static PropertyDef> {
-    catalogue::ALL
-        .iter()
-        .filter(|p| p.kind == Kind::Always && (p.applies)(cfg).is_ok())
-        .find(|p| !p.holds_in(cfg, state))
-}
-
-/// One injected fault strikes one message in ten.
-pub fn fault_strikes(coin: &mut ChaCha20Rng) -> bool {
-    coin.next_u32().is_multiple_of(10)
+    jpkisim_properties::applicable_safety(cfg).find(|p| !p.holds_in(cfg, state))
 }

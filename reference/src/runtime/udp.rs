@@ -15,21 +15,16 @@ use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
+use jpkisim_model::actors::{JpkiState, PartyActor, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
 use jpkisim_model::{Config, Topology};
-use jpkisim_traces::{Event, Fault};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use jpkisim_traces::Fault;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use stateright::actor::{Actor, Id, Out};
 
-use crate::backend::Provisioning;
-use crate::inproc::{Faults, RunError};
-use crate::node::{issue_cards, Divergence, Node};
-use crate::observe;
-use crate::scenario::{self, Driver, Outcome, PlayError, Scenario};
+use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, TransportError};
+use crate::node::{Divergence, Node};
+use crate::scenario::{self, Driver, PlayError, Scenario, ScenarioOutcome};
 use crate::wire::Envelope;
 
 /// A datagram between parties (or from the director).
@@ -45,12 +40,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What the observer knows: every party's last state, what is in flight, the trace.
+/// What the observer knows: every party's last state, what is in flight, the journal.
 struct Observed {
     states: Vec<PartyState>,
     in_flight: Vec<Envelope>,
-    trace: Vec<Event>,
-    log: Vec<String>,
+    journal: Journal,
     error: Option<RunError>,
     last_change: Instant,
     /// Parties in the middle of a step (a message taken off the network, outputs not yet sent).
@@ -64,13 +58,15 @@ struct Observer {
     inner: Mutex<Observed>,
 }
 
-impl Observer {
-    fn record(o: &mut Observed, event: Event) {
-        let seq = o.trace.len() as u64 + 1;
-        o.trace.push(Event { seq, ..event });
-        o.last_change = Instant::now();
+impl Observed {
+    /// The journal, for one more entry: the network is not quiet.
+    fn journal(&mut self) -> &mut Journal {
+        self.last_change = Instant::now();
+        &mut self.journal
     }
+}
 
+impl Observer {
     fn model_state(&self, o: &Observed) -> JpkiState {
         observe::model_state(&self.cfg, &o.states, &o.in_flight)
     }
@@ -85,7 +81,7 @@ impl Observer {
         let global = self.model_state(o);
         if let Some(p) = observe::violated(&self.cfg, &global) {
             o.error = Some(RunError::Violated {
-                step: o.trace.len() as u64,
+                step: o.journal.seq(),
                 property: p.id,
                 summary: p.summary,
             });
@@ -95,7 +91,7 @@ impl Observer {
     fn diverged(&self, o: &mut Observed, source: Divergence) {
         if o.error.is_none() {
             o.error = Some(RunError::Diverged {
-                step: o.trace.len() as u64,
+                step: o.journal.seq(),
                 source,
             });
         }
@@ -109,7 +105,7 @@ struct UdpParty {
     addrs: Vec<SocketAddrV4>,
     observer: Arc<Observer>,
     faults: Faults,
-    coin: Mutex<ChaCha20Rng>,
+    coin: Mutex<FaultCoin>,
     held: Mutex<Vec<Envelope>>,
 }
 
@@ -124,30 +120,14 @@ impl UdpParty {
     fn post(&self, envs: Vec<Envelope>, o: &mut Out<Self>) {
         let mut obs = lock(&self.observer.inner);
         for env in envs {
-            let mut event = Event::send(env.from, env.to, env.msg.clone());
-            for a in &env.artifacts {
-                event = event.with_evidence(a.label(), a.fingerprint());
-            }
-            Observer::record(&mut obs, event);
-            let mut coin = lock(&self.coin);
-            let mut one_in_ten = || observe::fault_strikes(&mut coin);
-            if self.faults.loss && one_in_ten() {
-                Observer::record(
-                    &mut obs,
-                    Event::fault(Fault::Lost, env.from, env.to, env.msg),
-                );
+            obs.journal().sent(&env);
+            let Fate::Sent { copies, held: hold } = lock(&self.coin).fate(self.faults, true) else {
+                obs.journal().fault(Fault::Lost, &env);
                 continue;
-            }
-            let copies = if self.faults.dup && one_in_ten() {
-                Observer::record(
-                    &mut obs,
-                    Event::fault(Fault::Duplicated, env.from, env.to, env.msg.clone()),
-                );
-                2
-            } else {
-                1
             };
-            let hold = self.faults.reorder && one_in_ten();
+            if copies > 1 {
+                obs.journal().fault(Fault::Duplicated, &env);
+            }
             for _ in 0..copies {
                 obs.in_flight.push(env.clone());
                 if hold {
@@ -157,10 +137,7 @@ impl UdpParty {
                 }
             }
             if hold {
-                Observer::record(
-                    &mut obs,
-                    Event::fault(Fault::Reordered, env.from, env.to, env.msg.clone()),
-                );
+                obs.journal().fault(Fault::Reordered, &env);
                 o.set_timer((), HOLD..HOLD);
             }
         }
@@ -200,19 +177,14 @@ impl Actor for UdpParty {
                         obs.in_flight.remove(i);
                     }
                     obs.busy += 1;
-                    Observer::record(&mut obs, Event::deliver(env.to, env.from, env.msg.clone()));
-                    obs.log.push(format!(
-                        "  {} → {}: {}",
-                        env.from,
-                        env.to,
-                        jpkisim_model::describe::message(&env.msg)
-                    ));
+                    obs.journal().delivered(&env);
                 }
                 node.deliver(&env)
             }
             Wire::Choose(choice) => {
                 let mut obs = lock(&self.observer.inner);
-                Observer::record(&mut obs, Event::choice(self.party, choice));
+                obs.journal()
+                    .record(jpkisim_traces::Event::choice(self.party, choice));
                 obs.busy += 1;
                 drop(obs);
                 node.choose(choice)
@@ -275,11 +247,22 @@ struct Director {
     settle_timeout: Duration,
 }
 
-fn transport(e: impl std::fmt::Display) -> RunError {
-    RunError::Transport(e.to_string())
+fn transport(e: impl Into<TransportError>) -> RunError {
+    RunError::Transport(e.into())
 }
 
 impl Director {
+    /// The choices the model offers `party` in the state the observer last saw.
+    fn choices(&self, party: Party) -> Vec<PartyChoice> {
+        let obs = lock(&self.observer.inner);
+        let ix = usize::from(self.observer.topo.id(party));
+        let actor = PartyActor {
+            party,
+            cfg: self.observer.cfg,
+        };
+        actor.choices(&obs.states[ix])
+    }
+
     fn check(&self) -> Result<(), RunError> {
         match &lock(&self.observer.inner).error {
             Some(e) => Err(e.clone()),
@@ -290,36 +273,29 @@ impl Director {
 
 impl Driver for Director {
     fn choose(&mut self, party: Party, choice: PartyChoice) -> Result<(), RunError> {
-        if !self.enabled(party, choice) {
-            let obs = lock(&self.observer.inner);
-            let actor = jpkisim_model::actors::PartyActor {
-                party,
-                cfg: self.observer.cfg,
-            };
-            let ix = usize::from(self.observer.topo.id(party));
+        let enabled = self.choices(party);
+        if !enabled.contains(&choice) {
             return Err(RunError::NotEnabled {
-                step: obs.trace.len() as u64,
+                step: lock(&self.observer.inner).journal.seq(),
                 party,
                 choice,
-                enabled: format!("{:?}", actor.choices(&obs.states[ix])),
+                enabled,
             });
         }
-        {
-            lock(&self.observer.inner)
-                .log
-                .push(format!("{party} chooses {choice:?}"));
-        }
-        let bytes = serde_json::to_vec(&Wire::Choose(choice)).map_err(transport)?;
+        lock(&self.observer.inner)
+            .journal
+            .log
+            .push(format!("{party} chooses {choice:?}"));
+        let bytes = serde_json::to_vec(&Wire::Choose(choice))
+            .map_err(|e| transport(TransportError::Encode(Arc::new(e))))?;
         let to = self.addrs[usize::from(self.observer.topo.id(party))];
         // The choice itself is in flight until the applicant records it.
-        let before = lock(&self.observer.inner).trace.len();
+        let before = lock(&self.observer.inner).journal.seq();
         self.socket.send_to(&bytes, to).map_err(transport)?;
         let deadline = Instant::now() + self.settle_timeout;
-        while lock(&self.observer.inner).trace.len() == before {
+        while lock(&self.observer.inner).journal.seq() == before {
             if Instant::now() > deadline {
-                return Err(transport(
-                    "the applicant never received the director's choice",
-                ));
+                return Err(transport(TransportError::ChoiceNotReceived));
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -327,13 +303,7 @@ impl Driver for Director {
     }
 
     fn enabled(&self, party: Party, choice: PartyChoice) -> bool {
-        let obs = lock(&self.observer.inner);
-        let ix = usize::from(self.observer.topo.id(party));
-        let actor = jpkisim_model::actors::PartyActor {
-            party,
-            cfg: self.observer.cfg,
-        };
-        actor.choices(&obs.states[ix]).contains(&choice)
+        self.choices(party).contains(&choice)
     }
 
     fn settle(&mut self) -> Result<(), RunError> {
@@ -362,7 +332,7 @@ impl Driver for Director {
     }
 
     fn note(&mut self, line: String) {
-        lock(&self.observer.inner).log.push(line);
+        lock(&self.observer.inner).journal.log.push(line);
     }
 }
 
@@ -371,30 +341,19 @@ impl Driver for Director {
 pub struct UdpRun {
     /// The configuration it ran (with the faults' network semantics).
     pub config: Config,
-    /// The recorded trace.
-    pub trace: Vec<Event>,
-    /// The readable log.
-    pub log: Vec<String>,
+    /// The recorded trace and the readable log.
+    pub journal: Journal,
     /// How it ended.
-    pub result: Result<Outcome, PlayError>,
+    pub result: Result<ScenarioOutcome, PlayError>,
 }
 
 /// Plays `scenario` over UDP. The actors' threads keep running (Stateright's `spawn` never
 /// returns) but go quiet once the scenario ends; their sockets close when the process exits.
 pub fn play(scenario: &Scenario, seed: u64, faults: Faults) -> Result<UdpRun, RunError> {
     let cfg = faults.apply_to(scenario.config);
-    let prov = Provisioning::new(seed).map_err(|e| RunError::Diverged {
-        step: 0,
-        source: e.into(),
-    })?;
     let topo = Topology::of(&cfg);
     let parties = topo.parties();
-    let nodes = parties
-        .iter()
-        .map(|p| Node::new(*p, cfg, Arc::clone(&prov)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| RunError::Diverged { step: 0, source })?;
-    issue_cards(&nodes);
+    let nodes = provision(cfg, seed)?;
     // The director's socket first, so it cannot take a port handed to a party.
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).map_err(transport)?;
     let addrs = free_addrs(parties.len()).map_err(transport)?;
@@ -404,8 +363,7 @@ pub fn play(scenario: &Scenario, seed: u64, faults: Faults) -> Result<UdpRun, Ru
         inner: Mutex::new(Observed {
             states: nodes.iter().map(|n| n.state.clone()).collect(),
             in_flight: Vec::new(),
-            trace: Vec::new(),
-            log: Vec::new(),
+            journal: Journal::default(),
             error: None,
             last_change: Instant::now(),
             busy: 0,
@@ -416,10 +374,7 @@ pub fn play(scenario: &Scenario, seed: u64, faults: Faults) -> Result<UdpRun, Ru
         .zip(&addrs)
         .map(|(node, addr)| {
             let party = node.party();
-            let mut coin_seed = [0u8; 32];
-            coin_seed.copy_from_slice(&Sha256::digest(
-                format!("{seed}/faults/{}/{party}", scenario.name).as_bytes(),
-            ));
+            let coin = FaultCoin::new(seed, &format!("faults/{}/{party}", scenario.name));
             (
                 *addr,
                 UdpParty {
@@ -428,7 +383,7 @@ pub fn play(scenario: &Scenario, seed: u64, faults: Faults) -> Result<UdpRun, Ru
                     addrs: addrs.clone(),
                     observer: Arc::clone(&observer),
                     faults,
-                    coin: Mutex::new(ChaCha20Rng::from_seed(coin_seed)),
+                    coin: Mutex::new(coin),
                     held: Mutex::new(Vec::new()),
                 },
             )
@@ -458,8 +413,7 @@ pub fn play(scenario: &Scenario, seed: u64, faults: Faults) -> Result<UdpRun, Ru
     let obs = lock(&observer.inner);
     Ok(UdpRun {
         config: cfg,
-        trace: obs.trace.clone(),
-        log: obs.log.clone(),
+        journal: obs.journal.clone(),
         result,
     })
 }
