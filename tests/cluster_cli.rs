@@ -137,6 +137,12 @@ fn two_processes_on_one_host_find_what_one_process_finds() {
     assert_eq!(got["processes"], 2);
     assert_eq!(got["threads"], 2, "one worker in each process");
     assert_eq!(essentials(&got), essentials(&expected));
+    assert!(
+        got["exchanged_bytes"].as_u64().is_some_and(|b| b > 0),
+        "the processes exchanged states, and say how many bytes: {}",
+        got["exchanged_bytes"]
+    );
+    assert!(expected["exchanged_bytes"].is_null(), "one process exchanges nothing");
     let violated = got["properties"]
         .as_array()
         .expect("properties")

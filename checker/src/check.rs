@@ -146,6 +146,9 @@ pub struct Report {
     pub bytes_per_state: Option<f64>,
     /// Processes that took part (more than 1 with `--hostfile`).
     pub processes: usize,
+    /// Our engine across processes: bytes sent between processes (serialized batches, framing
+    /// excluded); `null` in one process.
+    pub exchanged_bytes: Option<u64>,
     /// Whether symmetry reduction over persons was used (then `unique_states` counts classes).
     pub symmetry: bool,
     /// One entry per applicable property, in catalogue order.
@@ -206,6 +209,9 @@ fn run_ours(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
     };
     let mut report = report_of(&search, &outcome, opts.symmetry);
     report.processes = opts.hosts.as_ref().map_or(1, |h| h.addresses.len());
+    if report.processes > 1 {
+        report.exchanged_bytes = Some(outcome.remote_bytes);
+    }
     Ok(report)
 }
 
@@ -246,6 +252,7 @@ pub fn report_of(search: &Search, outcome: &engine::Outcome, symmetry: bool) -> 
         engine: Engine::Ours,
         bytes_per_state: Some(outcome.bytes_per_state()),
         processes: 1,
+        exchanged_bytes: None,
         symmetry,
         properties,
         not_applicable: not_applicable(&cfg),
@@ -348,6 +355,7 @@ fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
         engine: Engine::Stateright,
         bytes_per_state: None,
         processes: 1,
+        exchanged_bytes: None,
         symmetry: opts.symmetry,
         properties,
         not_applicable: not_applicable(&cfg),

@@ -199,7 +199,13 @@ fn table(r: &Report) -> String {
         r.seconds,
         r.threads,
         if r.processes > 1 {
-            format!(" in {} processes", r.processes)
+            let sent = r.exchanged_bytes.unwrap_or(0) as f64;
+            format!(
+                " in {} processes ({:.1} MB between processes, {:.0} B per state)",
+                r.processes,
+                sent / 1e6,
+                sent / (r.unique_states.max(1) as f64)
+            )
         } else {
             String::new()
         },

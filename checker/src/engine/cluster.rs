@@ -91,6 +91,9 @@ struct Summary {
     generated: u64,
     unique: u64,
     visited_bytes: u64,
+    /// Batches sent to workers in other processes, and their bytes as timely serializes them.
+    remote_batches: u64,
+    remote_bytes: u64,
     /// States per level.
     widths: Vec<u64>,
     cut: bool,
@@ -104,6 +107,8 @@ struct Level {
     search: Arc<Search>,
     me: usize,
     peers: usize,
+    /// Workers per process (timely numbers a process's workers consecutively).
+    local: usize,
     visited: Visited,
     worker: Worker,
     seen: Seen,
@@ -113,12 +118,19 @@ struct Level {
 }
 
 impl Level {
-    fn new(search: Arc<Search>, me: usize, peers: usize, progress: Arc<Progress>) -> Level {
+    fn new(
+        search: Arc<Search>,
+        me: usize,
+        peers: usize,
+        local: usize,
+        progress: Arc<Progress>,
+    ) -> Level {
         let n = search.properties.len();
         Level {
             search,
             me,
             peers,
+            local: local.max(1),
             visited: Visited::default(),
             worker: Worker::default(),
             seen: Seen::default(),
@@ -249,13 +261,20 @@ impl Level {
             let parts = Arc::new(parts);
             let path: Arc<[Step]> = path.into();
             for (owner, steps) in per_owner {
-                out.push(Batch {
+                let batch = Batch {
                     owner: owner as u32,
                     parent: Arc::clone(&packed),
                     parts: Arc::clone(&parts),
                     path: Arc::clone(&path),
                     steps,
-                });
+                };
+                if owner / self.local != me / self.local {
+                    // Timely serializes with bincode what crosses processes (a batch to a
+                    // worker of this process moves as it is).
+                    self.summary.remote_batches += 1;
+                    self.summary.remote_bytes += bincode::serialized_size(&batch).unwrap_or(0);
+                }
+                out.push(batch);
             }
         }
         Ok(out)
@@ -271,13 +290,14 @@ impl Level {
 /// One worker's part of the search; returns the merged outcome (the same on every worker).
 fn work(
     worker: &mut timely::worker::Worker,
+    local: usize,
     search: Arc<Search>,
     progress: Arc<Progress>,
     started: Instant,
 ) -> Result<Outcome, SearchError> {
     let me = worker.index();
     let peers = worker.peers();
-    let level = Rc::new(RefCell::new(Level::new(search, me, peers, progress)));
+    let level = Rc::new(RefCell::new(Level::new(search, me, peers, local, progress)));
     let state = Rc::clone(&level);
     worker.dataflow::<u32, _, _>(move |scope| {
         let (handle, cycle) = scope.feedback::<Vec<Batch>>(1u32);
@@ -414,6 +434,8 @@ fn merge(
         discoveries,
         complete: !summaries.iter().any(|s| s.cut),
         visited_bytes: summaries.iter().map(|s| s.visited_bytes).sum(),
+        remote_batches: summaries.iter().map(|s| s.remote_batches).sum(),
+        remote_bytes: summaries.iter().map(|s| s.remote_bytes).sum(),
         widest_level: widths.iter().copied().max().unwrap_or(0),
         workers,
         seconds: started.elapsed().as_secs_f64(),
@@ -476,7 +498,10 @@ pub fn run(search: Search, opts: &ClusterOptions) -> Result<Outcome, SearchError
         guard,
         timely::WorkerConfig::default(),
         move |worker| {
-            let outcome = work(worker, Arc::clone(&search), Arc::clone(&progress), started);
+            let outcome = work(
+                worker,
+                workers,
+                Arc::clone(&search), Arc::clone(&progress), started);
             if let Ok(mut s) = slot.lock() {
                 if s.is_none() || worker.index() % workers == 0 {
                     *s = Some(outcome);

@@ -161,6 +161,8 @@ pub fn run(
         discoveries,
         complete,
         visited_bytes: visited.bytes() as u64,
+        remote_batches: 0,
+        remote_bytes: 0,
         widest_level: widest,
         workers: threads,
         seconds: started.elapsed().as_secs_f64(),

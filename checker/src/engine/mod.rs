@@ -111,6 +111,11 @@ pub struct Outcome {
     pub complete: bool,
     /// Bytes of the visited set(s).
     pub visited_bytes: u64,
+    /// Batches (a parent with the successors one owner judges) sent between processes.
+    pub remote_batches: u64,
+    /// Their bytes as timely serializes them (bincode), framing excluded: what a cluster's
+    /// network carries, for docs/scale-out.md's projection.
+    pub remote_bytes: u64,
     /// Largest number of states on one level.
     pub widest_level: u64,
     /// Worker threads, over all processes.
