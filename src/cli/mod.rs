@@ -1,5 +1,6 @@
 //! Command-line front end: one module per subcommand; each turns library errors into one clear
-//! line on stderr and an exit code (0 success, 1 a property or check failed, 2 bad input).
+//! line on stderr and an exit code (0 success, 1 a property or check failed, 2 bad input, and for
+//! `conform` 3 inconclusive); README.md's "Exit codes" lists them per command.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -11,7 +12,9 @@ mod check;
 mod config_flags;
 mod conform;
 mod explore;
+mod junit;
 mod matrix;
+mod output;
 mod run;
 mod variants;
 
