@@ -7,7 +7,9 @@
 use super::config_flags::ConfigFlags;
 use super::junit;
 use super::output;
-use jpkisim_checker::check::{self, Options, Report, Verdict};
+use jpkisim_checker::check::{self, Engine, Options, Report, Verdict};
+use jpkisim_checker::engine::cluster::Hosts;
+use jpkisim_checker::engine::connect::read_hostfile;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -20,6 +22,24 @@ pub(crate) struct Args {
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
+    /// Exploration engine: `ours` (parallel breadth-first, shortest paths in one pass) or
+    /// `stateright` (Stateright's depth-first checker, the cross-check).
+    #[arg(long, value_enum, default_value_t = EngineArg::Ours)]
+    engine: EngineArg,
+    /// Run our engine as a timely dataflow with N worker threads in this process (and in each
+    /// process of a `--hostfile` cluster).
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Run across processes: FILE lists one `host:port` per process, in process order
+    /// (docs/scale-out.md). Start one `jpkisim check` per line, each with its `--process`.
+    #[arg(long, value_name = "FILE", requires = "process")]
+    hostfile: Option<std::path::PathBuf>,
+    /// This process's line in the hostfile, from 0; process 0 prints the report.
+    #[arg(long, value_name = "I", requires = "hostfile")]
+    process: Option<usize>,
+    /// Seconds to wait for the other processes of a cluster before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    connect_timeout: u64,
     /// Print the report as JSON (the CI interface).
     #[arg(long)]
     json: bool,
@@ -43,6 +63,12 @@ pub(crate) struct Args {
     /// Seconds between progress lines on stderr (0: none).
     #[arg(long, default_value_t = 5)]
     progress: u64,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum EngineArg {
+    Ours,
+    Stateright,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -71,6 +97,10 @@ pub(crate) fn run(args: Args) -> ExitCode {
         opts.threads = usize::try_from(t).unwrap_or(1);
     }
     opts.symmetry = !args.no_symmetry;
+    opts.engine = match args.engine {
+        EngineArg::Ours => Engine::Ours,
+        EngineArg::Stateright => Engine::Stateright,
+    };
     opts.shortest = !args.no_shortest;
     let variant = match args.config.variant() {
         Ok(v) => v,
@@ -80,6 +110,34 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     };
     opts.progress_every = (args.progress > 0).then(|| Duration::from_secs(args.progress));
+    if args.workers == Some(0) {
+        eprintln!("jpkisim check: --workers must be at least 1");
+        return ExitCode::from(2);
+    }
+    opts.workers = args.workers;
+    if let (Some(file), Some(process)) = (&args.hostfile, args.process) {
+        let addresses = match read_hostfile(file) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("jpkisim check: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        if process >= addresses.len() {
+            eprintln!(
+                "jpkisim check: --process {process} is not a line of {} ({} processes, numbered from 0)",
+                file.display(),
+                addresses.len()
+            );
+            return ExitCode::from(2);
+        }
+        opts.hosts = Some(Hosts {
+            addresses,
+            process,
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+        });
+    }
+    let this_process = args.process.unwrap_or(0);
     let report = match check::run(cfg, opts) {
         Ok(r) => r,
         Err(e) => {
@@ -87,6 +145,18 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let verdict = if report.all_good() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if this_process != 0 {
+        eprintln!(
+            "jpkisim check: process {this_process} of {} done; process 0 prints the report",
+            report.processes
+        );
+        return verdict;
+    }
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => {
@@ -142,11 +212,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if report.all_good() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    verdict
 }
 
 /// Refuses configuration flags that undo what `--variant` needs for its flaw to show (the check
@@ -277,12 +343,27 @@ fn table(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} states, {} unique, max depth {}, {:.1}s on {} thread(s), {}",
+        "{} states, {} unique, max depth {}, {:.1}s on {} thread(s){}, {}, {}",
         r.states,
         r.unique_states,
         r.max_depth,
         r.seconds,
         r.threads,
+        if r.processes > 1 {
+            let sent = r.exchanged_bytes.unwrap_or(0) as f64;
+            format!(
+                " in {} processes ({:.1} MB between processes, {:.0} B per state)",
+                r.processes,
+                sent / 1e6,
+                sent / (r.unique_states.max(1) as f64)
+            )
+        } else {
+            String::new()
+        },
+        match (r.engine, r.bytes_per_state) {
+            (Engine::Ours, Some(b)) => format!("our engine, {b:.1} B per visited state"),
+            _ => "Stateright's engine".to_string(),
+        },
         if r.complete {
             "complete"
         } else {

@@ -34,7 +34,8 @@ enum Command {
     Variants(variants::Args),
     /// APDU console against a freshly personalized emulated secure element.
     Applet(applet::Args),
-    /// Measure on this machine (`bench applet`: the signing path).
+    /// Measure on this machine (`bench applet`: the signing path; `bench check`: our engine
+    /// against Stateright's).
     Bench(bench::Args),
     /// The emulated phone SE as a PC/SC smart card (pcscd + vsmartcard's vpcd driver).
     Card(card::Args),
