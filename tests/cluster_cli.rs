@@ -142,7 +142,10 @@ fn two_processes_on_one_host_find_what_one_process_finds() {
         "the processes exchanged states, and say how many bytes: {}",
         got["exchanged_bytes"]
     );
-    assert!(expected["exchanged_bytes"].is_null(), "one process exchanges nothing");
+    assert!(
+        expected["exchanged_bytes"].is_null(),
+        "one process exchanges nothing"
+    );
     let violated = got["properties"]
         .as_array()
         .expect("properties")

@@ -116,7 +116,15 @@ fn check(a: &CheckArgs) -> ExitCode {
         println!("bench check: Stateright 0.31 depth-first vs our breadth-first engine, {threads} thread(s) each, {build} build");
         println!(
             "{:<10} {:<10} {:>10} {:>8} {:>8} {:>11} {:>11} {:>9} {:>8}",
-            "case", "engine", "classes", "wall s", "cpu s", "cl/s/core", "cl/cpu-s", "B/state", "peak MiB"
+            "case",
+            "engine",
+            "classes",
+            "wall s",
+            "cpu s",
+            "cl/s/core",
+            "cl/cpu-s",
+            "B/state",
+            "peak MiB"
         );
         for c in &results {
             for r in [&c.stateright, &c.ours] {

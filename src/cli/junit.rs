@@ -149,22 +149,18 @@ pub(crate) fn xml(name: &str, suites: &[Suite]) -> String {
     x
 }
 
-/// XML text and attribute escaping; characters XML 1.0 cannot hold at all become U+FFFD.
+/// XML text and attribute escaping: the Explorer's five-character escape (valid XML too), after
+/// replacing the characters XML 1.0 cannot hold at all with U+FFFD (a failure text may quote bytes).
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    let holdable: String = s
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    jpkisim_checker::html::escape(&holdable)
 }
 
 #[cfg(test)]

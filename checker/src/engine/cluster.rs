@@ -501,7 +501,10 @@ pub fn run(search: Search, opts: &ClusterOptions) -> Result<Outcome, SearchError
             let outcome = work(
                 worker,
                 workers,
-                Arc::clone(&search), Arc::clone(&progress), started);
+                Arc::clone(&search),
+                Arc::clone(&progress),
+                started,
+            );
             if let Ok(mut s) = slot.lock() {
                 if s.is_none() || worker.index() % workers == 0 {
                     *s = Some(outcome);
