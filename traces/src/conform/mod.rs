@@ -594,21 +594,7 @@ impl Check<'_> {
         }
         let candidates: Vec<&JpkiState> = s.candidates().collect();
         let allowed = self.allowed(e, &candidates, local);
-        Verdict::Diverges {
-            at: at_ref(at, e),
-            why,
-            states,
-            candidates: s.at_matched,
-            nearest: nearest(e, &allowed),
-            more_allowed: distinct(allowed.iter().map(describe_event))
-                .len()
-                .saturating_sub(ALLOWED),
-            allowed: distinct(allowed.iter().map(describe_event))
-                .into_iter()
-                .take(ALLOWED)
-                .collect(),
-            note,
-        }
+        diverges(at_ref(at, e), e, why, states, s.at_matched, &allowed, note)
     }
 
     /// A divergence the search proved: no run within the bounds matches the target, and the
@@ -689,21 +675,15 @@ impl Check<'_> {
             );
         }
         let allowed = self.allowed(e, &candidates, local);
-        Verdict::Diverges {
-            at: at_ref(target.at, e),
+        diverges(
+            at_ref(target.at, e),
+            e,
             why,
             states,
-            candidates: s.at_matched,
-            nearest: nearest(e, &allowed),
-            more_allowed: distinct(allowed.iter().map(describe_event))
-                .len()
-                .saturating_sub(ALLOWED),
-            allowed: distinct(allowed.iter().map(describe_event))
-                .into_iter()
-                .take(ALLOWED)
-                .collect(),
-            note: None,
-        }
+            s.at_matched,
+            &allowed,
+            None,
+        )
     }
 
     /// The observable events the model allowed in the candidate states, or after unobserved
@@ -801,6 +781,32 @@ impl Check<'_> {
 
 /// How many allowed events a divergence lists.
 const ALLOWED: usize = 12;
+
+/// A divergence at `e`: the reasons and states already in words, the allowed events listed
+/// distinct and nearest first (at most [`ALLOWED`], with how many more).
+fn diverges(
+    at: EventRef,
+    e: &Event,
+    why: Vec<String>,
+    states: Vec<String>,
+    candidates: usize,
+    allowed: &[Event],
+    note: Option<String>,
+) -> Verdict {
+    let mut described = distinct(allowed.iter().map(describe_event));
+    let more_allowed = described.len().saturating_sub(ALLOWED);
+    described.truncate(ALLOWED);
+    Verdict::Diverges {
+        at,
+        why,
+        states,
+        candidates,
+        nearest: nearest(e, allowed),
+        more_allowed,
+        allowed: described,
+        note,
+    }
+}
 
 fn distinct(items: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
