@@ -1,6 +1,7 @@
-//! `jpkisim explore` as a user runs it: it prints the Explorer's URL and the shortest
-//! counterexample's `#/steps/...` link, opens a trace file at its last step, and refuses a trace
-//! that is not a path of the model, naming the first step that does not match.
+//! `jpkisim explore` as a user runs it: it serves at once (the address checked before any work),
+//! prints the Explorer's URL and the shortest counterexample's `#/steps/...` link, opens a trace
+//! file at its last step in the configuration the trace carries, and refuses a trace that is not
+//! a path of the model, naming the first step that does not match.
 
 use jpkisim_checker::explorer_http::shortest_discoveries;
 use jpkisim_model::Config;
@@ -62,26 +63,27 @@ fn explore_prints_the_shortest_counterexample_and_opens_a_trace_at_its_last_step
     let mut lines = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("utf-8 output");
-        let last = line.starts_with("Trace (");
+        let last = line.starts_with("(the Explorer");
         lines.push(line);
         if last {
             break;
         }
     }
     let out = lines.join("\n");
+    // Served first, the trace opened at once, then what the startup search found.
     assert!(out.starts_with("Explorer: http://127.0.0.1:"), "{out}");
     let base = lines[0].trim_start_matches("Explorer: ").to_string();
-    assert!(
-        out.contains(&format!(
-            "no_double_issuance violated in {} steps: {base}#/steps/{path}",
+    assert_eq!(
+        lines.get(1).map(String::as_str),
+        Some(&*format!(
+            "Trace ({} steps): {base}#/steps/{path}",
             steps.len()
         )),
         "{out}"
     );
-    assert_eq!(
-        lines.last().map(String::as_str),
-        Some(&*format!(
-            "Trace ({} steps): {base}#/steps/{path}",
+    assert!(
+        out.contains(&format!(
+            "no_double_issuance violated in {} steps: {base}#/steps/{path}",
             steps.len()
         )),
         "{out}"
@@ -164,15 +166,112 @@ fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
         .take_while(|l| !l.starts_with("(the Explorer"))
         .collect();
     let out = lines.join("\n");
-    // 13 model steps: 2 choices and 11 deliveries (the 24 events also log the sends).
+    // 13 model steps: 2 choices and 11 deliveries (the 24 events also log the sends), numbered
+    // by their events as `conform` and `run` number them.
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("Trace (13 steps): http://127.0.0.1:")),
+            .any(|l| l.starts_with("Trace (13 steps, events 1–24): http://127.0.0.1:")),
         "{out}"
     );
     assert!(
         !out.contains("no safety property is violated"),
         "nothing was searched: {out}"
+    );
+}
+
+#[test]
+fn a_counterexample_written_by_check_opens_without_repeating_its_flags() {
+    // The ITF #meta carries the configuration: no --variant, no --persons.
+    let (steps, path) = shortest_steps();
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_cex_meta.itf.json");
+    let check = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["check", "--variant", "skip_issued_check", "--progress", "0"])
+        .arg("--trace-out")
+        .arg(&file)
+        .output()
+        .expect("jpkisim check runs");
+    assert_eq!(check.status.code(), Some(1), "the variant fails");
+    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["explore", "--bind=127.0.0.1:0", "--no-search", "--trace"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jpkisim explore runs");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let trace_line = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("Trace ("))
+        .expect("the trace's URL is printed");
+    assert!(
+        trace_line.starts_with(&format!("Trace ({} steps): http://127.0.0.1:", steps.len()))
+            && trace_line.ends_with(&format!("/#/steps/{path}")),
+        "{trace_line}"
+    );
+}
+
+#[test]
+fn the_explorer_answers_at_once_and_shows_the_startup_search_as_it_runs() {
+    // The default configuration's startup search takes a minute or more; the page does not wait.
+    let started = std::time::Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["explore", "--bind=127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jpkisim explore runs");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let first = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .next()
+        .expect("a first line");
+    let addr: std::net::SocketAddr = first
+        .trim_start_matches("Explorer: http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("{first}: {e}"));
+    let status = jpkisim_checker::explorer_http::request(addr, "GET", "/.jpkisim/status", None)
+        .expect("the front server answers");
+    let served = started.elapsed();
+    assert_eq!(status.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&status.body).expect("json");
+    assert_eq!(v["search"]["state"], "running", "{v}");
+    assert!(
+        v["properties"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["verdict"] == "searching")),
+        "{v}"
+    );
+    assert_eq!(v["page"]["title"], "the protocol as designed (no flaw)");
+    let page = jpkisim_checker::explorer_http::request(addr, "GET", "/", None).expect("page");
+    assert_eq!(page.status, 200);
+    eprintln!("answered HTTP {:.2} s after start", served.as_secs_f64());
+}
+
+#[test]
+fn a_refused_address_or_a_port_in_use_fails_before_any_search() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["explore", "--bind=0.0.0.0:0"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("address");
+    let out = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["explore", &format!("--bind={addr}")])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert!(
+        !err.contains("startup search"),
+        "refused before any search: {err}"
     );
 }

@@ -195,3 +195,45 @@ fn recorded_traces_read_back_and_a_seed_replays_the_run() {
         );
     }
 }
+
+/// The log numbers each step by its event in the recorded trace, the number `conform` and
+/// `explore --trace` use: every delivery and choice of the trace appears as `event N:` in the
+/// log, in order, and no other number does.
+#[test]
+fn the_log_numbers_each_step_by_its_event_in_the_trace() {
+    for transport in ["inproc", "udp"] {
+        let file =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("run-numbered-{transport}.ndjson"));
+        let o = jpkisim(&[
+            "run",
+            "--scenario",
+            "device-change",
+            "--seed",
+            "1",
+            "--transport",
+            transport,
+            "--record",
+            file.to_str().expect("utf-8 path"),
+        ]);
+        assert!(o.status.success(), "{}", stdout(&o));
+        let logged: Vec<u64> = stdout(&o)
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("event "))
+            .filter_map(|rest| rest.split_once(':'))
+            .map(|(n, _)| n.parse().expect("an event number"))
+            .collect();
+        let mut reader = Reader::open(&file).expect("the recorded trace");
+        let mut steps = Vec::new();
+        while let Some(e) = reader.next_event() {
+            let e = e.expect("an event");
+            if matches!(
+                e.kind,
+                jpkisim_traces::EventKind::Deliver | jpkisim_traces::EventKind::Choice
+            ) {
+                steps.push(e.seq);
+            }
+        }
+        assert!(!steps.is_empty());
+        assert_eq!(logged, steps, "{transport}: {}", stdout(&o));
+    }
+}

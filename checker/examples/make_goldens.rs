@@ -293,4 +293,165 @@ fn main() {
         ),
         &renumbered,
     );
+
+    // 6. Delivered twice on a network that does not duplicate: a copy of an earlier delivery
+    //    (one the receiver ignores the second time) appended at the end.
+    let model = jpkisim_model::build(cfg).expect("builds");
+    let mut b = issuance.clone();
+    let again = ignored_redelivery(&model, &b).expect("a delivery the receiver would ignore again");
+    let mut copy = b[again].clone();
+    copy.seq = b.len() as u64 + 1;
+    b.push(copy);
+    write(
+        &dir,
+        "broken-delivered-twice.ndjson",
+        Header::new(cfg, all(cfg)).with_source(
+            "edited from model-issuance: a message sent once is delivered again at the end (its receiver ignores it)",
+        ),
+        &b,
+    );
+
+    // 7. Cut mid-step: the log ends after a delivery, before the sends that step made.
+    let mut b = issuance.clone();
+    let cut = find(
+        &b,
+        |e| {
+            is_msg(e, EventKind::Deliver, |m| {
+                matches!(m, Msg::IssueCert { .. })
+            })
+        },
+        "IssueCert delivered",
+    );
+    b.truncate(cut + 1);
+    write(
+        &dir,
+        "truncated-issuance.ndjson",
+        Header::new(cfg, all(cfg)).with_source(
+            "cut from model-issuance: the log ends after the CA received IssueCert, before it sent CertIssued",
+        ),
+        &b,
+    );
+
+    // 8 and 9: the reference runtime's device change, seen from one party, with one edit.
+    let scenario = read_events(&dir.join("scenario-device-change.ndjson"));
+    // 8. The SP-TSM personalises SE 1 with a serial the CA did not issue.
+    let mut b: Vec<Event> = scenario
+        .iter()
+        .filter(|e| e.party == Party::SpTsm)
+        .cloned()
+        .collect();
+    let k = b
+        .iter()
+        .rposition(|e| is_msg(e, EventKind::Send, |m| matches!(m, Msg::StoreData { .. })))
+        .expect("the second StoreData");
+    if let Some(Msg::StoreData { cert, .. }) = &mut b[k].msg {
+        cert.serial = jpkisim_model::ids::Serial(cert.serial.0 + 1);
+    }
+    b[k].evidence = None;
+    write(
+        &dir,
+        "broken-sp-tsm-only-wrong-serial.ndjson",
+        Header::new(scenario_cfg(&dir), vec![Party::SpTsm]).with_source(
+            "edited from scenario-device-change, the SP-TSM's events only: the second StoreData carries serial 4, not the serial 3 the CA issued",
+        ),
+        &b,
+    );
+    // 9. A CA that never revoked the superseded certificate: its status answer for serial 2
+    //    after the device change says valid.
+    let mut b: Vec<Event> = scenario
+        .iter()
+        .filter(|e| e.party == Party::Ca)
+        .cloned()
+        .collect();
+    let k = b
+        .iter()
+        .rposition(|e| {
+            is_msg(e, EventKind::Send, |m| {
+                matches!(
+                    m,
+                    Msg::StatusResponse {
+                        evidence: StatusEvidence::Ocsp {
+                            status: CertStatus::Revoked,
+                            ..
+                        },
+                        ..
+                    }
+                )
+            })
+        })
+        .expect("a revoked status answer");
+    if let Some(Msg::StatusResponse {
+        evidence: StatusEvidence::Ocsp { status, .. },
+        ..
+    }) = &mut b[k].msg
+    {
+        *status = CertStatus::Valid;
+    }
+    b[k].evidence = None;
+    write(
+        &dir,
+        "broken-ca-only-never-revokes.ndjson",
+        Header::new(scenario_cfg(&dir), vec![Party::Ca]).with_source(
+            "edited from scenario-device-change, the CA's events only: the CA answers valid for the superseded serial 2",
+        ),
+        &b,
+    );
+}
+
+/// A delivery in `events` (a fully observed path) whose message, delivered once more after the
+/// last event, the receiver would ignore.
+fn ignored_redelivery(model: &jpkisim_model::JpkiModel, events: &[Event]) -> Option<usize> {
+    use stateright::actor::ActorModelAction;
+    use stateright::Model;
+    let topo = Topology::of(&model.cfg);
+    let mut state = model.init_states().into_iter().next()?;
+    for e in events {
+        let action = match (e.kind, e.peer, &e.msg, e.choice) {
+            (EventKind::Deliver, Some(from), Some(msg), _) => ActorModelAction::Deliver {
+                src: topo.id(from),
+                dst: topo.id(e.party),
+                msg: msg.clone(),
+            },
+            (EventKind::Choice, _, _, Some(c)) => {
+                let mut actions = Vec::new();
+                model.actions(&state, &mut actions);
+                actions.into_iter().find(|a| {
+                    matches!(a, ActorModelAction::SelectRandom { actor, random, .. }
+                        if *actor == topo.id(e.party) && *random == c)
+                })?
+            }
+            _ => continue,
+        };
+        state = model.next_state(&state, action)?;
+    }
+    events.iter().rposition(|e| {
+        let (Some(from), Some(msg)) = (e.peer, &e.msg) else {
+            return false;
+        };
+        e.kind == EventKind::Deliver
+            && model
+                .next_state(
+                    &state,
+                    ActorModelAction::Deliver {
+                        src: topo.id(from),
+                        dst: topo.id(e.party),
+                        msg: msg.clone(),
+                    },
+                )
+                .is_none()
+    })
+}
+
+fn read_events(path: &Path) -> Vec<Event> {
+    let mut r = jpkisim_traces::Reader::open(path).expect("scenario golden reads");
+    r.by_ref()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("scenario golden events")
+}
+
+fn scenario_cfg(dir: &Path) -> Config {
+    jpkisim_traces::Reader::open(&dir.join("scenario-device-change.ndjson"))
+        .expect("scenario golden reads")
+        .header()
+        .config
 }

@@ -10,17 +10,7 @@
 //! [`as_svg`](Model::as_svg) for the sequence diagram.
 
 use crate::html::escape;
-use jpkisim_model::actors::PartyState;
-use jpkisim_model::applicant::{ApplicantState, Holder};
-use jpkisim_model::ca::CaState;
-use jpkisim_model::crypto::Subject;
 use jpkisim_model::describe;
-use jpkisim_model::intruder::IntruderState;
-use jpkisim_model::relying_party::RpState;
-use jpkisim_model::se::SeState;
-use jpkisim_model::se_tsm::SeTsmState;
-use jpkisim_model::sp_tsm::{SpTsmState, Stage};
-use jpkisim_model::world::envelopes;
 use jpkisim_model::{JpkiAction, JpkiModel, JpkiState, Topology};
 use stateright::actor::ActorModelAction;
 use stateright::{Model, Path, Property};
@@ -38,6 +28,9 @@ pub struct ReadableModel {
     inner: JpkiModel,
     topo: Topology,
     conditions: Vec<(stateright::Expectation, &'static str, Condition)>,
+    /// An opened trace's steps and their event numbers: the diagram labels a prefix of it by
+    /// event number, as `conform` and `run` do.
+    trace: Option<(Vec<JpkiAction>, Vec<u64>)>,
 }
 
 impl ReadableModel {
@@ -61,7 +54,15 @@ impl ReadableModel {
             inner,
             topo,
             conditions,
+            trace: None,
         })
+    }
+
+    /// The same model, with a trace's steps (`actions`) and the event number of each: the
+    /// sequence diagram of any prefix of that trace numbers its rows by event.
+    pub fn with_trace(mut self, actions: Vec<JpkiAction>, events: Vec<u64>) -> ReadableModel {
+        self.trace = Some((actions, events));
+        self
     }
 
     /// The wrapped model (for replaying traces and finding counterexamples on the same indices).
@@ -71,7 +72,7 @@ impl ReadableModel {
 
     /// Every party's state in words (the text the Explorer shows for a state).
     pub fn render(&self, state: &JpkiState) -> String {
-        render_state(&self.topo, None, state)
+        describe::state(&self.topo, None, state)
     }
 
     /// The state after following `path` (the Explorer's action indices, without the initial
@@ -136,13 +137,21 @@ impl Model for ReadableModel {
         let next = self.inner.next_state(last, action)?;
         Some(format!(
             "{line}\n\n{}",
-            render_state(&self.topo, Some(last), &next)
+            describe::state(&self.topo, Some(last), &next)
         ))
     }
 
     fn as_svg(&self, path: Path<JpkiState, JpkiAction>) -> Option<String> {
         let actions: Vec<JpkiAction> = path.into_vec().into_iter().filter_map(|(_, a)| a).collect();
-        Some(sequence_svg(&self.topo, &actions))
+        let labels: Vec<String> = match &self.trace {
+            Some((steps, events))
+                if actions.len() <= steps.len() && steps.starts_with(&actions) =>
+            {
+                events.iter().map(|e| format!("e{e}")).collect()
+            }
+            _ => (1..=actions.len()).map(|n| n.to_string()).collect(),
+        };
+        Some(sequence_svg_labelled(&self.topo, &actions, &labels))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
@@ -162,32 +171,65 @@ impl Model for ReadableModel {
     }
 }
 
-/// A sequence diagram of a path: one lifeline per party, one row per step. A delivery is an
-/// arrow from sender to receiver labelled with the message; a loss a dashed red arrow; a choice
-/// a dot on the chooser's lifeline labelled with what was chosen.
+/// A sequence diagram of a path: one lifeline per party the path involves, one row per step
+/// numbered from 1. A delivery is an arrow from sender to receiver labelled with the message; a
+/// loss a dashed red arrow; a choice a dot on the chooser's lifeline labelled with what was
+/// chosen. The SVG scales to its container (it has a `viewBox`, and never grows past its natural
+/// width), so the Explorer's state panel fits beside the path on a laptop screen.
 pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
-    const COL: usize = 140;
+    let labels: Vec<String> = (1..=actions.len()).map(|n| n.to_string()).collect();
+    sequence_svg_labelled(topo, actions, &labels)
+}
+
+/// [`sequence_svg`] with each row's number given (`e29` for an event of a trace).
+pub fn sequence_svg_labelled(topo: &Topology, actions: &[JpkiAction], labels: &[String]) -> String {
+    const COL: usize = 120;
     const ROW: usize = 26;
     const TOP: usize = 30;
-    let parties = topo.parties();
-    let x = |id: stateright::actor::Id| COL / 2 + usize::from(id) * COL;
-    let width = parties.len() * COL + 360;
+    const LABEL: usize = 300;
+    let involved = |id: stateright::actor::Id| {
+        actions.iter().any(|a| match a {
+            ActorModelAction::Deliver { src, dst, .. } => *src == id || *dst == id,
+            ActorModelAction::Drop(e) => e.src == id || e.dst == id,
+            ActorModelAction::SelectRandom { actor, .. } => *actor == id,
+            ActorModelAction::Timeout(a, _)
+            | ActorModelAction::Crash(a)
+            | ActorModelAction::Recover(a) => *a == id,
+        })
+    };
+    let mut parties: Vec<stateright::actor::Id> = topo
+        .parties()
+        .into_iter()
+        .map(|p| topo.id(p))
+        .filter(|id| involved(*id))
+        .collect();
+    if parties.is_empty() {
+        parties = topo.parties().into_iter().map(|p| topo.id(p)).collect();
+    }
+    let column = |id: stateright::actor::Id| parties.iter().position(|p| *p == id).unwrap_or(0);
+    let x = |id: stateright::actor::Id| COL / 2 + column(id) * COL;
+    let width = parties.len() * COL + LABEL;
     let height = TOP + (actions.len() + 1) * ROW;
     let mut svg = format!(
-        "<svg version='1.1' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' \
+        "<svg version='1.1' xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' \
+         width='100%' style='max-width:{width}px' preserveAspectRatio='xMinYMin meet' \
          font-family='monospace' font-size='12'>"
     );
-    for (i, p) in parties.iter().enumerate() {
+    for (i, id) in parties.iter().enumerate() {
         let cx = COL / 2 + i * COL;
         let _ = write!(
             svg,
             "<text x='{cx}' y='14' fill='#fff' text-anchor='middle' font-weight='bold'>{}</text>\
              <line x1='{cx}' y1='20' x2='{cx}' y2='{height}' stroke='#789' stroke-dasharray='2,3'/>",
-            escape(&p.to_string())
+            escape(&topo.party(*id).to_string())
         );
     }
     for (n, a) in actions.iter().enumerate() {
         let y = TOP + (n + 1) * ROW;
+        let num = labels
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| (n + 1).to_string());
         let (from, to, label, style) = match a {
             ActorModelAction::Deliver { src, dst, msg } => {
                 (x(*src), x(*dst), describe::message(msg), "stroke='#9cf'")
@@ -203,10 +245,9 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
                 let _ = write!(
                     svg,
                     "<circle cx='{cx}' cy='{y}' r='5' fill='#fc6'/>\
-                     <text x='{}' y='{}' fill='#fc6'>{}. {}</text>",
+                     <text x='{}' y='{}' fill='#fc6'>{num}. {}</text>",
                     cx + 9,
                     y + 4,
-                    n + 1,
                     escape(&describe::choice(random))
                 );
                 continue;
@@ -214,9 +255,8 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
             other => {
                 let _ = write!(
                     svg,
-                    "<text x='4' y='{}' fill='#f88'>{}. {}</text>",
+                    "<text x='4' y='{}' fill='#f88'>{num}. {}</text>",
                     y + 4,
-                    n + 1,
                     escape(&describe::action(topo, other))
                 );
                 continue;
@@ -227,257 +267,16 @@ pub fn sequence_svg(topo: &Topology, actions: &[JpkiAction]) -> String {
             svg,
             "<line x1='{from}' y1='{y}' x2='{to}' y2='{y}' {style} stroke-width='1.5'/>\
              <polygon points='{to},{y} {head},{} {head},{}' fill='#9cf'/>\
-             <text x='{}' y='{}' fill='#eee'>{}. {}</text>",
+             <text x='{}' y='{}' fill='#eee'>{num}. {}</text>",
             y - 4,
             y + 4,
             from.min(to) + 8,
             y - 5,
-            n + 1,
             escape(&label)
         );
     }
     svg.push_str("</svg>");
     svg
-}
-
-/// Every party's state in words, one block per party; with `before`, parties whose state the
-/// step changed are marked `*`.
-pub fn render_state(topo: &Topology, before: Option<&JpkiState>, state: &JpkiState) -> String {
-    let mut out = String::new();
-    for (ix, s) in state.actor_states.iter().enumerate() {
-        let changed = before
-            .and_then(|b| b.actor_states.get(ix))
-            .is_some_and(|b| **b != **s);
-        let mark = if changed { "* " } else { "  " };
-        let party = topo.party(ix.into());
-        match &**s {
-            PartyState::Ca(ca) => render_ca(&mut out, mark, ca),
-            PartyState::SpTsm(sp) => render_sp_tsm(&mut out, mark, sp),
-            PartyState::SeTsm(t) => render_se_tsm(&mut out, mark, t),
-            PartyState::RelyingParty(rp) => render_rp(&mut out, mark, rp),
-            PartyState::Mvno => {}
-            PartyState::Applicant(a) => render_applicant(&mut out, mark, a),
-            PartyState::Se(se) => render_se(&mut out, mark, se),
-            PartyState::Intruder(i) => render_intruder(&mut out, mark, i),
-        }
-        if matches!(&**s, PartyState::Mvno) && changed {
-            let _ = writeln!(out, "{mark}{party}");
-        }
-    }
-    let in_flight: Vec<String> = envelopes(&state.network)
-        .map(|e| {
-            format!(
-                "{} → {}: {}",
-                topo.party(e.src),
-                topo.party(e.dst),
-                describe::message(e.msg)
-            )
-        })
-        .collect();
-    let _ = writeln!(out, "  In flight ({}):", in_flight.len());
-    for m in in_flight {
-        let _ = writeln!(out, "      {m}");
-    }
-    out
-}
-
-fn render_ca(out: &mut String, mark: &str, ca: &CaState) {
-    let _ = writeln!(
-        out,
-        "{mark}CA: {}, CRL published at {}",
-        ca.epoch, ca.crl_published
-    );
-    for r in &ca.certs {
-        let what = match r.cert.subject {
-            Subject::Card { person, gen } => format!("card certificate of {person} ({gen})"),
-            Subject::Phone { person, se, app } => {
-                let card = r
-                    .linked_card
-                    .map_or(String::new(), |c| format!(", under card {c}"));
-                format!("phone certificate of {person} on {se} for {app}{card}")
-            }
-        };
-        let history: Vec<String> = r
-            .history
-            .iter()
-            .map(|(e, s)| format!("{s:?} from {e}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "      {}: {what}: {:?} ({})",
-            r.cert.serial,
-            r.status(),
-            history.join(", ")
-        );
-    }
-    if !ca.retired_ses.is_empty() {
-        let ses: Vec<String> = ca.retired_ses.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "      out of service: {}", ses.join(", "));
-    }
-    for c in &ca.loss_cases {
-        let ses: Vec<String> = c.ses.iter().map(ToString::to_string).collect();
-        let closed = c
-            .closed_at
-            .map_or(String::new(), |e| format!(", unsuspended from {e}"));
-        let _ = writeln!(
-            out,
-            "      loss case {} of {} ({} lost) from {}{closed}",
-            c.case,
-            c.person,
-            ses.join(", "),
-            c.reported_at
-        );
-    }
-    for (person, app) in &ca.refused {
-        let _ = writeln!(out, "      issuance refused for {app} of {person}");
-    }
-    for (serial, signer) in &ca.phone_revocations {
-        let _ = writeln!(
-            out,
-            "      {serial} revoked from a phone, signed with {signer:?}"
-        );
-    }
-}
-
-fn render_intruder(out: &mut String, mark: &str, i: &IntruderState) {
-    let _ = writeln!(
-        out,
-        "{mark}Intruder: {} intrusion(s) made, knows {} message(s)",
-        i.used,
-        i.known.len()
-    );
-    for (n, m) in i.known.iter().enumerate() {
-        let _ = writeln!(out, "      {n}: {}", describe::message(m));
-    }
-}
-
-fn render_sp_tsm(out: &mut String, mark: &str, sp: &SpTsmState) {
-    let _ = writeln!(out, "{mark}SP-TSM:");
-    for (p, r) in sp.persons.iter().enumerate() {
-        let flight = match &r.in_flight {
-            None => "nothing in flight".to_string(),
-            Some(s) => {
-                let stage = match s.stage {
-                    Stage::Installing => "installing the applet",
-                    Stage::Certifying { .. } => "waiting for the certificate",
-                };
-                format!("{} on {} (card {}) {stage}", s.app, s.se, s.card)
-            }
-        };
-        let current = r.current.map_or("no current certificate".to_string(), |c| {
-            format!("current certificate {c}")
-        });
-        let last = r
-            .last_app
-            .map_or(String::new(), |a| format!(", last accepted {a}"));
-        let _ = writeln!(out, "      person {p}: {flight}; {current}{last}");
-    }
-}
-
-fn render_se_tsm(out: &mut String, mark: &str, t: &SeTsmState) {
-    let ses: Vec<String> = t
-        .service
-        .iter()
-        .enumerate()
-        .map(|(i, s)| format!("SE {i} {s:?}"))
-        .collect();
-    let _ = writeln!(out, "{mark}SE-TSM: {}", ses.join(", "));
-}
-
-fn render_rp(out: &mut String, mark: &str, rp: &RpState) {
-    if rp.pending.is_empty() && rp.accepted.is_empty() && rp.rejected.is_empty() {
-        let _ = writeln!(out, "{mark}RP: no logins");
-        return;
-    }
-    let _ = writeln!(out, "{mark}RP:");
-    for (login, cert) in &rp.pending {
-        let _ = writeln!(
-            out,
-            "      {login} with {}: waiting for status",
-            cert.serial
-        );
-    }
-    for a in &rp.accepted {
-        let _ = writeln!(
-            out,
-            "      {} ACCEPTED with {} (status evidence of {})",
-            a.login, a.serial, a.evidence_at
-        );
-    }
-    for r in &rp.rejected {
-        let _ = writeln!(out, "      {} rejected ({:?})", r.login, r.status);
-    }
-}
-
-fn render_applicant(out: &mut String, mark: &str, a: &ApplicantState) {
-    let card = a.card.map_or("no usable card".to_string(), |c| {
-        format!("card {}", c.serial)
-    });
-    let mut flags = Vec::new();
-    if a.loss_reported {
-        flags.push("loss reported");
-    }
-    if a.unsuspend_asked {
-        flags.push("unsuspension asked");
-    }
-    if a.thief_replayed {
-        flags.push("thief replayed an application");
-    }
-    let flags = if flags.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", flags.join(", "))
-    };
-    let _ = writeln!(out, "{mark}Person {}: {card}{flags}", a.person.0);
-    for d in &a.devices {
-        let holder = match d.holder {
-            Holder::Owner => "held by the owner",
-            Holder::Thief => "held by a THIEF",
-        };
-        let _ = writeln!(
-            out,
-            "      {} in phone {}, {holder}, {:?}{}",
-            d.se,
-            d.phone,
-            d.service,
-            if d.moved { ", moved" } else { "" }
-        );
-    }
-    if !a.applications.is_empty() {
-        let apps: Vec<String> = a
-            .applications
-            .iter()
-            .map(|(app, se)| format!("{app} → {se}"))
-            .collect();
-        let _ = writeln!(out, "      applications: {}", apps.join(", "));
-    }
-    for l in &a.logins {
-        let _ = writeln!(out, "      {} from {}", l.login, l.se);
-    }
-}
-
-fn render_se(out: &mut String, mark: &str, se: &SeState) {
-    let applet = se.applet.map_or("no applet".to_string(), |ap| {
-        format!(
-            "applet {:?} for {} ({}, installed by {})",
-            ap.life, ap.person, ap.app, ap.installed_by
-        )
-    });
-    let key = if se.key.is_some() { "key" } else { "no key" };
-    let cert = se.cert.map_or("no certificate".to_string(), |c| {
-        format!("certificate {}", c.serial)
-    });
-    let _ = writeln!(
-        out,
-        "{mark}{}: {applet}; {key}; {cert}; PIN tries left {}{}",
-        se.id,
-        se.pin_tries_left,
-        if se.learned_revoked {
-            "; learned its certificate is revoked"
-        } else {
-            ""
-        }
-    );
 }
 
 #[cfg(test)]

@@ -3,23 +3,29 @@
 //!
 //! Stateright 0.31's Explorer links a property to the path its own on-demand checker happened to
 //! discover last, which is neither shortest nor available before "Run to completion"
-//! (docs/sources/stateright-notes.md, pitfalls 1 and 3), and its `serve()` blocks forever on an
-//! address it does not report. So the Explorer runs on a private loopback port, and a small
-//! front server on the requested address passes every request through, rewriting only the
-//! property list in `/.status` and `/.states/...` answers so that each property with a known
-//! shortest path links to it (`#/steps/<path>`). The Explorer's pages, its JSON and its own
-//! checking are otherwise untouched.
+//! (docs/sources/stateright-notes.md, pitfalls 1 and 3), and its
+//! `serve()` blocks forever on an address it does not report. So the Explorer runs on a private
+//! loopback port, and a small front server on the requested address passes every request
+//! through, rewriting the property list in `/.status` and `/.states/...` answers so that each
+//! property with a known shortest path links to it (`#/steps/<path>`), and adding to the start
+//! page a headline (which configuration, which variant, which trace), a panel with the startup
+//! search's progress and what it proved for each property, a layout that fits a laptop screen,
+//! and step numbers that match the sequence diagram (`explorer_page.css`, `explorer_page.js`,
+//! served under `/.jpkisim/`). The front address is bound first ([`bind`]), so a refused address
+//! or a port in use shows before any search, and the page is served at once while the search
+//! runs ([`RunningExplorer::update`]).
 
 use crate::explorer::ReadableModel;
 use crate::shortest;
-use jpkisim_model::{describe, ConfigError, JpkiModel, Topology};
+use jpkisim_model::{describe, ConfigError, JpkiAction, JpkiModel, Topology};
 use jpkisim_properties::applicable;
 use jpkisim_properties::catalogue::Kind;
+use serde::Serialize;
 use stateright::{Expectation, Model};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -96,6 +102,86 @@ pub fn readable_steps(model: &JpkiModel, topo: &Topology, indices: &[usize]) -> 
     out
 }
 
+/// The Explorer's action indices of a run of the model (`actions`, from the initial state): the
+/// index of each step among the steps enabled before it. A step the model ignores (a delivery
+/// that changes nothing) is left out: the Explorer cannot follow it, and the state is the same.
+pub fn explorer_indices(model: &JpkiModel, actions: &[JpkiAction]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(actions.len());
+    let Some(mut state) = model.init_states().into_iter().next() else {
+        return out;
+    };
+    let mut enabled = Vec::new();
+    for a in actions {
+        enabled.clear();
+        model.actions(&state, &mut enabled);
+        let Some(ix) = enabled.iter().position(|e| same_step(e, a)) else {
+            break;
+        };
+        if let Some(next) = model.next_state(&state, enabled[ix].clone()) {
+            out.push(ix);
+            state = next;
+        }
+    }
+    out
+}
+
+/// The same step, whatever key Stateright filed a choice under.
+fn same_step(a: &JpkiAction, b: &JpkiAction) -> bool {
+    use stateright::actor::ActorModelAction::SelectRandom;
+    match (a, b) {
+        (
+            SelectRandom {
+                actor: x,
+                random: r,
+                ..
+            },
+            SelectRandom {
+                actor: y,
+                random: q,
+                ..
+            },
+        ) => x == y && r == q,
+        _ => a == b,
+    }
+}
+
+/// A configuration in one line of `key value` pairs, as the CLI flags name them.
+pub fn config_words(cfg: &jpkisim_model::Config) -> String {
+    let Ok(serde_json::Value::Object(o)) = serde_json::to_value(cfg) else {
+        return String::new();
+    };
+    let word = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "none".into(),
+        other => other.to_string(),
+    };
+    let mut parts = Vec::new();
+    for (k, v) in &o {
+        match (k.as_str(), v) {
+            ("flaws" | "max_depth", _) => {}
+            ("network", serde_json::Value::Object(n)) => {
+                let mut net = vec![n.get("ordering").map(word).unwrap_or_default()];
+                if n.get("lossy") == Some(&serde_json::Value::Bool(true)) {
+                    net.push("lossy".into());
+                }
+                if n.get("duplicating") == Some(&serde_json::Value::Bool(true)) {
+                    net.push("duplicating".into());
+                }
+                parts.push(format!("network {}", net.join(" ")));
+            }
+            ("budgets", serde_json::Value::Object(b)) => parts.push(format!(
+                "budgets {}",
+                b.iter()
+                    .map(|(k, v)| format!("{} {}", k.replace('_', "-"), word(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            (k, v) => parts.push(format!("{} {}", k.replace('_', "-"), word(v))),
+        }
+    }
+    parts.join(", ")
+}
+
 /// Why the Explorer could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ExplorerError {
@@ -115,13 +201,192 @@ pub enum ExplorerError {
     Backend(String),
 }
 
-/// A running Explorer: the front address and the paths it links.
+/// What the page says besides Stateright's own view: which model this is, and (when a trace was
+/// opened) the event number of each of its steps.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PageInfo {
+    /// The headline: `variant skip_issued_check: …`, `default configuration`, or the trace.
+    pub title: String,
+    /// The configuration, one line of `key value` pairs.
+    pub config: String,
+    /// The opened trace, if any.
+    pub trace: Option<TraceLink>,
+}
+
+/// A trace opened in the Explorer.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TraceLink {
+    /// What it is (`scenario-device-change.ndjson up to event 29`).
+    pub label: String,
+    /// Its Explorer path (`0/…`).
+    pub path: String,
+    /// The event number (`seq`) of each step, so the page numbers steps as `conform` and
+    /// `run` do; 0 for a step no observed party logged (the page shows it as unobserved).
+    pub events: Vec<u64>,
+}
+
+/// One property as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PropertyStatus {
+    /// Property id.
+    pub id: &'static str,
+    /// `always` or `sometimes`.
+    pub kind: &'static str,
+    /// What the startup search found: `searching`, `violated`, `holds`, `triggered` (a
+    /// reachability property witnessed), `never triggered`, or `not searched`.
+    pub verdict: &'static str,
+    /// Steps of the shortest path that decides it.
+    pub steps: Option<usize>,
+    /// That path in the Explorer's encoding (`0/…`).
+    pub path: Option<String>,
+    /// What the property guarantees.
+    pub summary: &'static str,
+}
+
+/// The startup search, as the page and stderr show it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SearchStatus {
+    /// `running`, `done` or `off`.
+    pub state: &'static str,
+    /// Seconds since it started (or how long it took).
+    pub seconds: f64,
+    /// Resident memory of the process, in MB.
+    pub memory_mb: Option<f64>,
+}
+
+/// Everything the front server adds, shared with the page (`/.jpkisim/status`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Status {
+    /// The page's headline and trace.
+    pub page: PageInfo,
+    /// The startup search.
+    pub search: SearchStatus,
+    /// Every applicable property.
+    pub properties: Vec<PropertyStatus>,
+}
+
+impl Status {
+    /// Every applicable property of `cfg`, with `verdict` (`searching` or `not searched`).
+    pub fn of(cfg: &jpkisim_model::Config, page: PageInfo, verdict: &'static str) -> Status {
+        let (props, _) = applicable(cfg);
+        Status {
+            page,
+            search: SearchStatus {
+                state: if verdict == "searching" {
+                    "running"
+                } else {
+                    "off"
+                },
+                ..SearchStatus::default()
+            },
+            properties: props
+                .iter()
+                .map(|p| PropertyStatus {
+                    id: p.id,
+                    kind: match p.kind {
+                        Kind::Always => "always",
+                        Kind::Sometimes => "sometimes",
+                    },
+                    verdict,
+                    steps: None,
+                    path: None,
+                    summary: p.summary,
+                })
+                .collect(),
+        }
+    }
+
+    /// The startup search is over: each property with its shortest path, or proved (a safety
+    /// property no reachable state violates holds; a reachability property no state witnesses
+    /// was never triggered).
+    pub fn searched(&mut self, discoveries: &[Discovery], seconds: f64) {
+        for p in &mut self.properties {
+            match discoveries.iter().find(|d| d.property == p.id) {
+                Some(d) => {
+                    p.verdict = if d.is_counterexample() {
+                        "violated"
+                    } else {
+                        "triggered"
+                    };
+                    p.steps = Some(d.indices.len());
+                    p.path = Some(d.explorer_path());
+                }
+                None => {
+                    p.verdict = if p.kind == "always" {
+                        "holds"
+                    } else {
+                        "never triggered"
+                    };
+                }
+            }
+        }
+        self.search = SearchStatus {
+            state: "done",
+            seconds,
+            memory_mb: memory_mb(),
+        };
+    }
+
+    /// The links the front server writes into Stateright's property list.
+    fn links(&self) -> BTreeMap<String, String> {
+        self.properties
+            .iter()
+            .filter_map(|p| Some((p.id.to_string(), p.path.clone()?)))
+            .collect()
+    }
+}
+
+/// Resident memory of this process in MB (Linux; `None` elsewhere).
+pub fn memory_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The front address, bound: a refused address or a port in use shows before any work.
+pub struct Front {
+    server: tiny_http::Server,
+    addr: SocketAddr,
+}
+
+impl Front {
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// Binds the front address (loopback only; port 0 picks a free port).
+pub fn bind(addr: SocketAddr) -> Result<Front, ExplorerError> {
+    if !addr.ip().is_loopback() {
+        return Err(ExplorerError::NotLoopback(addr));
+    }
+    let server = tiny_http::Server::http(addr).map_err(|e| ExplorerError::Bind {
+        addr,
+        why: e.to_string(),
+    })?;
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| ExplorerError::Bind {
+            addr,
+            why: "bound to something that is not an IP address".into(),
+        })?;
+    Ok(Front {
+        server,
+        addr: bound,
+    })
+}
+
+/// A running Explorer: the front address, and the status it shows.
 pub struct RunningExplorer {
     /// Where the Explorer is served.
     pub addr: SocketAddr,
     /// Stateright's own Explorer on its private loopback port, answers not rewritten: lets tests
     /// compare Stateright's discoveries with the shortest paths the front server links.
     pub backend: SocketAddr,
+    status: Arc<RwLock<Status>>,
     front: JoinHandle<()>,
 }
 
@@ -140,54 +405,53 @@ impl RunningExplorer {
         )
     }
 
+    /// Changes what the page shows (the startup search's progress and results).
+    pub fn update(&self, f: impl FnOnce(&mut Status)) {
+        if let Ok(mut s) = self.status.write() {
+            f(&mut s);
+        }
+    }
+
+    /// What the page shows now.
+    pub fn status(&self) -> Status {
+        self.status.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
     /// Serves until the process ends.
     pub fn wait(self) {
         let _ = self.front.join();
     }
 }
 
-/// Starts the Explorer for `model` on `bind` (loopback only; port 0 picks a free port), with
-/// each property in `discoveries` linked to its path. Returns once both servers answer.
+/// Starts the Explorer for `model` on the bound `front`, showing `status` (its property links,
+/// the startup search, the page's headline). Returns once both servers answer; the status can
+/// change afterwards ([`RunningExplorer::update`]).
 pub fn start(
+    front: Front,
     model: ReadableModel,
-    bind: SocketAddr,
-    discoveries: &[Discovery],
+    status: Status,
 ) -> Result<RunningExplorer, ExplorerError> {
-    if !bind.ip().is_loopback() {
-        return Err(ExplorerError::NotLoopback(bind));
-    }
-    let rewrites = Arc::new(Rewrites {
-        links: discoveries
-            .iter()
-            .map(|d| (d.property.to_string(), d.explorer_path()))
-            .collect(),
-        init_texts: model
-            .init_states()
-            .iter()
-            .map(|s| model.render(s))
-            .collect(),
-    });
+    let init_texts: Vec<String> = model
+        .init_states()
+        .iter()
+        .map(|s| model.render(s))
+        .collect();
     let backend = start_backend(model)?;
-    let front = tiny_http::Server::http(bind).map_err(|e| ExplorerError::Bind {
-        addr: bind,
-        why: e.to_string(),
-    })?;
-    let addr = front
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| ExplorerError::Bind {
-            addr: bind,
-            why: "bound to something that is not an IP address".into(),
-        })?;
+    let status = Arc::new(RwLock::new(status));
+    let shared = Arc::clone(&status);
+    let init_texts = Arc::new(init_texts);
+    let Front { server, addr } = front;
     let front = std::thread::spawn(move || {
-        for rq in front.incoming_requests() {
-            let rewrites = Arc::clone(&rewrites);
-            std::thread::spawn(move || pass_through(rq, backend, &rewrites));
+        for rq in server.incoming_requests() {
+            let status = Arc::clone(&shared);
+            let init_texts = Arc::clone(&init_texts);
+            std::thread::spawn(move || serve(rq, backend, &status, &init_texts));
         }
     });
     Ok(RunningExplorer {
         addr,
         backend,
+        status,
         front,
     })
 }
@@ -222,17 +486,43 @@ fn start_backend(model: ReadableModel) -> Result<SocketAddr, ExplorerError> {
     }
 }
 
-/// What the front server changes in the Explorer's answers.
-struct Rewrites {
-    /// Property id to Explorer path.
-    links: BTreeMap<String, String>,
-    /// The readable text of each initial state (Stateright shows no step text for them).
-    init_texts: Vec<String>,
+/// The page's additions: its style, its script (status panel, step numbers), read from files
+/// beside this one.
+const PAGE_CSS: &str = include_str!("explorer_page.css");
+const PAGE_JS: &str = include_str!("explorer_page.js");
+
+fn respond(rq: tiny_http::Request, body: Vec<u8>, content_type: &str) {
+    let mut response = tiny_http::Response::from_data(body);
+    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", content_type) {
+        response = response.with_header(h);
+    }
+    let _ = rq.respond(response);
 }
 
-fn pass_through(mut rq: tiny_http::Request, backend: SocketAddr, rewrites: &Rewrites) {
+fn serve(
+    mut rq: tiny_http::Request,
+    backend: SocketAddr,
+    status: &RwLock<Status>,
+    init_texts: &[String],
+) {
     let method = rq.method().as_str().to_owned();
     let url = rq.url().to_owned();
+    let path = url.split('?').next().unwrap_or_default().to_owned();
+    if method == "GET" {
+        match path.as_str() {
+            "/.jpkisim/status" => {
+                let body = status
+                    .read()
+                    .ok()
+                    .and_then(|s| serde_json::to_vec(&*s).ok())
+                    .unwrap_or_default();
+                return respond(rq, body, "application/json");
+            }
+            "/.jpkisim/page.css" => return respond(rq, PAGE_CSS.into(), "text/css"),
+            "/.jpkisim/page.js" => return respond(rq, PAGE_JS.into(), "text/javascript"),
+            _ => {}
+        }
+    }
     let mut body = Vec::new();
     if rq.as_reader().read_to_end(&mut body).is_err() {
         let _ = rq.respond(tiny_http::Response::empty(400));
@@ -253,14 +543,24 @@ fn pass_through(mut rq: tiny_http::Request, backend: SocketAddr, rewrites: &Rewr
             return;
         }
     };
-    let path = url.split('?').next().unwrap_or_default();
+    let (links, title) = status
+        .read()
+        .map(|s| (s.links(), s.page.title.clone()))
+        .unwrap_or_default();
     let body = if answer.status == 200 && (path == "/.status" || path.starts_with("/.states")) {
-        let body = relink(&answer.body, &rewrites.links).unwrap_or(answer.body);
+        let body = relink(&answer.body, &links).unwrap_or(answer.body);
+        let body = if path == "/.status" {
+            name_model(&body, &title).unwrap_or(body)
+        } else {
+            body
+        };
         if path.trim_end_matches('/') == "/.states" {
-            describe_init(&body, &rewrites.init_texts).unwrap_or(body)
+            describe_init(&body, init_texts).unwrap_or(body)
         } else {
             body
         }
+    } else if answer.status == 200 && path == "/" {
+        page(&answer.body)
     } else {
         answer.body
     };
@@ -272,6 +572,45 @@ fn pass_through(mut rq: tiny_http::Request, backend: SocketAddr, rewrites: &Rewr
         response = response.with_header(ct);
     }
     let _ = rq.respond(response);
+}
+
+/// Stateright's start page with jpkisim's additions: the page's own style and script, a title,
+/// and a panel (filled by the script from `/.jpkisim/status`) for the model, the startup search
+/// and the properties in place of Stateright's list (whose verdicts only Stateright's own
+/// checker, after "Run to completion", can give).
+fn page(html: &[u8]) -> Vec<u8> {
+    let html = String::from_utf8_lossy(html)
+        .replace(
+            "<title>Stateright Explorer</title>",
+            "<title>jpkisim Explorer</title>",
+        )
+        .replace(
+            "</head>",
+            "    <link rel=\"stylesheet\" href=\"/.jpkisim/page.css\" />\n</head>",
+        )
+        .replace(
+            "<h1><a href=\"/\">Stateright Explorer</a></h1>",
+            "<h1><a href=\"/\">jpkisim Explorer</a></h1><span id=\"jpk-title\" class=\"jpk-title\"></span>",
+        )
+        .replace(
+            "<h3>Global</h3>",
+            "<div id=\"jpk-panel\" class=\"jpk-panel\"></div>\n            <h3 class=\"jpk-stateright\">Stateright's own checker</h3>",
+        )
+        .replace(
+            "<script src=\"app.js\"></script>",
+            "<script src=\"app.js\"></script>\n    <script src=\"/.jpkisim/page.js\"></script>",
+        );
+    html.into_bytes()
+}
+
+/// Names the model in a `/.status` answer as the page does (Stateright shows its Rust type name,
+/// `ReadableModel`).
+fn name_model(body: &[u8], title: &str) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !title.is_empty() {
+        *v.get_mut("model")? = serde_json::Value::String(title.to_string());
+    }
+    serde_json::to_vec(&v).ok()
 }
 
 /// Rewrites the discovery path of every listed property in a `/.status` object or a

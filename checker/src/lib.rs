@@ -7,13 +7,23 @@
 //! crate that serves HTTP (`tiny_http`, for the Explorer).
 //!
 //! Module map: [`check`] (the exhaustive check and its report, the CI interface of `jpkisim
-//! check`), [`shortest`] (breadth-first shortest paths), [`counterexample`] (a path and the ways
+//! check`), [`engine`] (our parallel breadth-first engine, local and on timely dataflow),
+//! [`bench`] (our engine against Stateright's, `jpkisim bench check`), [`shortest`]
+//! (breadth-first shortest paths), [`counterexample`] (a path and the ways
 //! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
 //! readable states and shortest-path links), [`html`] (escaping for both).
 
+/// Every binary that links the checker (the CLI, tests, examples) allocates with mimalloc: a
+/// search allocates and frees several blocks per successor state, and glibc's allocator spent a
+/// third of the engine's time in `malloc`/`free` on fragmented frontiers (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+pub mod bench;
 pub mod check;
 pub mod counterexample;
+pub mod engine;
 pub mod explorer;
 pub mod explorer_http;
 pub mod html;

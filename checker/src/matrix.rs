@@ -283,11 +283,10 @@ pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, Co
         cfg,
         Options {
             threads,
-            progress_every: None,
-            symmetry: true,
-            shortest: true,
+            ..Options::default()
         },
-    )?;
+    )
+    .map_err(|e| ConfigError(e.to_string()))?;
     if !report.complete {
         return Err(ConfigError(format!(
             "design '{}' was not explored completely",

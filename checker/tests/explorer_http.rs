@@ -3,7 +3,7 @@
 //! `/.states/...` shows readable steps and ends in a state that violates the property.
 
 use jpkisim_checker::explorer::ReadableModel;
-use jpkisim_checker::explorer_http::{self, request, shortest_discoveries};
+use jpkisim_checker::explorer_http::{self, request, shortest_discoveries, PageInfo, Status};
 use jpkisim_model::Config;
 use jpkisim_properties::{catalogue, checked_model, variants};
 use serde_json::Value;
@@ -39,18 +39,59 @@ fn explorer_links_and_walks_the_shortest_double_issuance() {
         .expect("the flaw is caught");
     assert!(found.is_counterexample());
     let path = found.explorer_path();
-    let running = explorer_http::start(
-        ReadableModel::new(model).expect("wraps"),
-        "127.0.0.1:0".parse().expect("address"),
-        &discoveries,
-    )
-    .expect("the Explorer starts on a free loopback port");
+    let front = explorer_http::bind("127.0.0.1:0".parse().expect("address")).expect("binds");
+    let mut status = Status::of(
+        &cfg,
+        PageInfo {
+            title: "variant skip_issued_check".into(),
+            config: explorer_http::config_words(&cfg),
+            trace: None,
+        },
+        "searching",
+    );
+    status.searched(&discoveries, 1.0);
+    let running = explorer_http::start(front, ReadableModel::new(model).expect("wraps"), status)
+        .expect("the Explorer starts on a free loopback port");
     let addr = running.addr;
 
-    // The start page is Stateright's Explorer, passed through.
+    // The start page is Stateright's Explorer with jpkisim's additions.
     let page = request(addr, "GET", "/", None).expect("start page");
     assert_eq!(page.status, 200);
-    assert!(String::from_utf8_lossy(&page.body).contains("Stateright Explorer"));
+    let html = String::from_utf8_lossy(&page.body);
+    for added in [
+        "<title>jpkisim Explorer</title>",
+        "/.jpkisim/page.css",
+        "/.jpkisim/page.js",
+        "id=\"jpk-panel\"",
+        "id=\"jpk-title\"",
+        "knockout-3.5.0.js",
+    ] {
+        assert!(html.contains(added), "the page has {added}:\n{html}");
+    }
+    for asset in ["/.jpkisim/page.css", "/.jpkisim/page.js"] {
+        let a = request(addr, "GET", asset, None).expect("asset");
+        assert_eq!(a.status, 200, "{asset}");
+        assert!(!a.body.is_empty(), "{asset}");
+    }
+    // What the startup search proved, and which model this is.
+    let st = get_json(addr, "/.jpkisim/status");
+    assert_eq!(st["page"]["title"], "variant skip_issued_check");
+    assert!(
+        st["page"]["config"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("persons 1"),
+        "{st}"
+    );
+    let verdict = |id: &str| {
+        st["properties"]
+            .as_array()
+            .and_then(|a| a.iter().find(|p| p["id"] == id))
+            .map(|p| p["verdict"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(verdict("no_double_issuance").as_deref(), Some("violated"));
+    assert_eq!(verdict("distinct_serials").as_deref(), Some("holds"));
+    assert_eq!(verdict("issued").as_deref(), Some("triggered"));
 
     // The initial state reads per party too (Stateright gives it no step text of its own).
     let init = get_json(addr, "/.states");
@@ -150,12 +191,14 @@ fn the_explorer_refuses_addresses_other_than_loopback() {
         ..Config::default()
     })
     .expect("builds");
-    let err = explorer_http::start(
-        ReadableModel::new(model).expect("wraps"),
-        "0.0.0.0:0".parse().expect("address"),
-        &[],
-    )
-    .err()
-    .expect("refused");
+    let _ = model;
+    let err = explorer_http::bind("0.0.0.0:0".parse().expect("address"))
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("not a loopback address"), "{err}");
+    // A port in use is refused at once, before any model or search.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("its address");
+    let err = explorer_http::bind(addr).err().expect("in use");
+    assert!(err.to_string().contains("cannot listen on"), "{err}");
 }

@@ -230,7 +230,9 @@ fn within(used: u8, budget: u8) -> bool {
 pub fn choices<C: Crypto>(ctx: &Ctx<'_, C>, s: &ApplicantState) -> Vec<Choice> {
     let b: &Budgets = &ctx.cfg.budgets;
     let u = &s.used;
-    let mut v = Vec::new();
+    // Room for every choice at once: growing the list one push at a time was a fifth of a model
+    // check's instructions (docs/performance.md).
+    let mut v = Vec::with_capacity(32);
     if u.events() >= b.events {
         // Only the follow-ups of a theft, which are not counted, remain.
         follow_ups(s, &mut v);

@@ -1,16 +1,25 @@
 //! Human-readable names for steps of the model: "SP-TSM → CA: IssueCert(person 0, SE 1, app 0)".
 //!
 //! Counterexample paths in reports, the Explorer and exported traces use these names so that a
-//! step reads like a protocol step rather than a Rust value.
+//! step reads like a protocol step rather than a Rust value; [`state`] and [`party_state`] do the
+//! same for states (the Explorer's state text, conformance diagnoses).
 
-use crate::actors::{PartyChoice, Topology};
+use crate::actors::{JpkiState, PartyChoice, PartyState, Topology};
 use crate::applicant::Choice;
+use crate::applicant::{ApplicantState, Holder};
 use crate::ca::CaChoice;
-use crate::crypto::KeyName;
+use crate::ca::CaState;
+use crate::crypto::{KeyName, Subject};
 use crate::ids::LoginId;
-use crate::intruder::{Forgery, IntruderChoice};
+use crate::intruder::{Forgery, IntruderChoice, IntruderState};
 use crate::msg::{Msg, StatusEvidence};
+use crate::relying_party::RpState;
+use crate::se::SeState;
+use crate::se_tsm::SeTsmState;
+use crate::sp_tsm::{SpTsmState, Stage};
+use crate::world::envelopes;
 use stateright::actor::ActorModelAction;
+use std::fmt::Write as _;
 
 /// One line for a message.
 pub fn message(msg: &Msg) -> String {
@@ -153,14 +162,17 @@ fn evidence_text(evidence: &StatusEvidence, expected: Option<LoginId>) -> String
     }
 }
 
-/// Whose key a signing key is, in words.
-fn key(k: &KeyName) -> String {
+/// A key (or access code) in words, for logs and recorded evidence: "the card key of person 0
+/// (card 0)", "the key of SE 1 for app 1".
+pub fn key(k: &KeyName) -> String {
     match k {
-        KeyName::Card { person, gen } => format!("{person}'s {gen} key"),
-        KeyName::Se { se, app } => format!("{se}'s key for {app}"),
-        KeyName::Center { person, app } => format!("the J-LIS key of {person} for {app}"),
+        KeyName::Card { person, gen } => format!("the card key of {person} ({gen})"),
+        KeyName::Se { se, app } => format!("the key of {se} for {app}"),
+        KeyName::Center { person, app } => {
+            format!("the centre-generated key of {person} for {app}")
+        }
         KeyName::AccessCode { person, app } => format!("the access code of {person} for {app}"),
-        KeyName::Intruder => "the intruder's key".into(),
+        KeyName::Intruder => "the intruder's own key".into(),
     }
 }
 
@@ -257,4 +269,267 @@ pub fn action(topo: &Topology, a: &ActorModelAction<Msg, (), PartyChoice>) -> St
         ActorModelAction::Crash(id) => format!("{} crashes", topo.party(*id)),
         ActorModelAction::Recover(id) => format!("{} recovers", topo.party(*id)),
     }
+}
+
+/// Every party's state in words, one block per party, then the messages in flight: the text the
+/// Explorer shows for a state. With `before`, parties whose state the step changed are marked `*`.
+/// Ghost fields (bookkeeping that only properties read) are left out.
+pub fn state(topo: &Topology, before: Option<&JpkiState>, state: &JpkiState) -> String {
+    let mut out = String::new();
+    for (ix, s) in state.actor_states.iter().enumerate() {
+        let changed = before
+            .and_then(|b| b.actor_states.get(ix))
+            .is_some_and(|b| **b != **s);
+        let mark = if changed { "* " } else { "  " };
+        if matches!(&**s, PartyState::Mvno) {
+            if changed {
+                let _ = writeln!(out, "{mark}{}", topo.party(ix.into()));
+            }
+            continue;
+        }
+        render_party(&mut out, mark, s);
+    }
+    let in_flight: Vec<String> = envelopes(&state.network)
+        .map(|e| {
+            format!(
+                "{} → {}: {}",
+                topo.party(e.src),
+                topo.party(e.dst),
+                message(e.msg)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "  In flight ({}):", in_flight.len());
+    for m in in_flight {
+        let _ = writeln!(out, "      {m}");
+    }
+    out
+}
+
+/// One party's state in words (several lines, the block [`state`] shows for it; the MVNO, which
+/// keeps no state, is "MVNO (no state)"). Conformance diagnoses quote it.
+pub fn party_state(s: &PartyState) -> String {
+    let mut out = String::new();
+    if matches!(s, PartyState::Mvno) {
+        return "MVNO (no state)".into();
+    }
+    render_party(&mut out, "", s);
+    // Continuation lines one step in from the party's name, not the Explorer's column.
+    out.trim_end()
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn render_party(out: &mut String, mark: &str, s: &PartyState) {
+    match s {
+        PartyState::Ca(ca) => render_ca(out, mark, ca),
+        PartyState::SpTsm(sp) => render_sp_tsm(out, mark, sp),
+        PartyState::SeTsm(t) => render_se_tsm(out, mark, t),
+        PartyState::RelyingParty(rp) => render_rp(out, mark, rp),
+        PartyState::Mvno => {}
+        PartyState::Applicant(a) => render_applicant(out, mark, a),
+        PartyState::Se(se) => render_se(out, mark, se),
+        PartyState::Intruder(i) => render_intruder(out, mark, i),
+    }
+}
+
+fn render_ca(out: &mut String, mark: &str, ca: &CaState) {
+    let _ = writeln!(
+        out,
+        "{mark}CA: {}, CRL published at {}",
+        ca.epoch, ca.crl_published
+    );
+    for r in &ca.certs {
+        let what = match r.cert.subject {
+            Subject::Card { person, gen } => format!("card certificate of {person} ({gen})"),
+            Subject::Phone { person, se, app } => {
+                let card = r
+                    .linked_card
+                    .map_or(String::new(), |c| format!(", under card {c}"));
+                format!("phone certificate of {person} on {se} for {app}{card}")
+            }
+        };
+        let history: Vec<String> = r
+            .history
+            .iter()
+            .map(|(e, s)| format!("{s:?} from {e}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "      {}: {what}: {:?} ({})",
+            r.cert.serial,
+            r.status(),
+            history.join(", ")
+        );
+    }
+    if !ca.retired_ses.is_empty() {
+        let ses: Vec<String> = ca.retired_ses.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "      out of service: {}", ses.join(", "));
+    }
+    for c in &ca.loss_cases {
+        let ses: Vec<String> = c.ses.iter().map(ToString::to_string).collect();
+        let closed = c
+            .closed_at
+            .map_or(String::new(), |e| format!(", unsuspended from {e}"));
+        let _ = writeln!(
+            out,
+            "      loss case {} of {} ({} lost) from {}{closed}",
+            c.case,
+            c.person,
+            ses.join(", "),
+            c.reported_at
+        );
+    }
+    for (person, app) in &ca.refused {
+        let _ = writeln!(out, "      issuance refused for {app} of {person}");
+    }
+    for (serial, signer) in &ca.phone_revocations {
+        let _ = writeln!(
+            out,
+            "      {serial} revoked from a phone, signed with {signer:?}"
+        );
+    }
+}
+
+fn render_intruder(out: &mut String, mark: &str, i: &IntruderState) {
+    let _ = writeln!(
+        out,
+        "{mark}Intruder: {} intrusion(s) made, knows {} message(s)",
+        i.used,
+        i.known.len()
+    );
+    for (n, m) in i.known.iter().enumerate() {
+        let _ = writeln!(out, "      {n}: {}", message(m));
+    }
+}
+
+fn render_sp_tsm(out: &mut String, mark: &str, sp: &SpTsmState) {
+    let _ = writeln!(out, "{mark}SP-TSM:");
+    for (p, r) in sp.persons.iter().enumerate() {
+        let flight = match &r.in_flight {
+            None => "nothing in flight".to_string(),
+            Some(s) => {
+                let stage = match s.stage {
+                    Stage::Installing => "installing the applet",
+                    Stage::Certifying { .. } => "waiting for the certificate",
+                };
+                format!("{} on {} (card {}) {stage}", s.app, s.se, s.card)
+            }
+        };
+        let current = r.current.map_or("no current certificate".to_string(), |c| {
+            format!("current certificate {c}")
+        });
+        let last = r
+            .last_app
+            .map_or(String::new(), |a| format!(", last accepted {a}"));
+        let _ = writeln!(out, "      person {p}: {flight}; {current}{last}");
+    }
+}
+
+fn render_se_tsm(out: &mut String, mark: &str, t: &SeTsmState) {
+    let ses: Vec<String> = t
+        .service
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("SE {i} {s:?}"))
+        .collect();
+    let _ = writeln!(out, "{mark}SE-TSM: {}", ses.join(", "));
+}
+
+fn render_rp(out: &mut String, mark: &str, rp: &RpState) {
+    if rp.pending.is_empty() && rp.accepted.is_empty() && rp.rejected.is_empty() {
+        let _ = writeln!(out, "{mark}RP: no logins");
+        return;
+    }
+    let _ = writeln!(out, "{mark}RP:");
+    for (login, cert) in &rp.pending {
+        let _ = writeln!(
+            out,
+            "      {login} with {}: waiting for status",
+            cert.serial
+        );
+    }
+    for a in &rp.accepted {
+        let _ = writeln!(
+            out,
+            "      {} ACCEPTED with {} (status evidence of {})",
+            a.login, a.serial, a.evidence_at
+        );
+    }
+    for r in &rp.rejected {
+        let _ = writeln!(out, "      {} rejected ({:?})", r.login, r.status);
+    }
+}
+
+fn render_applicant(out: &mut String, mark: &str, a: &ApplicantState) {
+    let card = a.card.map_or("no usable card".to_string(), |c| {
+        format!("card {}", c.serial)
+    });
+    let mut flags = Vec::new();
+    if a.loss_reported {
+        flags.push("loss reported");
+    }
+    if a.unsuspend_asked {
+        flags.push("unsuspension asked");
+    }
+    if a.thief_replayed {
+        flags.push("thief replayed an application");
+    }
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", flags.join(", "))
+    };
+    let _ = writeln!(out, "{mark}Person {}: {card}{flags}", a.person.0);
+    for d in &a.devices {
+        let holder = match d.holder {
+            Holder::Owner => "held by the owner",
+            Holder::Thief => "held by a THIEF",
+        };
+        let _ = writeln!(
+            out,
+            "      {} in phone {}, {holder}, {:?}{}",
+            d.se,
+            d.phone,
+            d.service,
+            if d.moved { ", moved" } else { "" }
+        );
+    }
+    if !a.applications.is_empty() {
+        let apps: Vec<String> = a
+            .applications
+            .iter()
+            .map(|(app, se)| format!("{app} → {se}"))
+            .collect();
+        let _ = writeln!(out, "      applications: {}", apps.join(", "));
+    }
+    for l in &a.logins {
+        let _ = writeln!(out, "      {} from {}", l.login, l.se);
+    }
+}
+
+fn render_se(out: &mut String, mark: &str, se: &SeState) {
+    let applet = se.applet.map_or("no applet".to_string(), |ap| {
+        format!(
+            "applet {:?} for {} ({}, installed by {})",
+            ap.life, ap.person, ap.app, ap.installed_by
+        )
+    });
+    let key = if se.key.is_some() { "key" } else { "no key" };
+    let cert = se.cert.map_or("no certificate".to_string(), |c| {
+        format!("certificate {}", c.serial)
+    });
+    let _ = writeln!(
+        out,
+        "{mark}{}: {applet}; {key}; {cert}; PIN tries left {}{}",
+        se.id,
+        se.pin_tries_left,
+        if se.learned_revoked {
+            "; learned its certificate is revoked"
+        } else {
+            ""
+        }
+    );
 }

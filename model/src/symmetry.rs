@@ -53,8 +53,29 @@ impl Perm {
         }
     }
 
-    fn actor(&self, topo: &Topology, id: Id) -> Id {
+    /// The actor that actor `id` becomes under this renaming (`topo` is the model's topology).
+    pub fn actor(&self, topo: &Topology, id: Id) -> Id {
         topo.id(topo.party(id).relabel(self))
+    }
+
+    /// Every renaming of `persons` persons with `k` SEs each, the identity first. This is the group
+    /// [`representative`] minimises over; a checker that canonicalises by its own fingerprint
+    /// (jpkisim-checker's engine) uses the same group, so both count the same classes.
+    pub fn all(persons: u8, k: u8) -> Vec<Perm> {
+        let mut all: Vec<Perm> = permutations(persons)
+            .into_iter()
+            .map(|to| Perm { to, k })
+            .collect();
+        all.sort_by_key(|p| !p.is_identity());
+        all
+    }
+
+    /// Whether the renaming leaves every person as they are.
+    pub fn is_identity(&self) -> bool {
+        self.to
+            .iter()
+            .enumerate()
+            .all(|(i, &t)| usize::from(t) == i)
     }
 }
 

@@ -56,17 +56,20 @@ pub enum Artifact {
 impl Artifact {
     /// A short name of what the artifact stands for, for logs and recorded traces.
     pub fn label(&self) -> String {
+        use jpkisim_model::describe;
         match self {
-            Artifact::Certificate { cert, .. } => format!("certificate serial {}", cert.serial),
-            Artifact::Signature { sig, .. } => format!("signature by {:?}", sig.signer),
-            Artifact::PublicKey { key, .. } => format!("public key {key:?}"),
+            Artifact::Certificate { cert, .. } => format!("certificate {}", cert.serial),
+            Artifact::Signature { sig, .. } => {
+                format!("signature by {}", describe::key(&sig.signer))
+            }
+            Artifact::PublicKey { key, .. } => format!("public half of {}", describe::key(key)),
             Artifact::KeyDelivery { delivery, .. } => match delivery {
-                KeyDelivery::Sealed { for_se, .. } => format!("key sealed for se {for_se}"),
+                KeyDelivery::Sealed { for_se, .. } => format!("key sealed for {for_se}"),
                 KeyDelivery::Plain(_) => "key in the clear".to_string(),
             },
             Artifact::Status { evidence, .. } => match evidence {
-                StatusEvidence::Ocsp { serial, .. } => format!("status answer serial {serial}"),
-                StatusEvidence::Crl { published, .. } => format!("CRL published {published}"),
+                StatusEvidence::Ocsp { serial, .. } => format!("status answer for {serial}"),
+                StatusEvidence::Crl { published, .. } => format!("CRL published at {published}"),
             },
         }
     }

@@ -91,18 +91,63 @@ enum Stop {
     Input { line: usize, message: String },
 }
 
+/// The longest script line read: an extended APDU is at most 65,544 bytes, 131,088 hex digits;
+/// room is left for spaces between them. A longer line (`--script /dev/zero`) is an error, not a
+/// read that grows until memory runs out.
+const MAX_LINE: usize = 4 * 65_544;
+
+/// One line of `input` without its line break, at most [`MAX_LINE`] bytes; `None` at the end.
+fn read_line(input: &mut impl BufRead, line_no: usize) -> Result<Option<String>, Stop> {
+    let mut buf = Vec::new();
+    loop {
+        let chunk = input.fill_buf().map_err(|e| Stop::Input {
+            line: line_no,
+            message: e.to_string(),
+        })?;
+        if chunk.is_empty() {
+            break;
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if buf.len() + take > MAX_LINE + 2 {
+            return Err(Stop::Input {
+                line: line_no,
+                message: format!(
+                    "line longer than {MAX_LINE} characters (an APDU is at most 65,544 bytes)"
+                ),
+            });
+        }
+        buf.extend_from_slice(&chunk[..take]);
+        input.consume(take);
+        if done {
+            break;
+        }
+    }
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+        buf.pop();
+    }
+    String::from_utf8(buf).map(Some).map_err(|_| Stop::Input {
+        line: line_no,
+        message: "not UTF-8 text".into(),
+    })
+}
+
 /// Runs every line of `input` against `se`, writing one response line per command.
 fn console_session(
     se: &mut SecureElement,
-    input: impl BufRead,
+    mut input: impl BufRead,
     out: &mut impl Write,
     timings: bool,
 ) -> Result<(), Stop> {
-    for (i, line) in input.lines().enumerate() {
-        let line = line.map_err(|e| Stop::Input {
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+    let mut i = 0;
+    while let Some(line) = read_line(&mut input, i + 1)? {
+        i += 1;
+        let i = i - 1;
         let exchange = match console::run_line(se, &line) {
             Ok(Some(ex)) => ex,
             Ok(None) => continue,
@@ -163,5 +208,19 @@ mod tests {
         let text = String::from_utf8(out).expect("utf-8");
         assert!(text.starts_with("9000\n# timing: transport_us="), "{text}");
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn an_endless_line_stops_with_its_number_instead_of_filling_memory() {
+        let script = format!("00B0000004\n{}", "0".repeat(MAX_LINE + 10));
+        let mut out = Vec::new();
+        let stop = console_session(&mut card(), script.as_bytes(), &mut out, false);
+        match stop {
+            Err(Stop::Input { line: 2, message }) => {
+                assert!(message.starts_with("line longer than"), "{message}")
+            }
+            other => panic!("expected a stop at line 2, got {other:?}"),
+        }
+        assert_eq!(String::from_utf8(out).expect("utf-8").lines().count(), 1);
     }
 }

@@ -1,6 +1,8 @@
 //! `jpkisim bench`: measurements on this machine. `bench applet` times the signing path through
 //! the emulated secure element against a bare `rsa` signature of the same DigestInfo in the same
-//! run and prints the overhead ratio (figures recorded in docs/performance.md).
+//! run and prints the overhead ratio; `bench check` runs our exploration engine and Stateright's
+//! on the same configurations in one run and prints the ratios (figures recorded in
+//! docs/performance.md).
 
 use std::{process::ExitCode, time::Duration};
 
@@ -18,6 +20,22 @@ enum What {
     Applet(AppletArgs),
     /// Throughput of `conform` on a long generated trace: events per second, peak memory.
     Conform(ConformArgs),
+    /// Our exploration engine against Stateright's depth-first checker, same configurations,
+    /// same run: classes/s per core and per CPU second, bytes per state, wall time, ratios.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Worker threads for both engines (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run only this configuration (repeatable): default, persons-1, persons-3, gp-se.
+    #[arg(long = "case", value_name = "NAME")]
+    cases: Vec<String>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +62,110 @@ pub(crate) fn run(args: Args) -> ExitCode {
     match args.what {
         What::Applet(a) => applet(&a),
         What::Conform(a) => conform(&a),
+        What::Check(a) => check(&a),
+    }
+}
+
+fn check(a: &CheckArgs) -> ExitCode {
+    use jpkisim_checker::bench::{compare, CASES};
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let mut cases = Vec::new();
+    for name in &a.cases {
+        match CASES.iter().find(|c| c.name == name) {
+            Some(c) => cases.push(*c),
+            None => {
+                let known: Vec<&str> = CASES.iter().map(|c| c.name).collect();
+                eprintln!(
+                    "error: bench check: unknown case {name}; known: {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if cases.is_empty() {
+        cases = CASES.to_vec();
+    }
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let mut results = Vec::new();
+    for case in &cases {
+        eprintln!("bench check: {} ({} threads)...", case.name, threads);
+        match compare(case, threads) {
+            Ok(c) => results.push(c),
+            Err(e) => {
+                eprintln!("error: bench check: {}: {e}", case.name);
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if a.json {
+        let out = serde_json::json!({
+            "build": build,
+            "threads": threads,
+            "comparisons": results,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        println!("bench check: Stateright 0.31 depth-first vs our breadth-first engine, {threads} thread(s) each, {build} build");
+        println!(
+            "{:<10} {:<10} {:>10} {:>8} {:>8} {:>11} {:>11} {:>9} {:>8}",
+            "case",
+            "engine",
+            "classes",
+            "wall s",
+            "cpu s",
+            "cl/s/core",
+            "cl/cpu-s",
+            "B/state",
+            "peak MiB"
+        );
+        for c in &results {
+            for r in [&c.stateright, &c.ours] {
+                let engine = match r.engine {
+                    jpkisim_checker::check::Engine::Ours => "ours",
+                    jpkisim_checker::check::Engine::Stateright => "stateright",
+                };
+                let opt = |v: Option<f64>, prec: usize| {
+                    v.map_or_else(|| "-".to_string(), |x| format!("{x:.prec$}"))
+                };
+                println!(
+                    "{:<10} {:<10} {:>10} {:>8.1} {:>8} {:>11.0} {:>11} {:>9} {:>8}",
+                    c.case,
+                    engine,
+                    r.unique_states,
+                    r.seconds,
+                    opt(r.cpu_seconds, 1),
+                    r.classes_per_second_per_core,
+                    opt(r.classes_per_cpu_second, 0),
+                    opt(r.bytes_per_state, 1),
+                    opt(r.peak_mib, 0),
+                );
+            }
+            println!(
+                "{:<10} ratio ours/stateright: {:.2}x per core (wall), {} per CPU second{}",
+                c.case,
+                c.ratio_per_core,
+                c.ratio_per_cpu_second
+                    .map_or_else(|| "-".to_string(), |r| format!("{r:.2}x")),
+                if c.agree {
+                    ""
+                } else {
+                    "  -- THE ENGINES DISAGREE (counts or verdicts)"
+                }
+            );
+        }
+    }
+    if results.iter().all(|c| c.agree) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
@@ -69,10 +191,7 @@ fn applet(a: &AppletArgs) -> ExitCode {
         r.iterations
     );
     println!("  transport (APDU parse + encode) {}", us(r.transport));
-    println!(
-        "  input check (P1 scheme)         {}",
-        us(r.input_check)
-    );
+    println!("  input check (P1 scheme)         {}", us(r.input_check));
     println!("  RSA in the applet (blinded)     {}", us(r.rsa));
     println!("  SE total, measured              {}", us(r.measured));
     println!("  end to end (transmit)           {}", us(r.end_to_end));
@@ -86,13 +205,7 @@ fn applet(a: &AppletArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Peak resident memory of this process so far (VmHWM), in MiB, where /proc has it.
-fn peak_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
+use jpkisim_checker::engine::progress::peak_mib;
 
 fn conform(a: &ConformArgs) -> ExitCode {
     use jpkisim_traces::conform::{conform_file, Options, Verdict};

@@ -27,10 +27,10 @@ pub(crate) struct ConfigFlags {
     #[arg(long, value_name = "ID")]
     variant: Option<String>,
     /// Number of persons [default: 2].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
     persons: Option<u8>,
     /// SEs (SIMs or phones) per person [default: 2].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=3))]
     ses_per_person: Option<u8>,
     /// Secure element medium [default: uicc].
     #[arg(long, value_parser = dimension::<Medium>())]

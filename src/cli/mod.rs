@@ -1,5 +1,6 @@
 //! Command-line front end: one module per subcommand; each turns library errors into one clear
-//! line on stderr and an exit code (0 success, 1 a property or check failed, 2 bad input).
+//! line on stderr and an exit code (0 success, 1 a property or check failed, 2 bad input, and for
+//! `conform` 3 inconclusive); README.md's "Exit codes" lists them per command.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -11,7 +12,9 @@ mod check;
 mod config_flags;
 mod conform;
 mod explore;
+mod junit;
 mod matrix;
+mod output;
 mod run;
 mod variants;
 
@@ -31,7 +34,8 @@ enum Command {
     Variants(variants::Args),
     /// APDU console against a freshly personalized emulated secure element.
     Applet(applet::Args),
-    /// Measure on this machine (`bench applet`: the signing path).
+    /// Measure on this machine (`bench applet`: the signing path; `bench check`: our engine
+    /// against Stateright's).
     Bench(bench::Args),
     /// The emulated phone SE as a PC/SC smart card (pcscd + vsmartcard's vpcd driver).
     Card(card::Args),

@@ -1,6 +1,10 @@
 //! `jpkisim run`: plays the reference implementation's scenarios — the model's own transitions
 //! with real RSA, X.509, CRL/OCSP and the emulated applet — on the in-process scheduler or over
 //! UDP, prints a readable log, checks every safety property on every step, and records the trace.
+//!
+//! The log numbers each step by its event in the recorded trace (`event 12`), the number
+//! `conform` and `explore --trace` use. Output paths (`--record`, `--pki-out`) are checked before
+//! any scenario runs.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,7 +16,7 @@ use jpkisim_reference::export;
 use jpkisim_reference::runtime::udp;
 use jpkisim_reference::runtime::Faults;
 use jpkisim_reference::scenario::{self, Scenario, ScenarioOutcome};
-use jpkisim_traces::{Event, Header, Recorder};
+use jpkisim_traces::{Event, EventKind, Fault, Header, Recorder};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Transport {
@@ -88,6 +92,20 @@ pub(crate) fn run(args: Args) -> ExitCode {
             }
         }
     };
+    // Where the results go, before anything runs.
+    let checked = match &args.record {
+        Some(p) if chosen.len() > 1 => super::output::dir("--record", p),
+        Some(p) => super::output::file("--record", p),
+        None => Ok(()),
+    }
+    .and_then(|()| match &args.pki_out {
+        Some(p) => super::output::dir("--pki-out", p),
+        None => Ok(()),
+    });
+    if let Err(e) = checked {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let seed = args.seed.unwrap_or_else(random_seed);
     println!("seed: {seed}  (replay with --seed {seed})");
     let mut failed = false;
@@ -195,7 +213,7 @@ fn play_inproc(
     }
     if !quiet {
         println!("== {} — {}", s.name, s.summary);
-        for line in &run.simulation.journal.log {
+        for line in numbered_log(&run.simulation.journal.log, &run.simulation.journal.trace) {
             println!("{line}");
         }
     }
@@ -229,7 +247,7 @@ fn play_udp(
     let run = udp::play(s, seed, faults).map_err(|e| e.to_string())?;
     if !quiet {
         println!("== {} — {} (UDP)", s.name, s.summary);
-        for line in &run.journal.log {
+        for line in numbered_log(&run.journal.log, &run.journal.trace) {
             println!("{line}");
         }
     }
@@ -247,4 +265,50 @@ fn play_udp(
         run.journal.trace.len(),
         safety_count(&cfg),
     ))
+}
+
+/// The runtime's log with each step line numbered by its event in the trace (`event 12`), and
+/// choices in words. A log line is numbered when it is exactly the runtime's line for the next
+/// step event of the trace (a delivery, a choice, a loss); any other line passes as it is.
+fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
+    use jpkisim_model::describe;
+    let mut steps = trace.iter().filter(|e| {
+        matches!(e.kind, EventKind::Deliver | EventKind::Choice)
+            || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
+    });
+    let mut next = steps.next();
+    log.iter()
+        .map(|line| {
+            let Some(e) = next else {
+                return line.clone();
+            };
+            let msg = e.msg.as_ref().map(describe::message).unwrap_or_default();
+            let peer = e.peer.map(|p| p.to_string()).unwrap_or_default();
+            let (runtime, numbered) = match (e.kind, e.choice) {
+                (EventKind::Deliver, _) => (
+                    format!("  {peer} → {}: {msg}", e.party),
+                    format!("  event {}: {peer} → {}: {msg}", e.seq, e.party),
+                ),
+                (EventKind::Choice, Some(c)) => (
+                    format!("{} chooses {c:?}", e.party),
+                    format!(
+                        "event {}: {} chooses: {}",
+                        e.seq,
+                        e.party,
+                        describe::choice(&c)
+                    ),
+                ),
+                _ => (
+                    format!("  ✗ lost: {} → {peer}: {msg}", e.party),
+                    format!("  event {}: ✗ lost: {} → {peer}: {msg}", e.seq, e.party),
+                ),
+            };
+            if *line == runtime {
+                next = steps.next();
+                numbered
+            } else {
+                line.clone()
+            }
+        })
+        .collect()
 }

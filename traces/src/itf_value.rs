@@ -108,6 +108,9 @@ pub enum ItfError {
     /// There is no `states` array.
     #[error("an ITF trace has a \"states\" array")]
     NoStates,
+    /// The `states` array is empty: an ITF trace starts with its initial state.
+    #[error("the ITF \"states\" array is empty (an ITF trace has at least its initial state)")]
+    EmptyStates,
     /// A state is not an object.
     #[error("ITF state {0} is not an object")]
     StateNotAnObject(usize),
@@ -122,7 +125,7 @@ pub enum ItfError {
     NotATrace,
 }
 
-/// Reads an ITF document: an object with a `states` array of objects.
+/// Reads an ITF document: an object with a non-empty `states` array of objects.
 pub fn read(value: &Value) -> Result<Itf, ItfError> {
     let obj = value.as_object().ok_or(ItfError::NotAnObject)?;
     let meta = match obj.get("#meta") {
@@ -137,7 +140,10 @@ pub fn read(value: &Value) -> Result<Itf, ItfError> {
         .iter()
         .enumerate()
         .map(|(i, s)| s.as_object().cloned().ok_or(ItfError::StateNotAnObject(i)))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
+    if states.is_empty() {
+        return Err(ItfError::EmptyStates);
+    }
     Ok(Itf { meta, states })
 }
 
@@ -203,12 +209,17 @@ mod tests {
         let t = read(&json!({"states": [{}]})).expect("no meta");
         assert!(t.meta.is_empty());
         let t = read(
-            &json!({"#meta": {"index": 3, "config": {"persons": {"#bigint": "1"}}}, "states": []}),
+            &json!({"#meta": {"index": 3, "config": {"persons": {"#bigint": "1"}}}, "states": [{}]}),
         )
         .expect("non-string meta");
         assert_eq!(t.meta_json("config"), Some(json!({"persons": 1})));
         assert!(read(&json!([1])).is_err());
         assert!(read(&json!({"states": [1]})).is_err());
+        assert_eq!(
+            read(&json!({"#meta": {}, "states": []})),
+            Err(ItfError::EmptyStates),
+            "an ITF trace without its initial state is bad input"
+        );
     }
 
     #[test]

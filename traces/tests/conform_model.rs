@@ -95,7 +95,7 @@ fn a_changed_message_diverges_at_its_event() {
     let v = verdict(&trace_text(cfg, &events), &Options::default());
     match v {
         Verdict::Diverges { at, nearest, .. } => {
-            assert_eq!(at.index, k as u64 + 1);
+            assert_eq!(at.seq, k as u64 + 1, "{}", at.event);
             let nearest = nearest.expect("something was allowed");
             assert!(
                 nearest.diff.iter().any(|d| d.starts_with("party")),

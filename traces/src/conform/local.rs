@@ -1,0 +1,391 @@
+//! The observed parties on their own: each one's state, replayed from its own events.
+//!
+//! An observed party logs every step it takes (each delivery it acts on, each choice) and the
+//! sends each step makes. Its state therefore follows from its own events alone, whatever the
+//! unobserved parties did, and so do the messages it sends. This module replays those states and
+//! keeps the books on the messages observed parties sent; that decides exactly, without any
+//! search, whether a send, a choice or a missing send is possible, and conservatively whether a
+//! delivery from an observed sender or a fault is (a message never sent cannot arrive).
+//!
+//! What it cannot decide — a delivery from an unobserved sender, a loss of a message an
+//! unobserved party may already have received — is left to the search ([`super::search`]).
+//!
+//! Memory stays bounded on long traces: per party the last few states, per channel the messages
+//! in flight and the last few delivered.
+
+use super::explain::Reason;
+use crate::format::{Event, EventKind, Fault};
+use jpkisim_model::actors::{PartyActor, PartyState};
+use jpkisim_model::config::Ordering;
+use jpkisim_model::ids::Party;
+use jpkisim_model::msg::Msg;
+use jpkisim_model::{Config, JpkiModel, Topology};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::Rc;
+
+/// An event of the trace: its position among the checked events, its number and its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Mark {
+    pub pos: usize,
+    pub seq: u64,
+    pub line: usize,
+}
+
+/// What happened to a logged send between two observed parties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fate {
+    InFlight,
+    Delivered(Mark),
+    Lost(Mark),
+}
+
+/// A message an observed party's step sent, and whether its `send` line was logged yet.
+#[derive(Clone, Debug)]
+struct Output {
+    to: Party,
+    msg: Msg,
+    logged: Option<Mark>,
+}
+
+/// One logged send on a channel between observed parties.
+#[derive(Clone, Debug)]
+struct Sent {
+    msg: Msg,
+    at: Mark,
+    fate: Fate,
+}
+
+/// The logged sends on one channel from an observed sender.
+#[derive(Default)]
+struct Channel {
+    /// Sends not yet delivered or lost, in send order.
+    open: Vec<Sent>,
+    /// The last few delivered or lost (for diagnoses).
+    closed: VecDeque<Sent>,
+    /// Every message ever sent on it (a duplicating network may deliver any of them again).
+    ever: HashSet<Msg>,
+}
+
+const KEEP_CLOSED: usize = 8;
+const KEEP_STATES: usize = 32;
+
+/// An observed party's last step.
+#[derive(Clone, Debug)]
+pub(super) struct StepRef {
+    pub at: Mark,
+    pub event: Rc<Event>,
+}
+
+/// The observed parties' replay.
+pub(super) struct Local<'a> {
+    model: &'a JpkiModel,
+    topo: Topology,
+    cfg: Config,
+    observed: Vec<bool>,
+    states: Vec<PartyState>,
+    /// Each party's initial state, then its states after its last few steps.
+    history: Vec<VecDeque<(Option<Mark>, PartyState)>>,
+    outputs: Vec<Vec<Output>>,
+    last_step: Vec<Option<StepRef>>,
+    channels: HashMap<(Party, Party), Channel>,
+}
+
+impl<'a> Local<'a> {
+    pub(super) fn new(model: &'a JpkiModel, cfg: Config, observed: &[bool]) -> Local<'a> {
+        let states: Vec<PartyState> = model.actors.iter().map(PartyActor::initial_state).collect();
+        let history = states
+            .iter()
+            .map(|s| VecDeque::from([(None, s.clone())]))
+            .collect();
+        let n = states.len();
+        Local {
+            model,
+            topo: Topology::of(&cfg),
+            cfg,
+            observed: observed.to_vec(),
+            states,
+            history,
+            outputs: vec![Vec::new(); n],
+            last_step: vec![None; n],
+            channels: HashMap::new(),
+        }
+    }
+
+    fn ix(&self, p: Party) -> usize {
+        usize::from(self.topo.id(p))
+    }
+
+    fn is_observed(&self, p: Party) -> bool {
+        self.observed.get(self.ix(p)).copied().unwrap_or(false)
+    }
+
+    /// The state of party `p` now.
+    pub(super) fn state(&self, p: Party) -> &PartyState {
+        &self.states[self.ix(p)]
+    }
+
+    /// Party `p`'s earlier states: `None` for the initial one, else the step after which it held.
+    pub(super) fn history(&self, p: Party) -> impl Iterator<Item = &(Option<Mark>, PartyState)> {
+        self.history[self.ix(p)].iter()
+    }
+
+    /// Party `p`'s state before and after its step at position `pos`, if still kept.
+    pub(super) fn around(&self, p: Party, pos: usize) -> Option<(&PartyState, &PartyState)> {
+        let h = &self.history[self.ix(p)];
+        let i = h
+            .iter()
+            .position(|(m, _)| m.is_some_and(|m| m.pos == pos))?;
+        Some((&h.get(i.checked_sub(1)?)?.1, &h[i].1))
+    }
+
+    /// Sends of `p`'s last step not logged yet.
+    pub(super) fn unlogged(&self, p: Party) -> Vec<(Party, Msg)> {
+        self.outputs[self.ix(p)]
+            .iter()
+            .filter(|o| o.logged.is_none())
+            .map(|o| (o.to, o.msg.clone()))
+            .collect()
+    }
+
+    /// The first observed party (in actor order) with sends still unlogged: its last step and
+    /// those sends.
+    pub(super) fn first_unlogged(&self) -> Option<(StepRef, Vec<(Party, Msg)>)> {
+        self.topo.parties().into_iter().find_map(|p| {
+            let missing = self.unlogged(p);
+            if missing.is_empty() {
+                return None;
+            }
+            Some((self.last_step[self.ix(p)].clone()?, missing))
+        })
+    }
+
+    /// Checks the event at `at` against the observed parties' books and applies it. `Err` is a
+    /// proof that no run of the model has this event here.
+    pub(super) fn step(&mut self, at: Mark, e: &Rc<Event>) -> Result<(), Box<Reason>> {
+        match e.kind {
+            EventKind::Send => self.send(at, e),
+            EventKind::Deliver => {
+                self.no_missing_sends(e.party)?;
+                let (Some(from), Some(msg)) = (e.peer, e.msg.as_ref()) else {
+                    return Ok(());
+                };
+                if self.is_observed(from) {
+                    self.take(at, from, e.party, msg, false)?;
+                }
+                let ix = self.ix(e.party);
+                let step = self.model.actors[ix].deliver(&self.states[ix], from, msg);
+                self.took_step(at, e, step.state, step.out.0);
+                Ok(())
+            }
+            EventKind::Choice => {
+                self.no_missing_sends(e.party)?;
+                let Some(choice) = e.choice else {
+                    return Ok(());
+                };
+                let ix = self.ix(e.party);
+                let actor = &self.model.actors[ix];
+                let offered = actor.choices(&self.states[ix]);
+                if !offered.contains(&choice) {
+                    return ruled_out(Reason::ChoiceNotOffered {
+                        party: e.party,
+                        choice,
+                        offered,
+                    });
+                }
+                let step = actor.choose(&self.states[ix], choice);
+                self.took_step(at, e, step.state, step.out.0);
+                Ok(())
+            }
+            EventKind::Timeout => Ok(()),
+            EventKind::Fault => self.fault(at, e),
+        }
+    }
+
+    fn took_step(&mut self, at: Mark, e: &Rc<Event>, state: PartyState, out: Vec<(Party, Msg)>) {
+        let ix = self.ix(e.party);
+        let h = &mut self.history[ix];
+        if h.len() > KEEP_STATES {
+            h.remove(1); // keep the initial state
+        }
+        h.push_back((Some(at), state.clone()));
+        self.states[ix] = state;
+        self.outputs[ix] = out
+            .into_iter()
+            .map(|(to, msg)| Output {
+                to,
+                msg,
+                logged: None,
+            })
+            .collect();
+        self.last_step[ix] = Some(StepRef {
+            at,
+            event: Rc::clone(e),
+        });
+    }
+
+    fn no_missing_sends(&self, p: Party) -> Result<(), Box<Reason>> {
+        let missing = self.unlogged(p);
+        match (missing.is_empty(), &self.last_step[self.ix(p)]) {
+            (false, Some(step)) => ruled_out(Reason::SendsNotLogged {
+                party: p,
+                step: step.clone(),
+                missing,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn send(&mut self, at: Mark, e: &Event) -> Result<(), Box<Reason>> {
+        let (Some(to), Some(msg)) = (e.peer, e.msg.as_ref()) else {
+            return Ok(());
+        };
+        let ix = self.ix(e.party);
+        let outputs = &mut self.outputs[ix];
+        if let Some(o) = outputs
+            .iter_mut()
+            .find(|o| o.logged.is_none() && o.to == to && &o.msg == msg)
+        {
+            o.logged = Some(at);
+            let chan = self.channels.entry((e.party, to)).or_default();
+            if !chan.ever.contains(msg) {
+                chan.ever.insert(msg.clone());
+            }
+            if !self.cfg.network.duplicating {
+                // (On a duplicating network any message once sent stays deliverable.)
+                chan.open.push(Sent {
+                    msg: msg.clone(),
+                    at,
+                    fate: Fate::InFlight,
+                });
+            }
+            return Ok(());
+        }
+        let already = outputs
+            .iter()
+            .find(|o| o.to == to && &o.msg == msg)
+            .and_then(|o| o.logged);
+        ruled_out(Reason::NotSentByStep {
+            party: e.party,
+            to,
+            msg: msg.clone(),
+            step: self.last_step[ix].clone(),
+            sent: outputs.iter().map(|o| (o.to, o.msg.clone())).collect(),
+            already_logged: already,
+        })
+    }
+
+    /// A delivery (or, `lost`, a loss) of `msg` from observed `from` to observed `to` takes one
+    /// logged send of it.
+    fn take(
+        &mut self,
+        at: Mark,
+        from: Party,
+        to: Party,
+        msg: &Msg,
+        lost: bool,
+    ) -> Result<(), Box<Reason>> {
+        let net = self.cfg.network;
+        let unlogged = self.outputs[self.ix(from)]
+            .iter()
+            .any(|o| o.logged.is_none() && o.to == to && &o.msg == msg)
+            .then(|| self.last_step[self.ix(from)].clone())
+            .flatten();
+        let chan = self.channels.entry((from, to)).or_default();
+        if net.duplicating {
+            // A duplicating network may deliver any message sent, however often.
+            if chan.ever.contains(msg) {
+                return Ok(());
+            }
+        } else if let Some(i) = chan.open.iter().position(|s| &s.msg == msg) {
+            if net.ordering == Ordering::Ordered {
+                if !net.lossy && i > 0 {
+                    let ahead = &chan.open[0];
+                    return ruled_out(Reason::BehindOnChannel {
+                        from,
+                        to,
+                        msg: msg.clone(),
+                        ahead: ahead.msg.clone(),
+                        ahead_sent: ahead.at,
+                    });
+                }
+                // On a lossy FIFO channel the messages ahead were lost on the way.
+                for mut s in chan.open.drain(..i) {
+                    s.fate = Fate::Lost(at);
+                    close(&mut chan.closed, s);
+                }
+            }
+            let mut s = chan.open.remove(if net.ordering == Ordering::Ordered {
+                0
+            } else {
+                i
+            });
+            s.fate = if lost {
+                Fate::Lost(at)
+            } else {
+                Fate::Delivered(at)
+            };
+            close(&mut chan.closed, s);
+            return Ok(());
+        }
+        let sends = chan
+            .closed
+            .iter()
+            .filter(|s| &s.msg == msg)
+            .map(|s| (s.at, s.fate))
+            .collect();
+        ruled_out(Reason::NotInFlight {
+            from,
+            to,
+            msg: msg.clone(),
+            sends,
+            unlogged_send: unlogged,
+        })
+    }
+
+    fn fault(&mut self, at: Mark, e: &Event) -> Result<(), Box<Reason>> {
+        let (Some(to), Some(msg), Some(fault)) = (e.peer, e.msg.as_ref(), e.fault) else {
+            return Ok(());
+        };
+        let net = self.cfg.network;
+        let allowed = match fault {
+            Fault::Lost => net.lossy,
+            Fault::Duplicated => net.duplicating,
+            Fault::Reordered => net.ordering == Ordering::Unordered,
+        };
+        if !allowed {
+            return ruled_out(Reason::NetworkCannot {
+                fault,
+                network: net,
+            });
+        }
+        let sent = self
+            .channels
+            .get(&(e.party, to))
+            .is_some_and(|c| c.ever.contains(msg));
+        if !sent {
+            return ruled_out(Reason::FaultOfUnsent {
+                fault,
+                from: e.party,
+                to,
+                msg: msg.clone(),
+            });
+        }
+        if fault == Fault::Lost && self.is_observed(to) && !net.duplicating {
+            return self.take(at, e.party, to, msg, true);
+        }
+        // Whether an unobserved receiver already took it is the search's question; a
+        // duplicating network may still hold another copy.
+        Ok(())
+    }
+}
+
+fn ruled_out(r: Reason) -> Result<(), Box<Reason>> {
+    Err(Box::new(r))
+}
+
+fn close(closed: &mut VecDeque<Sent>, s: Sent) {
+    if closed.len() >= KEEP_CLOSED {
+        closed.pop_front();
+    }
+    closed.push_back(s);
+}
