@@ -10,7 +10,8 @@
 //! check`), [`engine`] (our parallel breadth-first engine, local and on timely dataflow),
 //! [`bench`] (our engine against Stateright's, `jpkisim bench check`), [`shortest`]
 //! (breadth-first shortest paths), [`counterexample`] (a path and the ways
-//! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
+//! it is shown), [`matrix`] (every studied design against every property), [`trust`] (every
+//! property against each compromised party, the intruder and the thief), [`markdown`] (the
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
 //! readable states and shortest-path links), [`html`] (escaping for both).
 
@@ -30,3 +31,4 @@ pub mod html;
 pub mod markdown;
 pub mod matrix;
 pub mod shortest;
+pub mod trust;

@@ -214,7 +214,8 @@ impl Cell {
         matches!(self, Cell::Violated { .. } | Cell::Unwitnessed)
     }
 
-    fn text(self) -> String {
+    /// The cell as the tables show it: ✓, ✓ untriggered, ✗ n, ✗ unreached, n/a.
+    pub fn text(self) -> String {
         match self {
             Cell::Holds | Cell::Witnessed => "✓".into(),
             Cell::HoldsUntriggered => "✓ untriggered".into(),
@@ -293,8 +294,24 @@ pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, Co
             design.label()
         )));
     }
-    let cells = ALL
-        .iter()
+    let cells = cells_of(&report);
+    let flags = format!("{} {}", bounds.flags(), design.flags())
+        .trim()
+        .to_string();
+    Ok(Row {
+        design,
+        label: design.label(),
+        flags,
+        unique_states: report.unique_states,
+        cells,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One cell per property of the catalogue, in catalogue order, from a check's report (a property
+/// the report does not list did not apply).
+pub fn cells_of(report: &check::Report) -> Vec<Cell> {
+    ALL.iter()
         .map(|p| match report.properties.iter().find(|r| r.id == p.id) {
             None => Cell::NotApplicable,
             Some(r) => match r.verdict {
@@ -307,18 +324,7 @@ pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, Co
                 Verdict::Unwitnessed => Cell::Unwitnessed,
             },
         })
-        .collect();
-    let flags = format!("{} {}", bounds.flags(), design.flags())
-        .trim()
-        .to_string();
-    Ok(Row {
-        design,
-        label: design.label(),
-        flags,
-        unique_states: report.unique_states,
-        cells,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+        .collect()
 }
 
 /// Checks `designs` within `opts.bounds`, `opts.jobs` rows at a time; rows come back in the
@@ -611,8 +617,13 @@ pub const DOC_END: &str = "<!-- matrix:end -->";
 
 /// The generated block of a document, if it has the markers.
 pub fn doc_block(doc: &str) -> Option<&str> {
-    let start = doc.find(DOC_BEGIN)? + DOC_BEGIN.len();
-    let stop = start + doc[start..].find(DOC_END)?;
+    block_between(doc, DOC_BEGIN, DOC_END)
+}
+
+/// The text of `doc` between the markers `begin` and `end` (a generated block), if it has them.
+pub fn block_between<'a>(doc: &'a str, begin: &str, end: &str) -> Option<&'a str> {
+    let start = doc.find(begin)? + begin.len();
+    let stop = start + doc[start..].find(end)?;
     Some(&doc[start..stop])
 }
 
