@@ -367,9 +367,7 @@ fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
                 shortest: false,
                 explorer_path: found.map(|path| path.encode(checker.model())),
                 summary: p.summary,
-                triggered: p
-                    .trigger
-                    .map(|t| discoveries.contains_key(t.target.id)),
+                triggered: p.trigger.map(|t| discoveries.contains_key(t.target.id)),
                 trigger_depth: None,
             }
         })

@@ -323,7 +323,11 @@ pub fn markdown(t: &Trust) -> String {
     for (i, p) in ALL.iter().enumerate() {
         // Each reason once, with the columns it applies to.
         let mut reasons: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-        for c in t.columns.iter().filter(|c| c.cells[i] == Cell::NotApplicable) {
+        for c in t
+            .columns
+            .iter()
+            .filter(|c| c.cells[i] == Cell::NotApplicable)
+        {
             if let Err(why) = (p.applies)(&c.threat.config(base)) {
                 match reasons.iter_mut().find(|(w, _)| *w == why) {
                     Some((_, cols)) => cols.push(c.label),
@@ -505,10 +509,7 @@ mod tests {
     fn every_rendering_marks_failures_and_names_the_command_that_opens_them() {
         let t = fake();
         let md = markdown(&t);
-        assert!(md.contains(&format!(
-            "| `{}` | safety | **✗ 9** | ✓ |",
-            ALL[0].id
-        )));
+        assert!(md.contains(&format!("| `{}` | safety | **✗ 9** | ✓ |", ALL[0].id)));
         assert!(md.contains("**✓ untriggered**"));
         assert!(md.contains("| *states explored* | | 42 | 7 |"));
         assert!(md.contains(&format!(

@@ -294,11 +294,9 @@ impl PartyActor {
             (PartyState::Ca(s), PartyChoice::Ca(c)) => {
                 ca::on_choice(&ctx, s, c).map(PartyState::Ca).effectless()
             }
-            (PartyState::Intruder(s), PartyChoice::Intruder(c)) => {
-                intruder::on_choice(&ctx, s, c)
-                    .map(PartyState::Intruder)
-                    .effectless()
-            }
+            (PartyState::Intruder(s), PartyChoice::Intruder(c)) => intruder::on_choice(&ctx, s, c)
+                .map(PartyState::Intruder)
+                .effectless(),
             _ => unchanged(state),
         }
     }

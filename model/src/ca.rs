@@ -325,11 +325,7 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
             {
                 return;
             }
-            if ca.set_status(
-                |r| r.cert == cert,
-                CertStatus::is_live,
-                CertStatus::Revoked,
-            ) {
+            if ca.set_status(|r| r.cert == cert, CertStatus::is_live, CertStatus::Revoked) {
                 ca.phone_revocations.push((cert.serial, sig.signer));
             }
         }

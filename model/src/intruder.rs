@@ -198,9 +198,7 @@ pub fn compromised(cfg: &Config, party: Party) -> bool {
 /// Whether the intruder sees (and relays) what `from` sends to `to`.
 pub fn observes(cfg: &Config, from: Party, to: Party) -> bool {
     from != Party::Intruder
-        && ((cfg.intruder && open_link(from, to))
-            || compromised(cfg, from)
-            || compromised(cfg, to))
+        && ((cfg.intruder && open_link(from, to)) || compromised(cfg, from) || compromised(cfg, to))
 }
 
 /// Whether `to` believes a message the intruder delivers in `claimed`'s name: on an open link
@@ -242,10 +240,9 @@ pub fn unwrap<'m>(
             to,
             msg,
             genuine,
-        } if src == Party::Intruder => {
-            (*to == receiver && (*genuine || may_claim(cfg, *from, receiver)))
-                .then_some((*from, &**msg))
-        }
+        } if src == Party::Intruder => (*to == receiver
+            && (*genuine || may_claim(cfg, *from, receiver)))
+        .then_some((*from, &**msg)),
         Msg::Intercepted { .. } => None,
         _ if src == Party::Intruder => None,
         _ => Some((src, msg)),
@@ -508,17 +505,11 @@ fn forge<C: Crypto>(
                 crate::config::Carrier::Mvno => Party::Mvno,
                 crate::config::Carrier::Mno => Party::SeTsm,
             };
-            (
-                Party::SpTsm,
-                via,
-                Msg::InstallApplet { person, se, app },
-            )
+            (Party::SpTsm, via, Msg::InstallApplet { person, se, app })
         }
-        Forgery::Install { person, se } => (
-            Party::SeTsm,
-            Party::Se(se),
-            Msg::Install { person, app },
-        ),
+        Forgery::Install { person, se } => {
+            (Party::SeTsm, Party::Se(se), Msg::Install { person, app })
+        }
         Forgery::SimRetired { se } => (
             Party::SeTsm,
             Party::Applicant(cfg.owner_of(se)),
@@ -579,7 +570,10 @@ mod tests {
             Some((Party::SeTsm, &inner))
         );
         assert_eq!(unwrap(&cfg, se, Party::Intruder, &wrap(false)), None);
-        assert_eq!(unwrap(&cfg, Party::Se(SeId(1)), Party::Intruder, &wrap(true)), None);
+        assert_eq!(
+            unwrap(&cfg, Party::Se(SeId(1)), Party::Intruder, &wrap(true)),
+            None
+        );
         assert_eq!(unwrap(&cfg, se, Party::SeTsm, &wrap(true)), None);
         assert_eq!(
             unwrap(&cfg, se, Party::SeTsm, &inner),

@@ -11,9 +11,9 @@
 use crate::actors::{JpkiState, PartyChoice, PartyState, Topology};
 use crate::applicant::{ApplicantState, Choice, Device, LoginRecord};
 use crate::ca::{CaState, CertRecord, LossCase};
-use crate::intruder::{Forgery, IntruderChoice, IntruderState};
 use crate::crypto::{Certificate, Digest, KeyDelivery, KeyName, PublicKey, Signature, Subject};
 use crate::ids::{AppNo, LoginId, Party, PersonId, SeId, Serial};
+use crate::intruder::{Forgery, IntruderChoice, IntruderState};
 use crate::msg::{Application, Msg, StatusEvidence};
 use crate::relying_party::{Acceptance, Rejection, RpState};
 use crate::se::{Applet, SeState};

@@ -4,10 +4,10 @@
 //! through this; nothing here changes state.
 
 use crate::actors::{JpkiState, PartyState, Topology};
-use crate::config::Config;
-use crate::ids::Party;
 use crate::applicant::ApplicantState;
 use crate::ca::CaState;
+use crate::config::Config;
+use crate::ids::Party;
 use crate::ids::{PersonId, SeId};
 use crate::intruder::IntruderState;
 use crate::msg::Msg;
@@ -101,13 +101,10 @@ impl<'a> World<'a> {
 
     /// The intruder's state, if the model has an intruder.
     pub fn intruder(&self) -> Option<&'a IntruderState> {
-        self.state
-            .actor_states
-            .last()
-            .and_then(|s| match &**s {
-                PartyState::Intruder(x) => Some(x),
-                _ => None,
-            })
+        self.state.actor_states.last().and_then(|s| match &**s {
+            PartyState::Intruder(x) => Some(x),
+            _ => None,
+        })
     }
 }
 

@@ -408,7 +408,10 @@ fn ca_revokes_from_a_phone_only_what_its_own_key_signed() {
             app: AppNo(0),
         };
     }
-    assert_eq!(ca::on_msg(&c, &issued, Party::Se(SE0), &other).state, issued);
+    assert_eq!(
+        ca::on_msg(&c, &issued, Party::Se(SE0), &other).state,
+        issued
+    );
     // Signed inside the SE with the certificate's key: revoked, and the audit log names the key.
     let ok = ca::on_msg(
         &c,
@@ -421,7 +424,13 @@ fn ca_revokes_from_a_phone_only_what_its_own_key_signed() {
     assert_eq!(ok.phone_revocations, vec![(Serial(3), se_key(SE0, 0).0)]);
     // The claimed sender is not what counts: the link is open.
     assert_eq!(
-        ca::on_msg(&c, &issued, Party::Se(SE1), &revocation(SE0, 3, se_key(SE0, 0).0)).state,
+        ca::on_msg(
+            &c,
+            &issued,
+            Party::Se(SE1),
+            &revocation(SE0, 3, se_key(SE0, 0).0)
+        )
+        .state,
         ok
     );
     // A late request for an old certificate cannot revoke the newer one on the same SE.
@@ -466,7 +475,10 @@ fn ca_certifies_nothing_for_an_se_reported_lost_until_the_case_closes() {
     let (refused, out) = issue(&cfg, &lost, P0, SE0, 0, None);
     assert_eq!(refused.certs, lost.certs);
     assert_eq!(refused.refused, vec![(P0, AppNo(0))]);
-    assert!(matches!(out[..], [(Party::SpTsm, Msg::IssueRefused { .. })]));
+    assert!(matches!(
+        out[..],
+        [(Party::SpTsm, Msg::IssueRefused { .. })]
+    ));
     let (other, out) = issue(&cfg, &lost, P0, SE1, 0, None);
     assert!(matches!(out[..], [(Party::SpTsm, Msg::CertIssued { .. })]));
     assert_eq!(
@@ -478,7 +490,10 @@ fn ca_certifies_nothing_for_an_se_reported_lost_until_the_case_closes() {
         &c,
         &lost,
         Party::Applicant(P0),
-        &Msg::Unsuspend { person: P0, case: 1 },
+        &Msg::Unsuspend {
+            person: P0,
+            case: 1,
+        },
     )
     .state;
     assert!(closed.loss_cases[0].closed_at.is_some());
@@ -490,12 +505,18 @@ fn ca_certifies_nothing_for_an_se_reported_lost_until_the_case_closes() {
         &c,
         &refused,
         Party::Applicant(P0),
-        &Msg::Unsuspend { person: P0, case: 1 },
+        &Msg::Unsuspend {
+            person: P0,
+            case: 1,
+        },
     )
     .state;
     let (again, out) = issue(&cfg, &closed_after_refusal, P0, SE0, 0, None);
     assert_eq!(again.certs, closed_after_refusal.certs);
-    assert!(matches!(out[..], [(Party::SpTsm, Msg::IssueRefused { .. })]));
+    assert!(matches!(
+        out[..],
+        [(Party::SpTsm, Msg::IssueRefused { .. })]
+    ));
     let (_, out) = issue(&cfg, &closed_after_refusal, P0, SE0, 1, None);
     assert!(matches!(out[..], [(Party::SpTsm, Msg::CertIssued { .. })]));
     // The flawed CA certifies the stolen SE as if nothing had been reported.

@@ -74,12 +74,7 @@ fn relying_party_accepts_only_valid_status_and_good_signatures() {
     ] {
         let no = relying_party::on_msg(&c, &pending.state, Party::Ca, &answer(bad)).state;
         assert!(
-            no.accepted.is_empty()
-                && no.rejected
-                    == vec![Rejection {
-                        login,
-                        status: bad
-                    }],
+            no.accepted.is_empty() && no.rejected == vec![Rejection { login, status: bad }],
             "{bad:?}"
         );
     }

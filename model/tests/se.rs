@@ -205,17 +205,19 @@ fn se_signs_a_revocation_of_its_own_certificate_with_its_key_after_the_pin() {
     let cfg = Config::default();
     let c = ctx(&cfg);
     assert!(
-        se::on_msg(&c, &se::init(SE0), Party::Applicant(P0), &Msg::SignRevocation)
-            .out
-            .is_empty(),
+        se::on_msg(
+            &c,
+            &se::init(SE0),
+            Party::Applicant(P0),
+            &Msg::SignRevocation
+        )
+        .out
+        .is_empty(),
         "nothing to revoke before personalisation"
     );
     let s = personalised(&cfg);
     let step = se::on_msg(&c, &s, Party::Applicant(P0), &Msg::SignRevocation);
-    let sig = Symbolic.sign(
-        se_key(SE0, 0).0,
-        Digest::Revocation { serial: Serial(3) },
-    );
+    let sig = Symbolic.sign(se_key(SE0, 0).0, Digest::Revocation { serial: Serial(3) });
     assert_eq!(
         step.out.0,
         vec![(
@@ -235,9 +237,11 @@ fn se_signs_a_revocation_of_its_own_certificate_with_its_key_after_the_pin() {
         })
     );
     // Only the phone's owner (its UI app) asks the SE to sign.
-    assert!(se::on_msg(&c, &s, Party::Applicant(P1), &Msg::SignRevocation)
-        .out
-        .is_empty());
+    assert!(
+        se::on_msg(&c, &s, Party::Applicant(P1), &Msg::SignRevocation)
+            .out
+            .is_empty()
+    );
 }
 
 #[test]

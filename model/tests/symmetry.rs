@@ -188,7 +188,14 @@ fn renaming_persons_commutes_with_every_transition() {
         compromised: Compromised::NONE.with(Role::Mvno),
         ..mvno
     };
-    for cfg in [events3, dup, gp_center_crl, mvno, hostile(), mvno_compromised] {
+    for cfg in [
+        events3,
+        dup,
+        gp_center_crl,
+        mvno,
+        hostile(),
+        mvno_compromised,
+    ] {
         commutes(cfg);
     }
 }

@@ -295,10 +295,8 @@ fn old_se_wiped_after_boot(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn applet_only_via_authorised_tsm(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses().all(|se| {
-        se.applet
-            .is_none_or(|a| a.installed_by == Party::SeTsm)
-    })
+    w.ses()
+        .all(|se| se.applet.is_none_or(|a| a.installed_by == Party::SeTsm))
 }
 
 fn disposed_se_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
@@ -331,9 +329,10 @@ fn stolen_se_unusable_after_report(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn phone_revocation_authentic(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ca.phone_revocations
-        .iter()
-        .all(|(serial, signer)| w.ca.record(*serial).is_some_and(|r| r.cert.key.0 == *signer))
+    w.ca.phone_revocations.iter().all(|(serial, signer)| {
+        w.ca.record(*serial)
+            .is_some_and(|r| r.cert.key.0 == *signer)
+    })
 }
 
 fn status_evidence_fresh(_cfg: &Config, w: &World<'_>) -> bool {
@@ -393,10 +392,9 @@ fn issue_under_bad_card_or_no_application(_cfg: &Config, w: &World<'_>) -> bool 
         Msg::IssueCert {
             person, app, card, ..
         } => {
-            let card_valid = w
-                .ca
-                .record(*card)
-                .is_some_and(|r| r.status() == CertStatus::Valid);
+            let card_valid =
+                w.ca.record(*card)
+                    .is_some_and(|r| r.status() == CertStatus::Valid);
             let applied = w
                 .applicant(*person)
                 .is_some_and(|a| a.applications.iter().any(|(n, _)| n == app));

@@ -234,7 +234,8 @@ pub const ALL: &[Variant] = &[
     Variant {
         flaw: Flaw::ReportSuspendsOnlyCurrent,
         id: "report_suspends_only_current",
-        description: "a loss report does not stop an issuance to the stolen phone already in flight",
+        description:
+            "a loss report does not stop an issuance to the stolen phone already in flight",
         violates: "stolen_se_unusable_after_report",
         needs: knows_pin,
         needs_flags: "--thief knows-pin",

@@ -16,7 +16,6 @@
 //! asks the user to set it); the token is authentication-only ([`Scope::AuthOnly`]) because the
 //! model tracks only the user-authentication certificate.
 
-use rsa::pkcs1::EncodeRsaPrivateKey;
 use jpkisim_card::apdu::{Command, StatusWord};
 use jpkisim_card::applet::{
     dgi, fid, sha256_digest_info, Build, InstallParams, PinKind, Scope, JPKI_AID,
@@ -32,6 +31,7 @@ use jpkisim_model::config::Medium;
 use jpkisim_model::crypto::{Certificate, Digest, KeyDelivery, KeyName, Signature};
 use jpkisim_model::ids::SeId;
 use jpkisim_model::se::{Lifecycle, PinEntry, PinOutcome, SeEffect, SeState};
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;

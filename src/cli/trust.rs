@@ -132,7 +132,11 @@ fn compare_columns(t: &Trust, path: &std::path::Path, embedded: &str) -> ExitCod
                     }
                 }
                 if doc.len() != fresh.len() {
-                    println!("  the doc has {} rows, the catalogue {}", doc.len(), fresh.len());
+                    println!(
+                        "  the doc has {} rows, the catalogue {}",
+                        doc.len(),
+                        fresh.len()
+                    );
                 }
             }
         }

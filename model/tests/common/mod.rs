@@ -7,7 +7,9 @@
 
 pub(crate) use jpkisim_model::applicant::{self, Choice, Holder};
 pub(crate) use jpkisim_model::ca::{self, CaState};
-pub(crate) use jpkisim_model::config::{Carrier, Compromised, Config, Flaw, KeyGen, Medium, Role, Thief};
+pub(crate) use jpkisim_model::config::{
+    Carrier, Compromised, Config, Flaw, KeyGen, Medium, Role, Thief,
+};
 pub(crate) use jpkisim_model::crypto::{
     Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Subject, Symbolic,
 };
