@@ -338,7 +338,13 @@ pub fn markdown(t: &Trust) -> String {
         if !reasons.is_empty() {
             let text: Vec<String> = reasons
                 .iter()
-                .map(|(why, cols)| format!("{why} ({})", cols.join(", ")))
+                .map(|(why, cols)| {
+                    if cols.len() == t.columns.len() {
+                        format!("{why} (every column)")
+                    } else {
+                        format!("{why} ({})", cols.join(", "))
+                    }
+                })
                 .collect();
             let _ = writeln!(na, "- `{}`: {}.", p.id, text.join("; "));
         }

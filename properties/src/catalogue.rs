@@ -150,11 +150,11 @@ fn thief_knows_pin(cfg: &Config) -> Result<(), &'static str> {
     }
 }
 
-fn against_an_adversary(cfg: &Config) -> Result<(), &'static str> {
-    if cfg.adversary() {
+fn against_a_network_intruder(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.intruder {
         Ok(())
     } else {
-        Err("needs an intruder (--intruder) or a compromised party: honest phones only send revocations signed with their own key")
+        Err("needs a network intruder (--intruder): honest phones only send revocations signed with their own key, and no compromised party alone has a link that carries one (docs/trust.md)")
     }
 }
 
@@ -699,7 +699,7 @@ catalogue! {
         [stolen_login_judged_after_report: "The relying party judges a thief's login on evidence produced after the owner reported the loss."]:
         "No login from a stolen SE is accepted on status evidence produced after the owner reported the loss (until the phone is found).";
         "Seed 004 ③: a lost phone is handled with the card, the 24-hour hotline suspends; seed 002: a carrier's stop is not a revocation, only CRL/OCSP status counts.";
-    Always phone_revocation_authentic (against_an_adversary)
+    Always phone_revocation_authentic (against_a_network_intruder)
         [revocation_not_signed_by_its_phone: "A request to revoke a certificate, signed with another key than the certificate's, is on its way to the CA."]:
         "A certificate is revoked from a phone only on a request signed with that certificate's own key, inside the SE that holds it.";
         "Seed 004 / lifecycle: revocation from the phone alone, before giving it away.";
