@@ -119,3 +119,20 @@ fn every_safety_property_declares_its_trigger_and_no_reachability_property_does(
         .collect();
     assert_eq!(triggers, safety);
 }
+
+#[test]
+fn every_safety_property_has_a_variant_that_breaks_it() {
+    // No safety property without teeth: some deliberately broken design must fail it (the
+    // variants' tests above show each is caught, and `checker/tests/counterexamples.rs` pins the
+    // shortest counterexample's length).
+    let unbroken: Vec<&str> = catalogue::ALL
+        .iter()
+        .filter(|p| p.kind == catalogue::Kind::Always)
+        .filter(|p| !variants::ALL.iter().any(|v| v.violates == p.id))
+        .map(|p| p.id)
+        .collect();
+    assert!(
+        unbroken.is_empty(),
+        "safety properties no variant breaks: {unbroken:?}"
+    );
+}
