@@ -11,13 +11,14 @@
 //! It is not the multi-process search ([`super::cluster`]), which runs the same levels on timely
 //! dataflow.
 
-use super::packed::Packed;
+use super::fingerprint::Parts;
 use super::progress::Progress;
 use super::visited::{shard_of, Identity, Shard, Visited, SHARDS};
 use super::{
-    child_path, settle, Discovery, LevelHits, Node, Outcome, Search, SearchError, Seen, Successor,
+    child_path, settle, Discovery, LevelHits, Outcome, Search, SearchError, Seen, Step, Successor,
     Worker,
 };
+use jpkisim_model::JpkiState;
 use std::collections::hash_map::{Entry, HashMap};
 use std::hash::BuildHasherDefault;
 use std::sync::Mutex;
@@ -26,13 +27,22 @@ use std::time::{Duration, Instant};
 /// Frontier states a worker takes at a time.
 const CHUNK: usize = 256;
 
+/// A state on this search's frontier: kept as the Stateright state `next_state` built, so that it
+/// is expanded without a round trip through [`super::packed::Packed`] (the multi-process search
+/// packs its states for the wire; threads sharing memory need not).
+struct Open {
+    state: JpkiState,
+    parts: Parts,
+    path: Vec<Step>,
+}
+
 /// A successor not yet known to be new, with its position in path order.
 struct Candidate {
     /// Parent's position in the frontier, then the action index: the path order.
     key: u64,
     fp: u64,
     /// Boxed: candidates are moved while they are sorted into shards and levels.
-    node: Box<Node>,
+    node: Box<Open>,
 }
 
 /// Which worker builds a new class: the one whose candidate comes first in path order. Without
@@ -54,6 +64,16 @@ impl Default for Claims {
 }
 
 impl Claims {
+    /// Forgets every claim, keeping the tables' room for the next level (a level's tables grow
+    /// to its width; growing them again from empty every level paged in fresh memory each time).
+    fn clear(&mut self) {
+        for shard in &mut self.shards {
+            if let Ok(shard) = shard.get_mut() {
+                shard.clear();
+            }
+        }
+    }
+
     /// Whether the candidate `key` for `fp` is the first in path order so far (it then replaces
     /// any later one).
     fn claim(&self, fp: u64, key: u64) -> bool {
@@ -95,7 +115,7 @@ pub fn run(
     let mut open = vec![true; n_props];
     let mut discoveries: Vec<Option<Discovery>> = vec![None; n_props];
     let mut visited = Visited::default();
-    let mut frontier: Vec<Box<Node>> = Vec::new();
+    let mut frontier: Vec<Box<Open>> = Vec::new();
     let mut generated = 0u64;
     let mut hits = LevelHits::new(n_props);
     let bound = search.max_depth();
@@ -105,7 +125,11 @@ pub fn run(
             if bound.is_none_or(|b| 1 < b) {
                 search.decided_in(&node.state.unpack(), &open, |i| hits.offer(i, &node.path));
             }
-            frontier.push(Box::new(node));
+            frontier.push(Box::new(Open {
+                state: node.state.into_state(),
+                parts: node.parts,
+                path: node.path,
+            }));
         }
     }
     let mut any_open = settle(hits, 0, &mut open, &mut discoveries);
@@ -114,7 +138,9 @@ pub fn run(
     let mut complete = true;
     let mut widest = 0u64;
     // Each thread's buffers and remembered steps live across levels.
-    let mut workers: Vec<Worker> = (0..threads).map(|_| Worker::default()).collect();
+    let mut workers: Vec<(Worker, Seen)> = (0..threads).map(|_| Default::default()).collect();
+    // With one thread there is nobody to claim against: the worker's own `seen` set suffices.
+    let mut claims = (threads > 1).then(Claims::default);
     while !frontier.is_empty() {
         // Level `level` holds states at depth `level + 1` (the initial state counted as 1).
         max_depth = level + 1;
@@ -129,11 +155,15 @@ pub fn run(
             break;
         }
         let check_children = bound.is_none_or(|b| level + 2 < b);
+        if let Some(claims) = &mut claims {
+            claims.clear();
+        }
         let outputs = expand_level(
             search,
             std::mem::take(&mut frontier),
             &visited,
             check_children.then_some(&open[..]),
+            claims.as_ref(),
             &mut workers,
             &progress,
         );
@@ -173,19 +203,20 @@ pub fn run(
 /// over its actor states); properties in `open` are checked on new successors.
 fn expand_level(
     search: &Search,
-    frontier: Vec<Box<Node>>,
+    frontier: Vec<Box<Open>>,
     visited: &Visited,
     open: Option<&[bool]>,
-    workers: &mut [Worker],
+    claims: Option<&Claims>,
+    workers: &mut [(Worker, Seen)],
     progress: &Progress,
 ) -> Vec<Expanded> {
     // Chunks in path order; workers take them in that order, so each worker meets its
     // successors in path order and the first it meets of a class has the smallest path.
-    let mut chunks: Vec<(usize, Vec<Box<Node>>)> = Vec::new();
+    let mut chunks: Vec<(usize, Vec<Box<Open>>)> = Vec::new();
     let mut rest = frontier.into_iter();
     let mut start = 0;
     loop {
-        let chunk: Vec<Box<Node>> = rest.by_ref().take(CHUNK).collect();
+        let chunk: Vec<Box<Open>> = rest.by_ref().take(CHUNK).collect();
         if chunk.is_empty() {
             break;
         }
@@ -195,13 +226,12 @@ fn expand_level(
     }
     chunks.reverse();
     let queue = Mutex::new(chunks);
-    let claims = Claims::default();
     let n_props = search.properties.len();
     std::thread::scope(|scope| {
         let handles: Vec<_> = workers
             .iter_mut()
-            .map(|worker| {
-                let (queue, claims) = (&queue, &claims);
+            .map(|(worker, seen)| {
+                let queue = &queue;
                 scope.spawn(move || {
                     let mut out = Expanded {
                         by_shard: (0..SHARDS).map(|_| Vec::new()).collect(),
@@ -209,8 +239,9 @@ fn expand_level(
                         hits: LevelHits::new(n_props),
                         error: None,
                     };
+                    seen.clear();
                     if let Err(e) = expand_chunks(
-                        search, queue, visited, open, claims, progress, worker, &mut out,
+                        search, queue, visited, open, claims, progress, worker, seen, &mut out,
                     ) {
                         out.error = Some(e);
                     }
@@ -230,15 +261,15 @@ fn expand_level(
 
 fn expand_chunks(
     search: &Search,
-    queue: &Mutex<Vec<(usize, Vec<Box<Node>>)>>,
+    queue: &Mutex<Vec<(usize, Vec<Box<Open>>)>>,
     visited: &Visited,
     open: Option<&[bool]>,
-    claims: &Claims,
+    claims: Option<&Claims>,
     progress: &Progress,
     worker: &mut Worker,
+    seen: &mut Seen,
     out: &mut Expanded,
 ) -> Result<(), SearchError> {
-    let mut seen = Seen::default();
     loop {
         let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
         let Some((start, nodes)) = next else {
@@ -247,8 +278,11 @@ fn expand_chunks(
         let before = out.generated;
         for (k, node) in nodes.into_iter().enumerate() {
             let pos = (start + k) as u64;
-            let Node { state, parts, path } = *node;
-            let mut parent = state.into_state();
+            let Open {
+                state: mut parent,
+                parts,
+                path,
+            } = *node;
             let by_shard = &mut out.by_shard;
             let hits = &mut out.hits;
             out.generated +=
@@ -259,7 +293,7 @@ fn expand_chunks(
                     }
                     let step = succ.step();
                     let key = (pos << 16) | u64::from(step);
-                    if !claims.claim(fp, key) {
+                    if claims.is_some_and(|c| !c.claim(fp, key)) {
                         return Ok(());
                     }
                     let (state, child_parts) = match succ {
@@ -275,8 +309,8 @@ fn expand_chunks(
                     by_shard[shard_of(fp)].push(Candidate {
                         key,
                         fp,
-                        node: Box::new(Node {
-                            state: Packed::pack(&state),
+                        node: Box::new(Open {
+                            state,
                             parts: child_parts,
                             path,
                         }),
@@ -294,7 +328,7 @@ fn merge_level(
     visited: &mut Visited,
     by_shard: Vec<Vec<Vec<Candidate>>>,
     threads: usize,
-) -> Vec<Box<Node>> {
+) -> Vec<Box<Open>> {
     let work: Mutex<Vec<(&mut Shard, Vec<Vec<Candidate>>)>> = Mutex::new(
         visited
             .shards_mut()
@@ -313,6 +347,8 @@ fn merge_level(
                         let Some((shard, lists)) = next else { break };
                         let mut cands: Vec<Candidate> = lists.into_iter().flatten().collect();
                         cands.sort_unstable_by_key(|c| c.key);
+                        // Room for every candidate at once: one resize, not a doubling series.
+                        shard.reserve(cands.len());
                         for c in cands {
                             if shard.insert(c.fp) {
                                 won.push(c);
@@ -338,7 +374,7 @@ fn merge_level(
         .map(|(i, c)| (c.key, i as u32))
         .collect();
     order.sort_unstable();
-    let mut slots: Vec<Option<Box<Node>>> = winners.drain(..).map(|c| Some(c.node)).collect();
+    let mut slots: Vec<Option<Box<Open>>> = winners.drain(..).map(|c| Some(c.node)).collect();
     order
         .into_iter()
         .filter_map(|(_, i)| slots[i as usize].take())
