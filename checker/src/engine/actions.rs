@@ -87,7 +87,7 @@ impl Act {
             Act::Select { actor, key, random } => ActorModelAction::SelectRandom {
                 actor: *actor,
                 key: key_of(state, *actor, *key)?.to_owned(),
-                random: random.clone(),
+                random: *random,
             },
             Act::Other(a) => a.clone(),
         })
@@ -235,7 +235,7 @@ pub fn enabled(model: &JpkiModel, state: &JpkiState, acts: &mut Vec<Act>) {
             acts.extend(choices.iter().map(|random| Act::Select {
                 actor: Id::from(i),
                 key: k,
-                random: random.clone(),
+                random: *random,
             }));
             if !choices.is_sorted() {
                 acts[from..].sort_unstable_by(|a, b| compare(state, a, b));
