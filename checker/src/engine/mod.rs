@@ -66,7 +66,7 @@ pub struct Search {
     pub verify_every_step: bool,
 }
 
-/// A state on the frontier.
+/// A state on a cluster's frontier (and an initial state), packed for the wire.
 #[derive(Clone, Debug)]
 pub struct Node {
     /// The concrete state (a state of the unreduced model, reached by `path`), packed.
