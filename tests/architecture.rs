@@ -28,7 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Third-party crates only one library crate may depend on.
-const ONLY_IN: &[(&str, &str)] = &[("tiny_http", "checker")];
+const ONLY_IN: &[(&str, &str)] = &[("httparse", "checker")];
 
 /// Third-party crates no library crate may depend on.
 const NEVER_IN_A_LIBRARY: &[&str] = &["clap"];

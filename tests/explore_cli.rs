@@ -90,19 +90,21 @@ fn explore_prints_the_shortest_counterexample_and_opens_a_trace_at_its_last_step
     );
 }
 
-#[test]
-fn an_itf_counterexample_written_by_check_opens_at_its_last_step() {
-    let (steps, path) = shortest_steps();
-    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_cex.itf.json");
+/// Writes `skip_issued_check`'s counterexample with `jpkisim check <check_args> --trace-out FILE`,
+/// opens FILE with `jpkisim explore <explore_args> --trace FILE` and returns the line that gives
+/// the trace's URL.
+fn check_then_explore(check_args: &[&str], explore_args: &[&str], file_name: &str) -> String {
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(file_name);
     let check = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
-        .args(["check", "--variant", "skip_issued_check", "--persons", "1"])
-        .args(["--progress", "0", "--trace-out"])
+        .args(["check", "--variant", "skip_issued_check", "--progress", "0"])
+        .args(check_args)
+        .arg("--trace-out")
         .arg(&file)
         .output()
         .expect("jpkisim check runs");
     assert_eq!(check.status.code(), Some(1), "the variant fails");
     let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
-        .args(FLAGS)
+        .args(explore_args)
         .arg("--trace")
         .arg(&file)
         .stdout(Stdio::piped())
@@ -111,11 +113,17 @@ fn an_itf_counterexample_written_by_check_opens_at_its_last_step() {
         .expect("jpkisim explore runs");
     let mut server = Server(child);
     let stdout = server.0.stdout.take().expect("piped stdout");
-    let trace_line = BufReader::new(stdout)
+    BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
         .find(|l| l.starts_with("Trace ("))
-        .expect("the trace's URL is printed");
+        .expect("the trace's URL is printed")
+}
+
+#[test]
+fn an_itf_counterexample_written_by_check_opens_at_its_last_step() {
+    let (steps, path) = shortest_steps();
+    let trace_line = check_then_explore(&["--persons", "1"], &FLAGS, "check_cex.itf.json");
     assert!(
         trace_line.starts_with(&format!("Trace ({} steps): http://127.0.0.1:", steps.len()))
             && trace_line.ends_with(&format!("/#/steps/{path}")),
@@ -184,28 +192,11 @@ fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
 fn a_counterexample_written_by_check_opens_without_repeating_its_flags() {
     // The ITF #meta carries the configuration: no --variant, no --persons.
     let (steps, path) = shortest_steps();
-    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("check_cex_meta.itf.json");
-    let check = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
-        .args(["check", "--variant", "skip_issued_check", "--progress", "0"])
-        .arg("--trace-out")
-        .arg(&file)
-        .output()
-        .expect("jpkisim check runs");
-    assert_eq!(check.status.code(), Some(1), "the variant fails");
-    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
-        .args(["explore", "--bind=127.0.0.1:0", "--no-search", "--trace"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("jpkisim explore runs");
-    let mut server = Server(child);
-    let stdout = server.0.stdout.take().expect("piped stdout");
-    let trace_line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.starts_with("Trace ("))
-        .expect("the trace's URL is printed");
+    let trace_line = check_then_explore(
+        &[],
+        &["explore", "--bind=127.0.0.1:0", "--no-search"],
+        "check_cex_meta.itf.json",
+    );
     assert!(
         trace_line.starts_with(&format!("Trace ({} steps): http://127.0.0.1:", steps.len()))
             && trace_line.ends_with(&format!("/#/steps/{path}")),

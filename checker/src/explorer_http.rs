@@ -16,6 +16,8 @@
 //! runs ([`RunningExplorer::update`]).
 
 use crate::explorer::ReadableModel;
+use crate::http::{self, Reply};
+pub use crate::http::{request, Answer};
 use crate::shortest;
 use jpkisim_model::{describe, ConfigError, JpkiAction, JpkiModel, Topology};
 use jpkisim_properties::applicable;
@@ -23,7 +25,6 @@ use jpkisim_properties::catalogue::Kind;
 use serde::Serialize;
 use stateright::{Expectation, Model};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
@@ -346,7 +347,7 @@ pub fn memory_mb() -> Option<f64> {
 
 /// The front address, bound: a refused address or a port in use shows before any work.
 pub struct Front {
-    server: tiny_http::Server,
+    listener: TcpListener,
     addr: SocketAddr,
 }
 
@@ -362,19 +363,16 @@ pub fn bind(addr: SocketAddr) -> Result<Front, ExplorerError> {
     if !addr.ip().is_loopback() {
         return Err(ExplorerError::NotLoopback(addr));
     }
-    let server = tiny_http::Server::http(addr).map_err(|e| ExplorerError::Bind {
+    let listener = TcpListener::bind(addr).map_err(|e| ExplorerError::Bind {
         addr,
         why: e.to_string(),
     })?;
-    let bound = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| ExplorerError::Bind {
-            addr,
-            why: "bound to something that is not an IP address".into(),
-        })?;
+    let bound = listener.local_addr().map_err(|e| ExplorerError::Bind {
+        addr,
+        why: e.to_string(),
+    })?;
     Ok(Front {
-        server,
+        listener,
         addr: bound,
     })
 }
@@ -440,12 +438,13 @@ pub fn start(
     let status = Arc::new(RwLock::new(status));
     let shared = Arc::clone(&status);
     let init_texts = Arc::new(init_texts);
-    let Front { server, addr } = front;
+    let Front { listener, addr } = front;
     let front = std::thread::spawn(move || {
-        for rq in server.incoming_requests() {
+        // One thread per connection, one request per connection (see `crate::http` for why).
+        for stream in listener.incoming().flatten() {
             let status = Arc::clone(&shared);
             let init_texts = Arc::clone(&init_texts);
-            std::thread::spawn(move || serve(rq, backend, &status, &init_texts));
+            std::thread::spawn(move || serve_connection(stream, backend, &status, &init_texts));
         }
     });
     Ok(RunningExplorer {
@@ -491,57 +490,54 @@ fn start_backend(model: ReadableModel) -> Result<SocketAddr, ExplorerError> {
 const PAGE_CSS: &str = include_str!("explorer_page.css");
 const PAGE_JS: &str = include_str!("explorer_page.js");
 
-fn respond(rq: tiny_http::Request, body: Vec<u8>, content_type: &str) {
-    let mut response = tiny_http::Response::from_data(body);
-    if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", content_type) {
-        response = response.with_header(h);
-    }
-    let _ = rq.respond(response);
-}
-
-fn serve(
-    mut rq: tiny_http::Request,
+/// Reads one request from `stream`, answers it and closes the connection.
+fn serve_connection(
+    mut stream: TcpStream,
     backend: SocketAddr,
     status: &RwLock<Status>,
     init_texts: &[String],
 ) {
-    let method = rq.method().as_str().to_owned();
-    let url = rq.url().to_owned();
-    let path = url.split('?').next().unwrap_or_default().to_owned();
-    if method == "GET" {
-        match path.as_str() {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let reply = match http::read_request(&mut stream) {
+        Ok(rq) => answer(&rq, backend, status, init_texts),
+        Err(e) => Reply::text(e.status(), e.to_string()),
+    };
+    let _ = http::write_reply(&mut stream, &reply);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// The answer to one request: jpkisim's own files and status, or Stateright's Explorer's
+/// answer with the property links, the model's name and the initial states' texts rewritten.
+fn answer(
+    rq: &http::Request,
+    backend: SocketAddr,
+    status: &RwLock<Status>,
+    init_texts: &[String],
+) -> Reply {
+    let path = rq.path();
+    if rq.method == "GET" {
+        match path {
             "/.jpkisim/status" => {
                 let body = status
                     .read()
                     .ok()
                     .and_then(|s| serde_json::to_vec(&*s).ok())
                     .unwrap_or_default();
-                return respond(rq, body, "application/json");
+                return Reply::ok(body, "application/json");
             }
-            "/.jpkisim/page.css" => return respond(rq, PAGE_CSS.into(), "text/css"),
-            "/.jpkisim/page.js" => return respond(rq, PAGE_JS.into(), "text/javascript"),
+            "/.jpkisim/page.css" => return Reply::ok(PAGE_CSS, "text/css"),
+            "/.jpkisim/page.js" => return Reply::ok(PAGE_JS, "text/javascript"),
             _ => {}
         }
     }
-    let mut body = Vec::new();
-    if rq.as_reader().read_to_end(&mut body).is_err() {
-        let _ = rq.respond(tiny_http::Response::empty(400));
-        return;
-    }
     let answer = match request(
         backend,
-        &method,
-        &url,
-        (!body.is_empty()).then_some(&body[..]),
+        &rq.method,
+        &rq.target,
+        (!rq.body.is_empty()).then_some(&rq.body[..]),
     ) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = rq.respond(
-                tiny_http::Response::from_string(format!("Explorer backend: {e}"))
-                    .with_status_code(502),
-            );
-            return;
-        }
+        Err(e) => return Reply::text(502, format!("Explorer backend: {e}")),
     };
     let (links, title) = status
         .read()
@@ -564,14 +560,11 @@ fn serve(
     } else {
         answer.body
     };
-    let mut response = tiny_http::Response::from_data(body).with_status_code(answer.status);
-    if let Some(ct) = answer
-        .content_type
-        .and_then(|ct| tiny_http::Header::from_bytes("Content-Type", ct).ok())
-    {
-        response = response.with_header(ct);
+    Reply {
+        status: answer.status,
+        content_type: answer.content_type,
+        body,
     }
-    let _ = rq.respond(response);
 }
 
 /// Stateright's start page with jpkisim's additions: the page's own style and script, a title,
@@ -661,97 +654,6 @@ fn describe_init(body: &[u8], texts: &[String]) -> Option<Vec<u8>> {
         }
     }
     serde_json::to_vec(&v).ok()
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-pub struct Answer {
-    /// Status code.
-    pub status: u16,
-    /// `Content-Type`, if the server sent one.
-    pub content_type: Option<String>,
-    /// The body, de-chunked.
-    pub body: Vec<u8>,
-}
-
-/// One HTTP/1.1 request to a loopback server (`Connection: close`), for the front server and
-/// for tests that drive the Explorer or a WebDriver; a JSON body is sent as `application/json`.
-pub fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> std::io::Result<Answer> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let body = body.unwrap_or_default();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if !body.is_empty() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    stream.flush()?;
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("no HTTP status line"))?;
-    let (mut length, mut chunked, mut content_type) = (None, false, None);
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            break;
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = l.split_once(':') {
-            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
-            match k.as_str() {
-                "content-length" => length = v.parse::<usize>().ok(),
-                "transfer-encoding" => chunked = v.eq_ignore_ascii_case("chunked"),
-                "content-type" => content_type = Some(v.to_owned()),
-                _ => {}
-            }
-        }
-    }
-    let mut body = Vec::new();
-    if chunked {
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                .map_err(|_| bad("bad chunk size"))?;
-            if size == 0 {
-                break;
-            }
-            let mut chunk = vec![0; size];
-            reader.read_exact(&mut chunk)?;
-            body.extend_from_slice(&chunk);
-            line.clear();
-            reader.read_line(&mut line)?;
-        }
-    } else if let Some(n) = length {
-        body.resize(n, 0);
-        reader.read_exact(&mut body)?;
-    } else if method != "HEAD" {
-        reader.read_to_end(&mut body)?;
-    }
-    Ok(Answer {
-        status,
-        content_type,
-        body,
-    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //!
 //! It must never decide a protocol rule or a property: transitions come from `jpkisim-model` and
 //! what must hold from `jpkisim-properties`; this crate only searches and reports. It is the only
-//! crate that serves HTTP (`tiny_http`, for the Explorer).
+//! crate that serves HTTP (the Explorer's front server, [`http`]).
 //!
 //! Module map: [`check`] (the exhaustive check and its report, the CI interface of `jpkisim
 //! check`), [`engine`] (our parallel breadth-first engine, local and on timely dataflow),
@@ -12,7 +12,8 @@
 //! (breadth-first shortest paths), [`counterexample`] (a path and the ways
 //! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
-//! readable states and shortest-path links), [`html`] (escaping for both).
+//! readable states and shortest-path links), [`http`] (the loopback HTTP/1.1 they speak), [`html`]
+//! (escaping for both).
 
 /// Every binary that links the checker (the CLI, tests, examples) allocates with mimalloc: a
 /// search allocates and frees several blocks per successor state, and glibc's allocator spent a
@@ -27,6 +28,7 @@ pub mod engine;
 pub mod explorer;
 pub mod explorer_http;
 pub mod html;
+pub mod http;
 pub mod markdown;
 pub mod matrix;
 pub mod shortest;

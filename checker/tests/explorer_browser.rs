@@ -204,9 +204,6 @@ impl Driver {
 }
 
 #[test]
-#[ignore = "flaky: about one run in three, a WebDriver navigation to the Explorer never completes \
-            (the call's 120 s read timeout, twice); run with `cargo test -p jpkisim-checker --test \
-            explorer_browser -- --ignored` until the hang is found"]
 fn a_browser_follows_the_counterexample_link_and_the_layout_fits_a_laptop_and_a_desktop() {
     let Some(driver_bin) = chromedriver() else {
         eprintln!("SKIPPED: chromedriver is not installed (apt-get install chromium-driver)");

@@ -202,3 +202,61 @@ fn the_explorer_refuses_addresses_other_than_loopback() {
     let err = explorer_http::bind(addr).err().expect("in use");
     assert!(err.to_string().contains("cannot listen on"), "{err}");
 }
+
+/// A browser opening the Explorer opens several connections at once and keeps each open for the
+/// next request. Every one must be answered, and closed by the server after its one answer: the
+/// front server once stranded some of them behind idle keep-alive connections for minutes
+/// (`checker/src/http.rs` says how).
+#[test]
+fn every_connection_a_browser_opens_at_once_is_answered_and_then_closed() {
+    use std::io::{Read, Write};
+    let cfg = Config {
+        persons: 1,
+        ..Config::default()
+    };
+    let model = checked_model(cfg).expect("model builds");
+    let front = explorer_http::bind("127.0.0.1:0".parse().expect("address")).expect("binds");
+    let status = Status::of(&cfg, PageInfo::default(), "not searched");
+    let running = explorer_http::start(front, ReadableModel::new(model).expect("wraps"), status)
+        .expect("the Explorer starts");
+    let targets = ["/.jpkisim/status", "/app.js", "/.status", "/"];
+    let mut open = Vec::new();
+    for i in 0..16 {
+        let mut s = std::net::TcpStream::connect(running.addr).expect("connects");
+        let target = targets[i % targets.len()];
+        write!(
+            s,
+            "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: keep-alive\r\n\r\n",
+            running.addr
+        )
+        .expect("request sent");
+        open.push((target, s));
+    }
+    let started = Instant::now();
+    for (target, mut s) in open {
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout set");
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).unwrap_or_else(|e| {
+            panic!(
+                "GET {target}: no whole answer, closed, after {:?}: {e}",
+                started.elapsed()
+            )
+        });
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\n"),
+            "GET {target}: {text}"
+        );
+        assert!(text.contains("\r\nConnection: close\r\n"), "GET {target}");
+    }
+    // A request that is not HTTP gets a status, not silence.
+    let mut s = std::net::TcpStream::connect(running.addr).expect("connects");
+    s.write_all(b"HELLO\x00 there\r\n\r\n").expect("sent");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answered");
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+}
