@@ -44,7 +44,8 @@ struct Open {
     by: usize,
 }
 
-/// Per worker and level: the first key (path order) at which the worker met each fingerprint.
+/// Per worker and level (and per claims shard): the first key (path order) at which each
+/// fingerprint was met.
 /// A worker may take chunks out of path order (its own first, then others'), so a later meeting
 /// with a smaller key is a candidate again; the merge keeps the smallest.
 type Firsts = HashMap<u64, u64, BuildHasherDefault<Identity>>;
@@ -78,7 +79,7 @@ struct Candidate {
 /// configuration: 1.30 million states built for 0.87 million classes); a worker that finds a
 /// smaller key already claimed does not build.
 struct Claims {
-    shards: Vec<Mutex<HashMap<u64, u64, BuildHasherDefault<Identity>>>>,
+    shards: Vec<Mutex<Firsts>>,
 }
 
 impl Default for Claims {
@@ -108,17 +109,7 @@ impl Claims {
         let Ok(mut shard) = self.shards[shard_of(fp)].lock() else {
             return true;
         };
-        match shard.entry(fp) {
-            Entry::Vacant(e) => {
-                e.insert(key);
-                true
-            }
-            Entry::Occupied(mut e) if key < *e.get() => {
-                e.insert(key);
-                true
-            }
-            Entry::Occupied(_) => false,
-        }
+        first_meeting(&mut shard, fp, key)
     }
 }
 
