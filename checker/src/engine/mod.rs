@@ -24,6 +24,7 @@
 //! a timely dataflow over workers and processes. Both use [`Search`] for everything that touches
 //! the model, so they explore the same states and find the same paths.
 
+pub mod actions;
 pub mod cluster;
 pub mod connect;
 pub mod fingerprint;
@@ -33,6 +34,7 @@ pub mod progress;
 pub mod successor;
 pub mod visited;
 
+use actions::Act;
 use fingerprint::{Canon, Parts};
 use jpkisim_model::{Config, ConfigError, JpkiAction, JpkiModel, JpkiState, World};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
@@ -64,7 +66,7 @@ pub struct Search {
     pub verify_every_step: bool,
 }
 
-/// A state on the frontier.
+/// A state on a cluster's frontier (and an initial state), packed for the wire.
 #[derive(Clone, Debug)]
 pub struct Node {
     /// The concrete state (a state of the unreduced model, reached by `path`), packed.
@@ -81,7 +83,7 @@ pub type Seen = HashSet<u64, BuildHasherDefault<visited::Identity>>;
 /// Reusable buffers of one worker.
 #[derive(Default)]
 pub struct Worker {
-    actions: Vec<JpkiAction>,
+    acts: Vec<Act>,
     scratch: Scratch,
 }
 
@@ -240,15 +242,21 @@ impl Search {
         worker: &mut Worker,
         mut each: impl FnMut(&mut Worker, &JpkiState, Successor) -> Result<(), SearchError>,
     ) -> Result<u64, SearchError> {
-        worker.actions.clear();
-        self.model.actions(parent, &mut worker.actions);
-        if worker.actions.len() > usize::from(Step::MAX) + 1 {
-            return Err(SearchError::TooManyActions(worker.actions.len()));
+        actions::enabled(&self.model, parent, &mut worker.acts);
+        if worker.acts.len() > usize::from(Step::MAX) + 1 {
+            return Err(SearchError::TooManyActions(worker.acts.len()));
+        }
+        if self.verify_every_step && !actions::same_as_stateright(&self.model, parent, &worker.acts)
+        {
+            return Err(SearchError::Diverged {
+                action: format!("{:?}", worker.acts),
+                detail: "the engine's list of enabled actions differs from Stateright's".into(),
+            });
         }
         let mut generated = 0;
-        for ix in 0..worker.actions.len() {
-            let action = &worker.actions[ix];
-            let glimpse = self.glimpse(parent, parts, action, &mut worker.scratch);
+        for ix in 0..worker.acts.len() {
+            let act = &worker.acts[ix];
+            let glimpse = self.glimpse(parent, parts, act, &mut worker.scratch);
             let parent: &JpkiState = parent;
             let step = ix as Step;
             if !self.verify_every_step {
@@ -263,12 +271,13 @@ impl Search {
                 }
             }
             // Build it: the engine could not tell (or was asked to check what it told).
+            let action = to_action(parent, act)?;
             let Some(next) = self.model.next_state(parent, action.clone()) else {
                 if matches!(glimpse, Glimpse::Nothing | Glimpse::Unknown) {
                     continue;
                 }
                 return Err(diverged(
-                    action,
+                    &action,
                     "Stateright's next_state gives no successor",
                 ));
             };
@@ -276,19 +285,19 @@ impl Search {
             match glimpse {
                 Glimpse::Nothing => {
                     return Err(diverged(
-                        action,
+                        &action,
                         "next_state gives a successor where the engine expected none",
                     ))
                 }
                 Glimpse::Outside if inside => {
                     return Err(diverged(
-                        action,
+                        &action,
                         "the successor is within the boundary, which the engine judged from its actors outside",
                     ))
                 }
                 Glimpse::Fingerprint(_) if !inside => {
                     return Err(diverged(
-                        action,
+                        &action,
                         "the successor is outside the boundary, which the engine judged from its actors inside",
                     ))
                 }
@@ -301,7 +310,7 @@ impl Search {
             if let Glimpse::Fingerprint(q) = glimpse {
                 if q != fp || worker.scratch.parts(&self.canon, parts) != built_parts {
                     return Err(diverged(
-                        action,
+                        &action,
                         "the successor's fingerprint differs from the one computed without building it",
                     ));
                 }
@@ -323,8 +332,7 @@ impl Search {
 
     /// Computes the actions of `parent` into `worker`, for [`Search::build`].
     pub fn load_actions(&self, parent: &JpkiState, worker: &mut Worker) {
-        worker.actions.clear();
-        self.model.actions(parent, &mut worker.actions);
+        actions::enabled(&self.model, parent, &mut worker.acts);
     }
 
     /// Builds the successor of `parent` by the action at `step` among the actions in `worker`
@@ -340,15 +348,16 @@ impl Search {
         glimpsed_now: bool,
         worker: &mut Worker,
     ) -> Result<(JpkiState, Parts), SearchError> {
-        let Some(action) = worker.actions.get(usize::from(step)) else {
+        let Some(act) = worker.acts.get(usize::from(step)) else {
             return Err(SearchError::Diverged {
                 action: format!("#{step}"),
                 detail: "the parent enables fewer actions than the step names".into(),
             });
         };
+        let action = to_action(parent, act)?;
         let Some(next) = self.model.next_state(parent, action.clone()) else {
             return Err(diverged(
-                action,
+                &action,
                 "Stateright's next_state gives no successor",
             ));
         };
@@ -358,7 +367,7 @@ impl Search {
         let (built, built_parts) = self.canon.fingerprint(&next, Some((parent, parts)));
         if built != fp || !Model::within_boundary(&self.model, &next) {
             return Err(diverged(
-                action,
+                &action,
                 "the successor built by the fingerprint's owner is not the one its generator fingerprinted",
             ));
         }
@@ -410,6 +419,14 @@ pub fn child_path(parent: &[Step], step: Step) -> Vec<Step> {
     path.extend_from_slice(parent);
     path.push(step);
     path
+}
+
+/// Stateright's action for `act`, listed for `parent`.
+fn to_action(parent: &JpkiState, act: &Act) -> Result<JpkiAction, SearchError> {
+    act.to_action(parent).ok_or_else(|| SearchError::Diverged {
+        action: format!("{act:?}"),
+        detail: "the choice's key is not among the parent's offered choices".into(),
+    })
 }
 
 fn diverged(action: &JpkiAction, detail: &str) -> SearchError {

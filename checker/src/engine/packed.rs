@@ -4,7 +4,9 @@
 //! Stateright's state keeps the network and every actor's random choices and timers in hash maps
 //! (a table, a random hasher state and spare buckets each, even when empty): about 3 KB per state
 //! of the default configuration, most of it empty tables. A level of the breadth-first search
-//! holds every state of the level, so the frontier keeps states packed: the actors' states shared
+//! holds every state of the level, so a cluster's frontier keeps states packed (the search on
+//! threads of one process keeps them whole: the pack and rebuild cost a fifth of its time, see
+//! docs/performance.md): the actors' states shared
 //! with the parent (`Arc`), the envelopes and choices in boxed slices, and only the timers, crash
 //! flags and storage that are set. [`Packed::unpack`] rebuilds the exact Stateright state (equal,
 //! with the same hash). The same form is what a cluster sends between processes (it derives

@@ -28,12 +28,13 @@
 //! of network, lossy or not, with and without symmetry) every successor is also built and fully
 //! fingerprinted, and any difference stops the search with an error naming the action.
 
+use super::actions::{key_of, Act};
 use super::fingerprint::{offered_of, Canon, Parts};
 use super::Search;
 use jpkisim_model::actors::{PartyChoice, PartyState};
 use jpkisim_model::msg::Msg;
-use jpkisim_model::{JpkiAction, JpkiState};
-use stateright::actor::{is_no_op, Actor, ActorModelAction, Command, Id, Network, Out};
+use jpkisim_model::JpkiState;
+use stateright::actor::{is_no_op, Actor, Command, Id, Network, Out};
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};
@@ -296,17 +297,16 @@ impl Search {
         &self,
         parent: &JpkiState,
         parts: &Parts,
-        action: &JpkiAction,
+        act: &Act,
         memo: &'m mut Memo,
     ) -> Option<(usize, &'m Remembered)> {
-        let (i, input) = match action {
-            ActorModelAction::Deliver { src, dst, msg } => {
-                (usize::from(*dst), input_hash(0, src, msg))
+        let (i, input, input_key) = match act {
+            Act::Deliver { src, dst, msg } => (usize::from(*dst), input_hash(0, src, msg), None),
+            Act::Select { actor, key, random } => {
+                let key = key_of(parent, *actor, *key)?;
+                (usize::from(*actor), input_hash(1, &key, random), Some(key))
             }
-            ActorModelAction::SelectRandom { actor, key, random } => {
-                (usize::from(*actor), input_hash(1, key, random))
-            }
-            _ => return None,
+            Act::Drop { .. } | Act::Other(_) => return None,
         };
         let actor_state = parent.actor_states.get(i)?;
         let key = (i as u32, self.canon.own_part(parts, i), input);
@@ -316,7 +316,7 @@ impl Search {
         let entry = memo
             .steps
             .entry(key)
-            .or_insert_with(|| self.take_step(parent, i, actor_state, action));
+            .or_insert_with(|| self.take_step(parent, i, actor_state, act, input_key));
         Some((i, entry))
     }
 
@@ -326,13 +326,14 @@ impl Search {
         parent: &JpkiState,
         i: usize,
         actor_state: &Arc<PartyState>,
-        action: &JpkiAction,
+        act: &Act,
+        input_key: Option<&str>,
     ) -> Remembered {
         let ordered = matches!(parent.network, Network::Ordered(_));
         let mut state = Cow::Borrowed(&**actor_state);
         let mut out = Out::new();
-        let (taken, delivered) = match action {
-            ActorModelAction::Deliver { src, dst, msg } => {
+        let (taken, delivered) = match act {
+            Act::Deliver { src, dst, msg } => {
                 self.model.actors[i].on_msg(*dst, &mut state, *src, msg.clone(), &mut out);
                 if is_no_op(&state, &out) && !ordered {
                     return Remembered::Ignored;
@@ -342,11 +343,14 @@ impl Search {
                     .collect();
                 (None, hashes)
             }
-            ActorModelAction::SelectRandom { actor, key, random } => {
+            Act::Select { actor, random, .. } => {
+                let Some(key) = input_key else {
+                    return Remembered::Unfollowed;
+                };
                 self.model.actors[i].on_random(*actor, &mut state, random, &mut out);
-                (Some(key.as_str()), Box::default())
+                (Some(key), Box::default())
             }
-            _ => return Remembered::Unfollowed,
+            Act::Drop { .. } | Act::Other(_) => return Remembered::Unfollowed,
         };
         // The choices offered after the step: the one taken is withdrawn, then the actor's
         // commands offer or withdraw choices by key.
@@ -409,15 +413,15 @@ impl Search {
         &self,
         parent: &mut JpkiState,
         parts: &Parts,
-        action: &JpkiAction,
+        act: &Act,
         scratch: &mut Scratch,
     ) -> Glimpse {
         let duplicating = matches!(parent.network, Network::UnorderedDuplicating(..));
         let np = self.canon.renamings();
-        if let ActorModelAction::Drop(env) = action {
+        if let Act::Drop { src, dst, msg } = act {
             let net = &parent.network;
             let mut change = NetChange::new(net);
-            change.remove(net, env.src, env.dst, &env.msg, None);
+            change.remove(net, *src, *dst, msg, None);
             scratch.actor = None;
             scratch.net_parts.clear();
             for p in 0..np {
@@ -427,7 +431,7 @@ impl Search {
             }
             return Glimpse::Fingerprint(self.canon.combine(parts, None, Some(&scratch.net_parts)));
         }
-        if let ActorModelAction::Deliver { dst, .. } = action {
+        if let Act::Deliver { dst, .. } = act {
             if parent
                 .crashed
                 .get(usize::from(*dst))
@@ -437,7 +441,7 @@ impl Search {
                 return Glimpse::Nothing;
             }
         }
-        let Some((actor, remembered)) = self.step(parent, parts, action, &mut scratch.memo) else {
+        let Some((actor, remembered)) = self.step(parent, parts, act, &mut scratch.memo) else {
             return Glimpse::Unknown;
         };
         let done = match remembered {
@@ -455,7 +459,7 @@ impl Search {
         }
         let net = &parent.network;
         let mut change = NetChange::new(net);
-        if let ActorModelAction::Deliver { src, dst, msg } = action {
+        if let Act::Deliver { src, dst, msg } = act {
             if !duplicating {
                 change.remove(net, *src, *dst, msg, Some(&done.delivered));
             }
