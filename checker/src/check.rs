@@ -10,6 +10,13 @@
 //! independent cross-check: its discoveries are not necessarily shortest (`depth` is the length
 //! of the path it found), so violations are then searched again for a shortest path
 //! (docs/sources/stateright-notes.md, pitfall 1).
+//!
+//! No vacuous verdicts: each applicable safety property's trigger (`PropertyDef::trigger`) is
+//! searched for like a reachability property, and the report says for each safety property
+//! whether it was `triggered` and the depth of the shallowest triggering state
+//! (`trigger_depth`). An engine needs nothing else: the triggers are reachability targets
+//! ([`jpkisim_properties::applicable_triggers`]), and the first depth at which each holds is what
+//! it reports for any reachability property.
 
 use crate::counterexample::Counterexample;
 use crate::engine::cluster::{ClusterOptions, Hosts};
@@ -18,7 +25,7 @@ use crate::shortest::shortest_paths;
 use jpkisim_model::describe;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
-use jpkisim_properties::{applicable, checked_model};
+use jpkisim_properties::{applicable, applicable_triggers, checked_model_with_triggers};
 use serde::Serialize;
 use stateright::{Checker, Model};
 use std::time::{Duration, Instant};
@@ -111,6 +118,21 @@ pub struct PropertyResult {
     pub explorer_path: Option<String>,
     /// What the property guarantees.
     pub summary: &'static str,
+    /// A safety property's trigger: whether some reachable state triggers it (absent for a
+    /// reachability property).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggered: Option<bool>,
+    /// Steps to the shallowest state that triggers it (absent when never triggered, and with
+    /// `--no-shortest`, which does not search for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_depth: Option<usize>,
+}
+
+impl PropertyResult {
+    /// A safety property that holds only because nothing ever triggers it.
+    pub fn never_triggered(&self) -> bool {
+        self.verdict == Verdict::Holds && self.triggered == Some(false)
+    }
 }
 
 /// A property left out because it means nothing in this configuration.
@@ -165,6 +187,21 @@ impl Report {
     pub fn all_good(&self) -> bool {
         self.properties.iter().all(|p| p.verdict.is_good())
     }
+
+    /// The safety properties that hold only because nothing triggers them.
+    pub fn never_triggered(&self) -> impl Iterator<Item = &PropertyResult> {
+        self.properties.iter().filter(|p| p.never_triggered())
+    }
+}
+
+/// Puts the depth of each trigger's shallowest path on the property it triggers.
+fn record_trigger_depths(properties: &mut [PropertyResult], paths: &[Option<Counterexample>]) {
+    for path in paths.iter().flatten() {
+        let of = path.property.id.trim_end_matches(".trigger");
+        if let Some(r) = properties.iter_mut().find(|r| r.id == of) {
+            r.trigger_depth = Some(path.depth());
+        }
+    }
 }
 
 /// Model-checks `cfg` exhaustively (within its budgets and optional depth bound).
@@ -193,7 +230,8 @@ fn verdict(kind: Kind, found: bool) -> Verdict {
 }
 
 fn run_ours(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
-    let (props, _) = applicable(&cfg);
+    let (mut props, _) = applicable(&cfg);
+    props.extend(applicable_triggers(&cfg));
     let search = Search::new(cfg, props, opts.symmetry)?;
     let outcome = if opts.workers.is_some() || opts.hosts.is_some() {
         engine::cluster::run(
@@ -220,8 +258,16 @@ pub fn report_of(search: &Search, outcome: &engine::Outcome, symmetry: bool) -> 
     let cfg = search.cfg;
     let mut properties = Vec::new();
     let mut counterexamples = Vec::new();
-    for (p, found) in search.properties.iter().zip(&outcome.discoveries) {
+    let decided: Vec<_> = search.properties.iter().zip(&outcome.discoveries).collect();
+    let is_trigger = |p: &PropertyDef| p.id.ends_with(".trigger");
+    for &(p, found) in decided.iter().filter(|(p, _)| !is_trigger(p)) {
         let v = verdict(p.kind, found.is_some());
+        let trigger = p.trigger.map(|t| {
+            decided
+                .iter()
+                .find(|(q, _)| q.id == t.target.id)
+                .and_then(|(_, d)| d.as_ref())
+        });
         let cex = found
             .as_ref()
             .map(|d| Counterexample::replay(&search.model, cfg, p, &d.path));
@@ -236,6 +282,8 @@ pub fn report_of(search: &Search, outcome: &engine::Outcome, symmetry: bool) -> 
             shortest: cex.is_some(),
             explorer_path: cex.as_ref().map(Counterexample::explorer_path),
             summary: p.summary,
+            triggered: trigger.map(|d| d.is_some()),
+            trigger_depth: trigger.flatten().map(|d| d.path.len()),
         });
         if let (Verdict::Violated, Some(c)) = (v, cex) {
             counterexamples.push(c);
@@ -266,7 +314,7 @@ fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
             "--workers and --hostfile run our engine; they cannot be combined with --engine stateright".into(),
         )));
     }
-    let model = checked_model(cfg)?;
+    let model = checked_model_with_triggers(cfg)?;
     let (props, _) = applicable(&cfg);
     let topo = Topology::of(&cfg);
     let started = Instant::now();
@@ -319,6 +367,8 @@ fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
                 shortest: false,
                 explorer_path: found.map(|path| path.encode(checker.model())),
                 summary: p.summary,
+                triggered: p.trigger.map(|t| discoveries.contains_key(t.target.id)),
+                trigger_depth: None,
             }
         })
         .collect();
@@ -329,16 +379,26 @@ fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
             .filter(|r| r.verdict == Verdict::Violated)
             .filter_map(|r| jpkisim_properties::catalogue::by_id(r.id))
             .collect();
-        if !violated.is_empty() {
-            for cex in shortest_paths(cfg, &violated)?.into_iter().flatten() {
+        // The triggers reached, searched in the same breadth-first pass for their first depth.
+        let triggered: Vec<&'static PropertyDef> = applicable_triggers(&cfg)
+            .into_iter()
+            .filter(|t| discoveries.contains_key(t.id))
+            .collect();
+        let targets: Vec<&'static PropertyDef> =
+            violated.iter().chain(&triggered).copied().collect();
+        if !targets.is_empty() {
+            let found = shortest_paths(cfg, &targets)?;
+            let (to_violations, to_triggers) = found.split_at(violated.len());
+            for cex in to_violations.iter().flatten() {
                 if let Some(r) = properties.iter_mut().find(|r| r.id == cex.property.id) {
                     r.path = Some(cex.steps().into_iter().map(|s| s.action).collect());
                     r.depth = Some(cex.depth());
                     r.shortest = true;
                     r.explorer_path = Some(cex.explorer_path());
                 }
-                counterexamples.push(cex);
+                counterexamples.push(cex.clone());
             }
+            record_trigger_depths(&mut properties, to_triggers);
         }
     }
     let max_depth = checker.max_depth();

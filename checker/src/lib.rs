@@ -10,7 +10,8 @@
 //! check`), [`engine`] (our parallel breadth-first engine, local and on timely dataflow),
 //! [`bench`] (our engine against Stateright's, `jpkisim bench check`), [`shortest`]
 //! (breadth-first shortest paths), [`counterexample`] (a path and the ways
-//! it is shown), [`matrix`] (every studied design against every property), [`markdown`] (the
+//! it is shown), [`matrix`] (every studied design against every property), [`trust`] (every
+//! property against each compromised party, the intruder and the thief), [`markdown`] (the
 //! generated blocks of the docs), [`explorer`] and [`explorer_http`] (Stateright's Explorer with
 //! readable states and shortest-path links), [`http`] (the loopback HTTP/1.1 they speak), [`html`]
 //! (escaping for both).
@@ -32,3 +33,4 @@ pub mod http;
 pub mod markdown;
 pub mod matrix;
 pub mod shortest;
+pub mod trust;

@@ -13,15 +13,28 @@ pub fn catalogue() -> String {
         (Kind::Always, "Safety (always)"),
         (Kind::Sometimes, "Reachability (sometimes)"),
     ] {
-        out.push_str(&format!("### {title}\n\n| id | guarantees | source | in the default configuration |\n|---|---|---|---|\n"));
+        // A safety property also says what triggers it: without that event it says nothing, and
+        // `check` reports it as "holds, never triggered".
+        let safety = kind == Kind::Always;
+        let (trigger_head, trigger_rule) = if safety {
+            (" triggered by |", "---|")
+        } else {
+            ("", "")
+        };
+        out.push_str(&format!("### {title}\n\n| id | guarantees |{trigger_head} source | in the default configuration |\n|---|---|{trigger_rule}---|---|\n"));
         for p in ALL.iter().filter(|p| p.kind == kind) {
             let applies = match (p.applies)(&default) {
                 Ok(()) => "checked".to_string(),
                 Err(why) => format!("not applicable: {why}"),
             };
+            let trigger = match p.trigger {
+                Some(t) if safety => format!(" {} |", t.summary),
+                None if safety => " (none declared) |".to_string(),
+                _ => String::new(),
+            };
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} |\n",
-                p.id, p.summary, p.source, applies
+                "| `{}` | {} |{} {} | {} |\n",
+                p.id, p.summary, trigger, p.source, applies
             ));
         }
         out.push('\n');

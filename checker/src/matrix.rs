@@ -190,8 +190,11 @@ impl Bounds {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cell {
-    /// Safety property holds in every reachable state.
+    /// Safety property holds in every reachable state, and some reachable state triggers it.
     Holds,
+    /// Safety property holds only because no reachable state triggers it (its trigger,
+    /// `PropertyDef::trigger`): a vacuous verdict, shown apart from a real one.
+    HoldsUntriggered,
     /// Reachability property is witnessed.
     Witnessed,
     /// Safety property violated; `steps` is the length of the shortest counterexample.
@@ -211,9 +214,11 @@ impl Cell {
         matches!(self, Cell::Violated { .. } | Cell::Unwitnessed)
     }
 
-    fn text(self) -> String {
+    /// The cell as the tables show it: ✓, ✓ untriggered, ✗ n, ✗ unreached, n/a.
+    pub fn text(self) -> String {
         match self {
             Cell::Holds | Cell::Witnessed => "✓".into(),
+            Cell::HoldsUntriggered => "✓ untriggered".into(),
             Cell::Violated { steps } => format!("✗ {steps}"),
             Cell::Unwitnessed => "✗ unreached".into(),
             Cell::NotApplicable => "n/a".into(),
@@ -289,20 +294,7 @@ pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, Co
             design.label()
         )));
     }
-    let cells = ALL
-        .iter()
-        .map(|p| match report.properties.iter().find(|r| r.id == p.id) {
-            None => Cell::NotApplicable,
-            Some(r) => match r.verdict {
-                Verdict::Holds => Cell::Holds,
-                Verdict::Witnessed => Cell::Witnessed,
-                Verdict::Violated => Cell::Violated {
-                    steps: r.depth.unwrap_or(0),
-                },
-                Verdict::Unwitnessed => Cell::Unwitnessed,
-            },
-        })
-        .collect();
+    let cells = cells_of(&report);
     let flags = format!("{} {}", bounds.flags(), design.flags())
         .trim()
         .to_string();
@@ -314,6 +306,25 @@ pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, Co
         cells,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// One cell per property of the catalogue, in catalogue order, from a check's report (a property
+/// the report does not list did not apply).
+pub fn cells_of(report: &check::Report) -> Vec<Cell> {
+    ALL.iter()
+        .map(|p| match report.properties.iter().find(|r| r.id == p.id) {
+            None => Cell::NotApplicable,
+            Some(r) => match r.verdict {
+                Verdict::Holds if r.never_triggered() => Cell::HoldsUntriggered,
+                Verdict::Holds => Cell::Holds,
+                Verdict::Witnessed => Cell::Witnessed,
+                Verdict::Violated => Cell::Violated {
+                    steps: r.depth.unwrap_or(0),
+                },
+                Verdict::Unwitnessed => Cell::Unwitnessed,
+            },
+        })
+        .collect()
 }
 
 /// Checks `designs` within `opts.bounds`, `opts.jobs` rows at a time; rows come back in the
@@ -396,7 +407,7 @@ pub fn markdown_header() -> String {
 pub fn markdown_row(row: &Row) -> String {
     let mut out = format!("| {} | {} |", row.label, row.unique_states);
     for c in &row.cells {
-        let text = if c.fails() {
+        let text = if c.fails() || *c == Cell::HoldsUntriggered {
             format!("**{}**", c.text())
         } else {
             c.text()
@@ -409,18 +420,21 @@ pub fn markdown_row(row: &Row) -> String {
 
 /// The failing cells of one row as a Markdown list item (empty when nothing fails): the command
 /// that opens the design, whose Explorer links each violated property to its shortest
-/// counterexample, then the failures.
+/// counterexample, then the failures, and the safety properties that hold only because nothing
+/// triggered them (not failures, but not guarantees either).
 pub fn markdown_failures(row: &Row) -> String {
     let mut violated = Vec::new();
     let mut unreached = Vec::new();
+    let mut untriggered = Vec::new();
     for (p, c) in ALL.iter().zip(&row.cells) {
         match c {
             Cell::Violated { steps } => violated.push(format!("`{}` ({steps} steps)", p.id)),
             Cell::Unwitnessed => unreached.push(format!("`{}`", p.id)),
+            Cell::HoldsUntriggered => untriggered.push(format!("`{}`", p.id)),
             _ => {}
         }
     }
-    if violated.is_empty() && unreached.is_empty() {
+    if violated.is_empty() && unreached.is_empty() && untriggered.is_empty() {
         return String::new();
     }
     let mut parts = Vec::new();
@@ -431,6 +445,12 @@ pub fn markdown_failures(row: &Row) -> String {
         parts.push(format!(
             "never reached (no path to open): {}",
             unreached.join(", ")
+        ));
+    }
+    if !untriggered.is_empty() {
+        parts.push(format!(
+            "holds only because never triggered: {}",
+            untriggered.join(", ")
         ));
     }
     format!(
@@ -480,9 +500,11 @@ pub fn markdown(m: &Matrix) -> String {
         ALL.iter().filter(|p| p.kind == Kind::Sometimes).count(),
     );
     out.push_str(
-        "✓ holds (safety) or witnessed (reachability); **✗ n** violated, shortest counterexample \
-         n steps; **✗ unreached** a reachability property no run reaches; n/a the property means \
-         nothing in that design; states: distinct states explored.\n\n",
+        "✓ holds (safety, and its trigger is reached) or witnessed (reachability); **✓ untriggered** \
+         a safety property that holds only because no run reaches its trigger (docs/properties.md); \
+         **✗ n** violated, shortest counterexample n steps; **✗ unreached** a reachability property \
+         no run reaches; n/a the property means nothing in that design; states: distinct states \
+         explored.\n\n",
     );
     out.push_str(&markdown_header());
     for row in &m.rows {
@@ -517,7 +539,7 @@ pub fn html(m: &Matrix) -> String {
          td,th{border:1px solid #bbb;padding:2px 4px;text-align:center}\
          th.p{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}\
          td.d{text-align:left;white-space:nowrap}.ok{background:#e6f4e6}.bad{background:#f8d0d0;font-weight:bold}\
-         .na{color:#999}</style></head><body>\n<h1>Design-space matrix</h1>\n",
+         .na{color:#999} .untriggered{color:#b60}</style></head><body>\n<h1>Design-space matrix</h1>\n",
     );
     let _ = writeln!(
         out,
@@ -543,6 +565,7 @@ pub fn html(m: &Matrix) -> String {
         for (p, c) in ALL.iter().zip(&row.cells) {
             let class = match c {
                 Cell::NotApplicable => "na",
+                Cell::HoldsUntriggered => "untriggered",
                 c if c.fails() => "bad",
                 _ => "ok",
             };
@@ -594,8 +617,13 @@ pub const DOC_END: &str = "<!-- matrix:end -->";
 
 /// The generated block of a document, if it has the markers.
 pub fn doc_block(doc: &str) -> Option<&str> {
-    let start = doc.find(DOC_BEGIN)? + DOC_BEGIN.len();
-    let stop = start + doc[start..].find(DOC_END)?;
+    block_between(doc, DOC_BEGIN, DOC_END)
+}
+
+/// The text of `doc` between the markers `begin` and `end` (a generated block), if it has them.
+pub fn block_between<'a>(doc: &'a str, begin: &str, end: &str) -> Option<&'a str> {
+    let start = doc.find(begin)? + begin.len();
+    let stop = start + doc[start..].find(end)?;
     Some(&doc[start..stop])
 }
 

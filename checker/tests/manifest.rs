@@ -34,6 +34,10 @@ struct Run {
     /// Reachability properties expected to stay unwitnessed.
     #[serde(default)]
     unwitnessed: Vec<String>,
+    /// Safety properties expected to hold only because nothing triggers them ("holds, never
+    /// triggered"): every other applicable safety property must be triggered.
+    #[serde(default)]
+    untriggered: Vec<String>,
 }
 
 fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
@@ -65,6 +69,13 @@ fn check_manifest(engine: Engine) {
     let text = include_str!("../expected.toml");
     let manifest: Manifest = toml::from_str(text).expect("expected.toml parses");
     assert!(manifest.run.len() >= 10, "the manifest lost its runs");
+    // No vacuous verdicts where CI looks first: the default configuration (the first run) leaves
+    // no safety property untriggered.
+    let default = &manifest.run[0];
+    assert!(
+        default.config.is_empty() && default.flaws.is_empty() && default.untriggered.is_empty(),
+        "the first run must be the default configuration, with every safety property triggered"
+    );
     let mut failures = Vec::new();
     for run in &manifest.run {
         let cfg = config_of(run);
@@ -91,6 +102,19 @@ fn check_manifest(engine: Engine) {
                 .collect()
         };
         let violated = ids(Verdict::Violated);
+        let untriggered: BTreeSet<String> =
+            report.never_triggered().map(|p| p.id.to_string()).collect();
+        let want_untriggered: BTreeSet<String> = run.untriggered.iter().cloned().collect();
+        // Every safety property reports whether it was triggered.
+        for p in &report.properties {
+            assert_eq!(
+                p.triggered.is_some(),
+                p.kind == jpkisim_properties::Kind::Always,
+                "manifest run '{}': {} without a trigger verdict",
+                run.name,
+                p.id
+            );
+        }
         let unwitnessed = ids(Verdict::Unwitnessed);
         let want_violated: BTreeSet<String> = run.violated.iter().cloned().collect();
         let want_unwitnessed: BTreeSet<String> = run.unwitnessed.iter().cloned().collect();
@@ -101,10 +125,11 @@ fn check_manifest(engine: Engine) {
         if report.unique_states != want_unique
             || violated != want_violated
             || unwitnessed != want_unwitnessed
+            || untriggered != want_untriggered
         {
             failures.push(format!(
-                "run '{}': unique_states {} (expected {}), violated {:?} (expected {:?}), unwitnessed {:?} (expected {:?})",
-                run.name, report.unique_states, want_unique, violated, want_violated, unwitnessed, want_unwitnessed
+                "run '{}': unique_states {} (expected {}), violated {:?} (expected {:?}), unwitnessed {:?} (expected {:?}), untriggered {:?} (expected {:?})",
+                run.name, report.unique_states, want_unique, violated, want_violated, unwitnessed, want_unwitnessed, untriggered, want_untriggered
             ));
         }
         if engine == Engine::Ours {

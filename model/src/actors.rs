@@ -11,6 +11,7 @@ use crate::ca::{self, CaChoice, CaState};
 use crate::config::{Config, ConfigError, Ordering};
 use crate::crypto::{Crypto, Symbolic};
 use crate::ids::{Party, PersonId, SeId};
+use crate::intruder::{self, IntruderChoice, IntruderState};
 use crate::msg::Msg;
 use crate::mvno;
 use crate::relying_party::{self, RpState};
@@ -36,22 +37,33 @@ const SINGLETONS: [Party; 5] = [
     Party::Mvno,
 ];
 
-/// Maps protocol parties to Stateright actor ids and back.
+/// Maps protocol parties to Stateright actor ids and back. The intruder, when the
+/// configuration has one, comes last, so that every other party keeps its index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Topology {
     persons: u8,
     ses: u8,
+    intruder: bool,
 }
 
 impl Topology {
     /// The topology of a configuration.
     pub fn of(cfg: &Config) -> Topology {
-        Topology::new(cfg.persons, cfg.persons * cfg.ses_per_person)
+        Topology::new(cfg.persons, cfg.persons * cfg.ses_per_person).with_intruder(cfg.adversary())
     }
 
-    /// The topology of `persons` applicants and `ses` SEs in all.
+    /// The topology of `persons` applicants and `ses` SEs in all, without an intruder.
     pub fn new(persons: u8, ses: u8) -> Topology {
-        Topology { persons, ses }
+        Topology {
+            persons,
+            ses,
+            intruder: false,
+        }
+    }
+
+    /// The same topology with (or without) the intruder as its last party.
+    pub fn with_intruder(self, intruder: bool) -> Topology {
+        Topology { intruder, ..self }
     }
 
     /// Every party, in actor-index order.
@@ -59,6 +71,9 @@ impl Topology {
         let mut v = SINGLETONS.to_vec();
         v.extend((0..self.persons).map(|p| Party::Applicant(PersonId(p))));
         v.extend((0..self.ses).map(|s| Party::Se(SeId(s))));
+        if self.intruder {
+            v.push(Party::Intruder);
+        }
         v
     }
 
@@ -73,6 +88,7 @@ impl Topology {
             Party::Mvno => 4,
             Party::Applicant(p) => base + usize::from(p.0),
             Party::Se(s) => base + usize::from(self.persons) + usize::from(s.0),
+            Party::Intruder => base + usize::from(self.persons) + usize::from(self.ses),
         };
         Id::from(ix)
     }
@@ -86,8 +102,10 @@ impl Topology {
             SINGLETONS[ix]
         } else if ix < base + persons {
             Party::Applicant(PersonId((ix - base) as u8))
-        } else {
+        } else if ix < base + persons + usize::from(self.ses) {
             Party::Se(SeId((ix - base - persons) as u8))
+        } else {
+            Party::Intruder
         }
     }
 }
@@ -109,6 +127,8 @@ pub enum PartyState {
     Applicant(ApplicantState),
     /// A secure element.
     Se(SeState),
+    /// The intruder.
+    Intruder(IntruderState),
 }
 
 /// A choice offered to the checker by an actor.
@@ -118,6 +138,8 @@ pub enum PartyChoice {
     Applicant(Choice),
     /// The CA's choice.
     Ca(CaChoice),
+    /// The intruder's choice.
+    Intruder(IntruderChoice),
 }
 
 /// A party as a Stateright actor.
@@ -176,6 +198,7 @@ impl PartyActor {
                 PartyState::Applicant(applicant::init(&ctx, p, card))
             }
             Party::Se(s) => PartyState::Se(se::init(s)),
+            Party::Intruder => PartyState::Intruder(intruder::init()),
         }
     }
 
@@ -190,6 +213,10 @@ impl PartyActor {
             PartyState::Ca(s) => ca::choices(&ctx, s)
                 .into_iter()
                 .map(PartyChoice::Ca)
+                .collect(),
+            PartyState::Intruder(s) => intruder::choices(&self.cfg, s)
+                .into_iter()
+                .map(PartyChoice::Intruder)
                 .collect(),
             _ => Vec::new(),
         }
@@ -209,7 +236,18 @@ impl PartyActor {
         msg: &Msg,
     ) -> PartyStep {
         let ctx = self.ctx(crypto);
+        if let PartyState::Intruder(s) = state {
+            return intruder::on_msg(&ctx, s, from, msg)
+                .map(PartyState::Intruder)
+                .effectless();
+        }
+        // What reaches a party through the intruder counts only where the link lets the claimed
+        // sender stand (`intruder::unwrap`); the party's own transition never sees the wrapper.
+        let Some((from, msg)) = intruder::unwrap(&self.cfg, self.party, from, msg) else {
+            return unchanged(state);
+        };
         match state {
+            PartyState::Intruder(_) => unchanged(state),
             PartyState::Ca(s) => ca::on_msg(&ctx, s, from, msg)
                 .map(PartyState::Ca)
                 .effectless(),
@@ -256,19 +294,28 @@ impl PartyActor {
             (PartyState::Ca(s), PartyChoice::Ca(c)) => {
                 ca::on_choice(&ctx, s, c).map(PartyState::Ca).effectless()
             }
-            _ => Step {
-                state: state.clone(),
-                out: Outbox::default(),
-                effect: None,
-            },
+            (PartyState::Intruder(s), PartyChoice::Intruder(c)) => intruder::on_choice(&ctx, s, c)
+                .map(PartyState::Intruder)
+                .effectless(),
+            _ => unchanged(state),
         }
+    }
+
+    /// Where each message a step sends really goes (`intruder::route`): the addressee, or the
+    /// intruder when it controls the link. The adapter and the reference runtime both send
+    /// through this.
+    pub fn outgoing(&self, out: Outbox) -> Vec<(Party, Msg)> {
+        out.0
+            .into_iter()
+            .map(|(to, msg)| intruder::route(&self.cfg, self.party, to, msg))
+            .collect()
     }
 
     /// Applies a step to Stateright's copy-on-write state and output buffer.
     fn apply(&self, state: &mut Cow<'_, PartyState>, step: PartyStep, o: &mut Out<Self>) {
         let topo = Topology::of(&self.cfg);
         let changed = step.state != **state;
-        for (to, msg) in step.out.0 {
+        for (to, msg) in self.outgoing(step.out) {
             o.send(topo.id(to), msg);
         }
         if changed {
@@ -331,6 +378,15 @@ impl Actor for PartyActor {
 
     fn name(&self) -> String {
         self.party.to_string()
+    }
+}
+
+/// The step of a party that does not take an input: nothing changes.
+fn unchanged(state: &PartyState) -> PartyStep {
+    Step {
+        state: state.clone(),
+        out: Outbox::default(),
+        effect: None,
     }
 }
 

@@ -7,7 +7,7 @@
 //! unsuspend, revoke from the phone, log in with a right or wrong PIN, renew or lose the card, and
 //! on a SIM move it to another phone, port the number to a new SIM, or dispose of it.
 
-use crate::config::{Budgets, Medium};
+use crate::config::{Budgets, Medium, Thief};
 use crate::crypto::{Certificate, Crypto};
 use crate::ids::{AppNo, LoginId, Party, PersonId, SeId};
 use crate::msg::{Application, CardEventKind, Msg, Retirement};
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub enum Holder {
     /// The person.
     Owner,
-    /// A thief, who does not know the PIN.
+    /// A thief: one who only guesses the PIN, or one who saw it typed (`Config::thief`).
     Thief,
 }
 
@@ -51,6 +51,8 @@ pub struct LoginRecord {
     pub after_retirement: bool,
     /// Whether the SIM had been moved to another phone before.
     pub after_move: bool,
+    /// Whether a thief started it, with the phone taken and the PIN known.
+    pub by_thief: bool,
 }
 
 /// How much of each budget this person has used.
@@ -138,6 +140,11 @@ pub enum Choice {
         /// The stolen SE.
         se: SeId,
     },
+    /// The thief, who saw the PIN typed, logs in to the relying party with the stolen phone.
+    ThiefLogin {
+        /// The stolen SE.
+        se: SeId,
+    },
     /// The thief re-sends the person's last application, designating the stolen SE instead.
     ThiefRetargetsApplication {
         /// The stolen SE.
@@ -171,7 +178,8 @@ pub enum Choice {
         /// The SE.
         se: SeId,
     },
-    /// Power on the phone holding `se` again (an old phone coming back online).
+    /// Power on the phone holding `se` again (an old phone coming back online, or a thief
+    /// switching on a stolen one).
     Boot {
         /// The SE.
         se: SeId,
@@ -260,6 +268,9 @@ pub fn choices<C: Crypto>(ctx: &Ctx<'_, C>, s: &ApplicantState) -> Vec<Choice> {
             }
             if d.holder == Holder::Thief {
                 v.push(Choice::ThiefGuessesPin { se: d.se });
+                if ctx.cfg.thief == Thief::KnowsPin {
+                    v.push(Choice::ThiefLogin { se: d.se });
+                }
             }
         }
     }
@@ -298,6 +309,9 @@ pub fn choices<C: Crypto>(ctx: &Ctx<'_, C>, s: &ApplicantState) -> Vec<Choice> {
     if within(u.device_events, b.device_events) {
         for d in s.devices.iter().filter(owned).filter(active) {
             v.push(Choice::RevokeFromPhone { se: d.se });
+            v.push(Choice::Boot { se: d.se });
+        }
+        for d in s.devices.iter().filter(|d| d.holder == Holder::Thief) {
             v.push(Choice::Boot { se: d.se });
         }
     }
@@ -379,22 +393,12 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
             }
         }
         Choice::Login { se, pin_correct } => {
-            let login = LoginId {
-                person: s.person,
-                n: s.next_login,
-            };
-            s.next_login += 1;
             s.used.pin_entries += 1;
-            if pin_correct {
-                let d = s.devices.iter().find(|d| d.se == se).copied();
-                s.logins.push(LoginRecord {
-                    login,
-                    se,
-                    after_retirement: d.is_some_and(|d| matches!(d.service, Service::Retired(_))),
-                    after_move: d.is_some_and(|d| d.moved),
-                });
-            }
-            out.send(Party::Se(se), Msg::Authenticate { login, pin_correct });
+            log_in(s, se, pin_correct, out);
+        }
+        Choice::ThiefLogin { se } => {
+            s.used.pin_entries += 1;
+            log_in(s, se, true, out);
         }
         Choice::Steal { se } => {
             if let Some(d) = device(s, se) {
@@ -403,19 +407,8 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
             s.used.thefts += 1;
         }
         Choice::ThiefGuessesPin { se } => {
-            let login = LoginId {
-                person: s.person,
-                n: s.next_login,
-            };
-            s.next_login += 1;
             s.used.pin_entries += 1;
-            out.send(
-                Party::Se(se),
-                Msg::Authenticate {
-                    login,
-                    pin_correct: false,
-                },
-            );
+            log_in(s, se, false, out);
         }
         Choice::ThiefRetargetsApplication { se } => {
             if let Some(a) = s.last_application {
@@ -425,11 +418,18 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
         }
         Choice::ReportLoss => {
             s.loss_reported = true;
+            let ses = s
+                .devices
+                .iter()
+                .filter(|d| d.holder == Holder::Thief)
+                .map(|d| d.se)
+                .collect();
             out.send(
                 Party::Ca,
                 Msg::ReportLoss {
                     person: s.person,
                     case: s.used.thefts,
+                    ses,
                 },
             );
         }
@@ -498,19 +498,34 @@ fn choose<C: Crypto>(ctx: &Ctx<'_, C>, s: &mut ApplicantState, choice: Choice, o
         }
         Choice::RevokeFromPhone { se } => {
             s.used.device_events += 1;
-            out.send(
-                Party::Ca,
-                Msg::RevokeFromPhone {
-                    person: s.person,
-                    se,
-                },
-            );
+            out.send(Party::Se(se), Msg::SignRevocation);
         }
         Choice::Boot { se } => {
             s.used.device_events += 1;
             out.send(Party::Se(se), Msg::Boot);
         }
     }
+}
+
+/// A login from `se` with the right or wrong PIN, by whoever holds the phone (the caller counts
+/// it against the budget it belongs to).
+fn log_in(s: &mut ApplicantState, se: SeId, pin_correct: bool, out: &mut Outbox) {
+    let login = LoginId {
+        person: s.person,
+        n: s.next_login,
+    };
+    s.next_login += 1;
+    if pin_correct {
+        let d = s.devices.iter().find(|d| d.se == se).copied();
+        s.logins.push(LoginRecord {
+            login,
+            se,
+            after_retirement: d.is_some_and(|d| matches!(d.service, Service::Retired(_))),
+            after_move: d.is_some_and(|d| d.moved),
+            by_thief: d.is_some_and(|d| d.holder == Holder::Thief),
+        });
+    }
+    out.send(Party::Se(se), Msg::Authenticate { login, pin_correct });
 }
 
 fn card_key(card: &Certificate) -> Option<crate::crypto::KeyName> {

@@ -7,7 +7,7 @@
 //! a reported loss suspends them. It is not a PKI library: certificates are terms.
 
 use crate::config::{DeviceChange, Flaw, RevocationCheck};
-use crate::crypto::{Certificate, Crypto, KeyName, PublicKey, Subject};
+use crate::crypto::{Certificate, Crypto, Digest, KeyName, PublicKey, Subject};
 use crate::ids::{AppNo, CardGen, Epoch, Party, PersonId, SeId, Serial};
 use crate::msg::{CardEventKind, CertStatus, Msg, StatusEvidence};
 use crate::transition::{pure, Ctx, Outbox, Step};
@@ -76,9 +76,42 @@ pub struct CaState {
     /// revocation and leaves a valid certificate on the retired SIM (found by the model checker:
     /// `disposed_se_never_accepted`, see docs/protocol.md).
     pub retired_ses: Vec<SeId>,
-    /// Loss cases handled, per person: `(person, case, unsuspended)`. Requests name their case
-    /// so that a replayed report or unsuspension changes nothing.
-    pub loss_cases: Vec<(PersonId, u8, bool)>,
+    /// Loss cases handled. Requests name their case so that a replayed report or unsuspension
+    /// changes nothing.
+    pub loss_cases: Vec<LossCase>,
+    /// Revocations requested from phones that the CA carried out, with the key that signed each
+    /// request (the CA's audit log; `phone_revocation_authentic` reads it).
+    pub phone_revocations: Vec<(Serial, KeyName)>,
+    /// Applications whose issuance the CA refused, sorted: a refusal is final, so a duplicated or
+    /// retried request for one is refused again even once the reason has passed (a loss case
+    /// closed). Without this, a duplicate of a request refused during a loss case was issued
+    /// after the phone was found, next to the certificate of the application made since (found
+    /// by the model checker with a duplicating network: `no_double_issuance`).
+    pub refused: Vec<(PersonId, AppNo)>,
+}
+
+/// A reported loss, from the hotline call to the phone being found.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LossCase {
+    /// Whose phone.
+    pub person: PersonId,
+    /// The person's n-th loss.
+    pub case: u8,
+    /// The SEs reported lost with the phone: nothing more is certified for them while the case
+    /// is open.
+    pub ses: Vec<SeId>,
+    /// The epoch from which the CA's status reflects the report.
+    pub reported_at: Epoch,
+    /// The epoch from which it reflects the unsuspension, once the phone was found.
+    pub closed_at: Option<Epoch>,
+}
+
+impl LossCase {
+    /// Whether the case covers evidence produced at `epoch`: after the report took effect and
+    /// before the phone was found.
+    pub fn open_at(&self, epoch: Epoch) -> bool {
+        self.reported_at <= epoch && self.closed_at.is_none_or(|c| epoch < c)
+    }
 }
 
 /// The CA's own choices.
@@ -173,6 +206,8 @@ pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> CaState {
         crl_published: Epoch(0),
         retired_ses: Vec::new(),
         loss_cases: Vec::new(),
+        phone_revocations: Vec::new(),
+        refused: Vec::new(),
     };
     for person in ctx.cfg.all_persons() {
         let gen = CardGen(0);
@@ -236,42 +271,63 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
         } if from == Party::SpTsm => {
             issue_phone_cert(ctx, ca, person, se, app, key, card, supersedes, out)
         }
-        Msg::ReportLoss { person, case } if from == Party::Applicant(person) => {
+        Msg::ReportLoss {
+            person,
+            case,
+            ref ses,
+        } if from == Party::Applicant(person) => {
             if ca
                 .loss_cases
                 .iter()
-                .any(|&(p, c, _)| p == person && c == case)
+                .any(|c| c.person == person && c.case == case)
             {
                 return;
             }
-            ca.loss_cases.push((person, case, false));
             ca.set_status(
                 |r| r.se().is_some() && r.person() == person,
                 |s| s == CertStatus::Valid,
                 CertStatus::Suspended,
             );
+            ca.loss_cases.push(LossCase {
+                person,
+                case,
+                ses: ses.clone(),
+                reported_at: ca.epoch,
+                closed_at: None,
+            });
         }
         Msg::Unsuspend { person, case } if from == Party::Applicant(person) => {
-            let Some(open) = ca
+            let Some(i) = ca
                 .loss_cases
-                .iter_mut()
-                .find(|(p, c, closed)| *p == person && *c == case && !*closed)
+                .iter()
+                .position(|c| c.person == person && c.case == case && c.closed_at.is_none())
             else {
                 return;
             };
-            open.2 = true;
             ca.set_status(
                 |r| r.se().is_some() && r.person() == person,
                 |s| s == CertStatus::Suspended,
                 CertStatus::Valid,
             );
+            ca.loss_cases[i].closed_at = Some(ca.epoch);
         }
-        Msg::RevokeFromPhone { person, se } if from == Party::Applicant(person) => {
-            ca.set_status(
-                |r| r.se() == Some(se),
-                CertStatus::is_live,
-                CertStatus::Revoked,
-            );
+        // An open link: the phone's signature with the certificate's own key, not the claimed
+        // sender, proves the request comes from the SE that holds the certificate.
+        Msg::RevokeFromPhone { cert, sig } if matches!(from, Party::Se(_)) => {
+            let Some(record) = ca.record(cert.serial).filter(|r| r.cert == cert) else {
+                return;
+            };
+            let digest = Digest::Revocation {
+                serial: cert.serial,
+            };
+            if !ctx.flawed(Flaw::UncheckedPhoneRevocation)
+                && !ctx.crypto.verify(record.cert.key, digest, sig)
+            {
+                return;
+            }
+            if ca.set_status(|r| r.cert == cert, CertStatus::is_live, CertStatus::Revoked) {
+                ca.phone_revocations.push((cert.serial, sig.signer));
+            }
         }
         Msg::CardEvent { person, gen, event } if from == Party::Applicant(person) => {
             card_event(ctx, ca, person, gen, event, out);
@@ -289,13 +345,13 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
         }
         Msg::BootStatusQuery { serial } => {
             if let (Party::Se(_), Some(r)) = (from, ca.record(serial)) {
-                out.send(
-                    from,
-                    Msg::BootStatus {
-                        serial,
-                        status: r.status(),
-                    },
-                );
+                let evidence = ctx.crypto.publish_status(StatusEvidence::Ocsp {
+                    serial,
+                    status: r.status(),
+                    at: ca.epoch,
+                    nonce: None,
+                });
+                out.send(from, Msg::BootStatus { evidence });
             }
         }
         Msg::StatusRequest { login, serial } if from == Party::RelyingParty => {
@@ -306,6 +362,7 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
                         .record(serial)
                         .map_or(CertStatus::Revoked, CertRecord::status),
                     at: ca.epoch,
+                    nonce: Some(login),
                 },
                 RevocationCheck::Crl => StatusEvidence::Crl {
                     entries: crl_entries(ca, ca.crl_published),
@@ -355,6 +412,10 @@ fn issue_phone_cert<C: Crypto>(
             out.send(Party::SpTsm, Msg::CertIssued { app, cert: r.cert });
             return;
         }
+        if ca.refused.binary_search(&(person, app)).is_ok() {
+            out.send(Party::SpTsm, Msg::IssueRefused { person, app });
+            return;
+        }
     }
     let card_ok = ca.record(card).is_some_and(|r| {
         matches!(r.cert.subject, Subject::Card { person: p, .. } if p == person)
@@ -364,7 +425,18 @@ fn issue_phone_cert<C: Crypto>(
     // the old phone (or by the card) before a new one is issued.
     let old_still_live = ctx.cfg.device_change == DeviceChange::NeedsOldPhone
         && ca.phone_certs_of(person).any(|r| r.status().is_live());
-    if !card_ok || ca.retired_ses.contains(&se) || old_still_live {
+    // Nothing more for an SE reported lost with a stolen phone until it is found: an issuance
+    // already in flight at the report would otherwise end valid in the thief's hands (found
+    // by the model checker: `stolen_se_unusable_after_report`, see docs/protocol.md).
+    let reported_lost = !ctx.flawed(Flaw::ReportSuspendsOnlyCurrent)
+        && ca
+            .loss_cases
+            .iter()
+            .any(|c| c.closed_at.is_none() && c.ses.contains(&se));
+    if !card_ok || ca.retired_ses.contains(&se) || old_still_live || reported_lost {
+        if let Err(at) = ca.refused.binary_search(&(person, app)) {
+            ca.refused.insert(at, (person, app));
+        }
         out.send(Party::SpTsm, Msg::IssueRefused { person, app });
         return;
     }

@@ -5,7 +5,7 @@
 //! the 2015–2019 SIM design through the carrier's TSM, with keys generated in the SE and relying
 //! parties checking status online.
 
-use crate::ids::{PersonId, SeId};
+use crate::ids::{Party, PersonId, SeId};
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -118,6 +118,82 @@ pub enum DeviceChange {
     NeedsOldPhone,
 }
 
+/// What a thief who takes a phone can do with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Thief {
+    /// The thief does not know the PIN: every entry is a guess, and a guess is wrong (three
+    /// wrong guesses block the PIN). The thief can still boot the phone and replay applications.
+    #[default]
+    GuessesPin,
+    /// The thief saw the PIN typed (shoulder-surfing): they boot the phone, log in to relying
+    /// parties and sign with it until the owner's loss report takes effect.
+    KnowsPin,
+}
+
+/// A party that can be compromised (`--compromised`): the intruder then holds its keys and
+/// channel credentials and may send anything they allow, in any state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// J-LIS's service-provider TSM.
+    SpTsm,
+    /// The SE issuer's TSM (the carrier's MNO-TSM, or the SEI-TSM).
+    SeTsm,
+    /// The virtual operator.
+    Mvno,
+    /// The relying party.
+    Rp,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 4] = [Role::SpTsm, Role::SeTsm, Role::Mvno, Role::Rp];
+
+    /// The protocol party playing this role.
+    pub fn party(self) -> Party {
+        match self {
+            Role::SpTsm => Party::SpTsm,
+            Role::SeTsm => Party::SeTsm,
+            Role::Mvno => Party::Mvno,
+            Role::Rp => Party::RelyingParty,
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The set of compromised parties; empty when every party is honest.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Compromised(u8);
+
+impl Compromised {
+    /// Every party honest.
+    pub const NONE: Compromised = Compromised(0);
+
+    /// The set with `role` added.
+    pub fn with(self, role: Role) -> Compromised {
+        Compromised(self.0 | role.bit())
+    }
+
+    /// Whether `role` is compromised.
+    pub fn has(self, role: Role) -> bool {
+        self.0 & role.bit() != 0
+    }
+
+    /// Whether no party is compromised.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The compromised roles, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.into_iter().filter(move |r| self.has(*r))
+    }
+}
+
 /// Message ordering of the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -158,6 +234,14 @@ pub struct Budgets {
     pub device_events: u8,
     /// Total of the counted choices above, across everything.
     pub events: u8,
+    /// Messages the intruder (or a compromised party) injects or forges; counted apart from
+    /// `events`, which bound the honest world.
+    #[serde(default = "default_intrusions")]
+    pub intrusions: u8,
+}
+
+fn default_intrusions() -> u8 {
+    1
 }
 
 /// A deliberate protocol flaw: the variants catalogue switches these on inside the real
@@ -191,11 +275,20 @@ pub enum Flaw {
     MvnoBypassesHostTsm,
     /// Switching carrier or disposing of a SIM does not revoke its certificate.
     NoRevokeOnCarrierSwitch,
+    /// The applet sends its freshly generated private key to J-LIS for safekeeping.
+    SeKeyEscrow,
+    /// The CA revokes on a request from a phone without checking the phone's signature.
+    UncheckedPhoneRevocation,
+    /// The relying party accepts an OCSP answer made for another request (no nonce check).
+    RpIgnoresOcspNonce,
+    /// A loss report suspends only the certificates valid at the time: one issued later, from
+    /// an application already in flight, is valid on the stolen phone.
+    ReportSuspendsOnlyCurrent,
 }
 
 impl Flaw {
     /// Every flaw, in catalogue order.
-    pub const ALL: [Flaw; 13] = [
+    pub const ALL: [Flaw; 17] = [
         Flaw::SkipIssuedCheck,
         Flaw::NonIdempotentIssue,
         Flaw::RpSkipsStatusCheck,
@@ -209,10 +302,14 @@ impl Flaw {
         Flaw::NoWipeOnBoot,
         Flaw::MvnoBypassesHostTsm,
         Flaw::NoRevokeOnCarrierSwitch,
+        Flaw::SeKeyEscrow,
+        Flaw::UncheckedPhoneRevocation,
+        Flaw::RpIgnoresOcspNonce,
+        Flaw::ReportSuspendsOnlyCurrent,
     ];
 
-    fn bit(self) -> u16 {
-        1 << (self as u16)
+    fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -239,6 +336,10 @@ mod dimension_tests {
         names_round_trip::<DeviceChange>();
         names_round_trip::<Ordering>();
         names_round_trip::<Flaw>();
+        names_round_trip::<Thief>();
+        names_round_trip::<Role>();
+        assert_eq!(Role::SpTsm.name(), "sp-tsm");
+        assert_eq!(Thief::KnowsPin.name(), "knows-pin");
         assert_eq!(Medium::GpSe.name(), "gp-se");
         assert_eq!(Flaw::SkipIssuedCheck.name(), "skip_issued_check");
         assert_eq!(Flaw::VALUES, &Flaw::ALL[..]);
@@ -287,11 +388,25 @@ dimension!(Flaw {
     NoWipeOnBoot => "an old SE keeps its key after learning of its revocation",
     MvnoBypassesHostTsm => "the MVNO installs the applet itself",
     NoRevokeOnCarrierSwitch => "switching carrier or disposing of a SIM does not revoke",
+    SeKeyEscrow => "the applet sends its private key to J-LIS for safekeeping",
+    UncheckedPhoneRevocation => "the CA does not check the phone's signature on a revocation",
+    RpIgnoresOcspNonce => "the relying party accepts an OCSP answer made for another request",
+    ReportSuspendsOnlyCurrent => "a loss report does not cover a certificate issued after it",
+});
+dimension!(Thief {
+    GuessesPin => "the thief does not know the PIN and only guesses (wrongly)",
+    KnowsPin => "the thief saw the PIN: boots the phone, logs in and signs with it",
+});
+dimension!(Role {
+    SpTsm => "J-LIS's service-provider TSM",
+    SeTsm => "the SE issuer's TSM (MNO-TSM or SEI-TSM)",
+    Mvno => "the virtual operator",
+    Rp => "the relying party",
 });
 
 /// A set of flaws; empty for the correct protocol.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Flaws(u16);
+pub struct Flaws(u32);
 
 impl Flaws {
     /// No flaw: the protocol as designed.
@@ -334,6 +449,15 @@ pub struct Config {
     /// What a device change requires of the old phone.
     #[serde(default)]
     pub device_change: DeviceChange,
+    /// What a thief can do with a stolen phone.
+    #[serde(default)]
+    pub thief: Thief,
+    /// A Dolev–Yao intruder on the open network links (see `model::intruder`).
+    #[serde(default)]
+    pub intruder: bool,
+    /// Parties whose keys and channel credentials the intruder holds.
+    #[serde(default)]
+    pub compromised: Compromised,
     /// What the network may do.
     pub network: NetworkSemantics,
     /// Limits on the environment's choices.
@@ -367,6 +491,9 @@ impl Default for Config {
             revocation: RevocationCheck::Ocsp,
             proofing: Proofing::CardSignature,
             device_change: DeviceChange::NewPhoneOnly,
+            thief: Thief::GuessesPin,
+            intruder: false,
+            compromised: Compromised::NONE,
             network: NetworkSemantics {
                 ordering: Ordering::Unordered,
                 lossy: false,
@@ -389,6 +516,7 @@ impl Default for Budgets {
             sim_events: 1,
             device_events: 1,
             events: 4,
+            intrusions: default_intrusions(),
         }
     }
 }
@@ -419,10 +547,22 @@ impl Config {
                 "flaw mvno_bypasses_host_tsm needs carrier mvno".into(),
             ));
         }
+        if self.compromised.has(Role::Mvno) && self.carrier != Carrier::Mvno {
+            return Err(ConfigError(
+                "compromised mvno needs carrier mvno: with MNO subscribers there is no MVNO on the path"
+                    .into(),
+            ));
+        }
         if self.budgets.events == 0 {
             return Err(ConfigError("budget events must be at least 1".into()));
         }
         Ok(())
+    }
+
+    /// Whether the model has an intruder party: a network intruder, or compromised parties whose
+    /// credentials it holds.
+    pub fn adversary(&self) -> bool {
+        self.intruder || !self.compromised.is_empty()
     }
 
     /// The SEs belonging to `person`, in order.

@@ -45,6 +45,8 @@ pub enum KeyName {
         /// For which application.
         app: AppNo,
     },
+    /// The intruder's own key pair: it signs anything with it, but no certificate names it.
+    Intruder,
 }
 
 /// The public half of a key pair.
@@ -68,6 +70,11 @@ pub enum Digest {
     },
     /// A relying party's login challenge.
     Login(LoginId),
+    /// A request, signed inside the phone's SE, to revoke the certificate `serial` it holds.
+    Revocation {
+        /// The certificate to revoke.
+        serial: Serial,
+    },
 }
 
 /// A signature term: who signed what.

@@ -9,7 +9,9 @@ use crate::applicant::Choice;
 use crate::applicant::{ApplicantState, Holder};
 use crate::ca::CaChoice;
 use crate::ca::CaState;
-use crate::crypto::Subject;
+use crate::crypto::{KeyName, Subject};
+use crate::ids::LoginId;
+use crate::intruder::{Forgery, IntruderChoice, IntruderState};
 use crate::msg::{Msg, StatusEvidence};
 use crate::relying_party::RpState;
 use crate::se::SeState;
@@ -32,10 +34,23 @@ pub fn message(msg: &Msg) -> String {
         }
         Msg::Install { person, app } => format!("Install({person}, {app})"),
         Msg::InstallRefused { person, app } => format!("InstallRefused({person}, {app})"),
-        Msg::AppletInstalled { se, app, key, .. } => match key {
-            Some(_) => format!("AppletInstalled({se}, {app}, public key)"),
-            None => format!("AppletInstalled({se}, {app})"),
-        },
+        Msg::AppletInstalled {
+            se,
+            app,
+            key,
+            escrow,
+            ..
+        } => {
+            let escrow = if escrow.is_some() {
+                ", PRIVATE KEY"
+            } else {
+                ""
+            };
+            match key {
+                Some(_) => format!("AppletInstalled({se}, {app}, public key{escrow})"),
+                None => format!("AppletInstalled({se}, {app}{escrow})"),
+            }
+        }
         Msg::IssueCert {
             person,
             se,
@@ -59,9 +74,20 @@ pub fn message(msg: &Msg) -> String {
             }
         },
         Msg::CardIssued { cert } => format!("CardIssued({})", cert.serial),
-        Msg::ReportLoss { person, case } => format!("ReportLoss({person}, case {case})"),
+        Msg::ReportLoss { person, case, ses } => format!(
+            "ReportLoss({person}, case {case}, lost {})",
+            ses.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
         Msg::Unsuspend { person, case } => format!("Unsuspend({person}, case {case})"),
-        Msg::RevokeFromPhone { person, se } => format!("RevokeFromPhone({person}, {se})"),
+        Msg::SignRevocation => "SignRevocation".into(),
+        Msg::RevokeFromPhone { cert, sig } => format!(
+            "RevokeFromPhone({}, signed with {})",
+            cert.serial,
+            key(&sig.signer)
+        ),
         Msg::CardEvent { person, gen, event } => format!("CardEvent({person}, {gen}, {event:?})"),
         Msg::RetireSim {
             se,
@@ -77,7 +103,7 @@ pub fn message(msg: &Msg) -> String {
         Msg::LockApplet => "LockApplet".into(),
         Msg::Boot => "Boot".into(),
         Msg::BootStatusQuery { serial } => format!("BootStatusQuery({serial})"),
-        Msg::BootStatus { serial, status } => format!("BootStatus({serial}, {status:?})"),
+        Msg::BootStatus { evidence } => format!("BootStatus({})", evidence_text(evidence, None)),
         Msg::Authenticate { login, pin_correct } => {
             format!(
                 "Authenticate({login}, {} PIN)",
@@ -88,26 +114,57 @@ pub fn message(msg: &Msg) -> String {
             format!("LoginResponse({login}, {})", cert.serial)
         }
         Msg::StatusRequest { login, serial } => format!("StatusRequest({login}, {serial})"),
-        Msg::StatusResponse { login, evidence } => match evidence {
-            StatusEvidence::Ocsp { serial, status, at } => {
-                format!("StatusResponse({login}, OCSP {serial} {status:?} at {at})")
-            }
-            StatusEvidence::Crl {
-                entries,
-                published,
-                at,
-            } => format!(
-                "StatusResponse({login}, CRL of {published} with {} entries, fetched at {at})",
-                entries.len()
-            ),
-        },
+        Msg::StatusResponse { login, evidence } => {
+            format!(
+                "StatusResponse({login}, {})",
+                evidence_text(evidence, Some(*login))
+            )
+        }
+        Msg::Intercepted {
+            from,
+            to,
+            msg,
+            genuine: true,
+        } => format!("{} ({from} → {to}, through the intruder)", message(msg)),
+        Msg::Intercepted {
+            from,
+            msg,
+            genuine: false,
+            ..
+        } => format!("{} (injected, claiming {from})", message(msg)),
+    }
+}
+
+/// Status evidence in words; an OCSP answer's nonce is named only when it is not `expected`.
+fn evidence_text(evidence: &StatusEvidence, expected: Option<LoginId>) -> String {
+    match evidence {
+        StatusEvidence::Ocsp {
+            serial,
+            status,
+            at,
+            nonce,
+        } => {
+            let answering = match nonce {
+                n if *n == expected => String::new(),
+                Some(n) => format!(" answering {n}"),
+                None => " without nonce".into(),
+            };
+            format!("OCSP {serial} {status:?} at {at}{answering}")
+        }
+        StatusEvidence::Crl {
+            entries,
+            published,
+            at,
+        } => format!(
+            "CRL of {published} with {} entries, fetched at {at}",
+            entries.len()
+        ),
     }
 }
 
 /// A key (or access code) in words, for logs and recorded evidence: "the card key of person 0
 /// (card 0)", "the key of SE 1 for app 1".
-pub fn key(k: &crate::crypto::KeyName) -> String {
-    use crate::crypto::KeyName;
+pub fn key(k: &KeyName) -> String {
     match k {
         KeyName::Card { person, gen } => format!("the card key of {person} ({gen})"),
         KeyName::Se { se, app } => format!("the key of {se} for {app}"),
@@ -115,6 +172,7 @@ pub fn key(k: &crate::crypto::KeyName) -> String {
             format!("the centre-generated key of {person} for {app}")
         }
         KeyName::AccessCode { person, app } => format!("the access code of {person} for {app}"),
+        KeyName::Intruder => "the intruder's own key".into(),
     }
 }
 
@@ -122,6 +180,7 @@ pub fn key(k: &crate::crypto::KeyName) -> String {
 pub fn choice(c: &PartyChoice) -> String {
     match c {
         PartyChoice::Ca(CaChoice::PublishCrl) => "PublishCrl".into(),
+        PartyChoice::Intruder(c) => intruder_choice(c),
         PartyChoice::Applicant(c) => match c {
             Choice::Apply { se } => format!("Apply on {se}"),
             Choice::Reapply => "Reapply (retry)".into(),
@@ -133,6 +192,9 @@ pub fn choice(c: &PartyChoice) -> String {
             }
             Choice::Steal { se } => format!("a thief steals the phone with {se}"),
             Choice::ThiefGuessesPin { se } => format!("the thief guesses a PIN on {se}"),
+            Choice::ThiefLogin { se } => {
+                format!("the thief logs in from {se} with the PIN they saw")
+            }
             Choice::ThiefRetargetsApplication { se } => {
                 format!("the thief replays the last application designating {se}")
             }
@@ -144,6 +206,39 @@ pub fn choice(c: &PartyChoice) -> String {
             Choice::RetireSim { se, why } => format!("retire {se} ({why:?})"),
             Choice::RevokeFromPhone { se } => format!("RevokeFromPhone on {se}"),
             Choice::Boot { se } => format!("power on the phone with {se}"),
+        },
+    }
+}
+
+/// One line for a choice of the intruder. A replay names its message by its place in what the
+/// intruder knows; the delivery that follows shows the message itself.
+fn intruder_choice(c: &IntruderChoice) -> String {
+    match c {
+        IntruderChoice::Replay { known, to, claimed } => {
+            format!("replay known message {known} to {to} as {claimed}")
+        }
+        IntruderChoice::Forge(f) => match f {
+            Forgery::RevokeWithOwnKey { serial } => {
+                format!("forge a revocation of {serial} signed with its own key")
+            }
+            Forgery::AnswerWith { known, login } => {
+                format!("answer the status request of {login} with the status answer in known message {known}")
+            }
+            Forgery::IssueWithoutApplication { person, se } => {
+                format!("as the SP-TSM, have a key certified for {person} on {se} without an application")
+            }
+            Forgery::InstallApplet { person, se } => {
+                format!("as the SP-TSM, ask for an applet for {person} on {se}")
+            }
+            Forgery::Install { person, se } => {
+                format!("as the SE-TSM, install an applet for {person} on {se}")
+            }
+            Forgery::SimRetired { se } => {
+                format!("as the SE-TSM, report {se} out of service without revocation")
+            }
+            Forgery::AuthoriseInstall { person, se } => {
+                format!("as the MVNO, ask the host MNO-TSM for an applet for {person} on {se}")
+            }
         },
     }
 }
@@ -236,6 +331,7 @@ fn render_party(out: &mut String, mark: &str, s: &PartyState) {
         PartyState::Mvno => {}
         PartyState::Applicant(a) => render_applicant(out, mark, a),
         PartyState::Se(se) => render_se(out, mark, se),
+        PartyState::Intruder(i) => render_intruder(out, mark, i),
     }
 }
 
@@ -272,12 +368,40 @@ fn render_ca(out: &mut String, mark: &str, ca: &CaState) {
         let ses: Vec<String> = ca.retired_ses.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "      out of service: {}", ses.join(", "));
     }
-    for (person, case, unsuspended) in &ca.loss_cases {
+    for c in &ca.loss_cases {
+        let ses: Vec<String> = c.ses.iter().map(ToString::to_string).collect();
+        let closed = c
+            .closed_at
+            .map_or(String::new(), |e| format!(", unsuspended from {e}"));
         let _ = writeln!(
             out,
-            "      loss case {case} of {person}{}",
-            if *unsuspended { ", unsuspended" } else { "" }
+            "      loss case {} of {} ({} lost) from {}{closed}",
+            c.case,
+            c.person,
+            ses.join(", "),
+            c.reported_at
         );
+    }
+    for (person, app) in &ca.refused {
+        let _ = writeln!(out, "      issuance refused for {app} of {person}");
+    }
+    for (serial, signer) in &ca.phone_revocations {
+        let _ = writeln!(
+            out,
+            "      {serial} revoked from a phone, signed with {signer:?}"
+        );
+    }
+}
+
+fn render_intruder(out: &mut String, mark: &str, i: &IntruderState) {
+    let _ = writeln!(
+        out,
+        "{mark}Intruder: {} intrusion(s) made, knows {} message(s)",
+        i.used,
+        i.known.len()
+    );
+    for (n, m) in i.known.iter().enumerate() {
+        let _ = writeln!(out, "      {n}: {}", message(m));
     }
 }
 
@@ -334,8 +458,8 @@ fn render_rp(out: &mut String, mark: &str, rp: &RpState) {
             a.login, a.serial, a.evidence_at
         );
     }
-    for l in &rp.rejected {
-        let _ = writeln!(out, "      {l} rejected");
+    for r in &rp.rejected {
+        let _ = writeln!(out, "      {} rejected ({:?})", r.login, r.status);
     }
 }
 

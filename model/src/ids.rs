@@ -87,6 +87,10 @@ pub enum Party {
     Applicant(PersonId),
     /// A secure element with the JPKI applet.
     Se(SeId),
+    /// The Dolev–Yao intruder: it relays every message on an open link (and every message of a
+    /// compromised party), and injects what it knows or can build (`model::intruder`). Present
+    /// only with `--intruder` or `--compromised`.
+    Intruder,
 }
 
 impl fmt::Display for Party {
@@ -99,6 +103,7 @@ impl fmt::Display for Party {
             Party::Mvno => f.write_str("MVNO"),
             Party::Applicant(p) => write!(f, "Applicant {}", p.0),
             Party::Se(s) => write!(f, "SE {}", s.0),
+            Party::Intruder => f.write_str("Intruder"),
         }
     }
 }

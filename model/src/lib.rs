@@ -19,6 +19,7 @@ pub mod config;
 pub mod crypto;
 pub mod describe;
 pub mod ids;
+pub mod intruder;
 pub mod msg;
 pub mod mvno;
 pub mod path;

@@ -5,7 +5,7 @@
 //! own SE and is modelled as right or wrong, never as a value.
 
 use crate::crypto::{Certificate, KeyDelivery, PublicKey, Signature};
-use crate::ids::{AppNo, CardGen, LoginId, PersonId, SeId, Serial};
+use crate::ids::{AppNo, CardGen, LoginId, Party, PersonId, SeId, Serial};
 use serde::{Deserialize, Serialize};
 
 pub use crate::status::{CertStatus, StatusEvidence};
@@ -86,6 +86,9 @@ pub enum Msg {
         app: AppNo,
         /// The public key generated in the SE (on-SE mode).
         key: Option<PublicKey>,
+        /// The private key, sent to J-LIS for safekeeping: only the flawed applet does this
+        /// (flaw `se_key_escrow`); a correct one sends `None`.
+        escrow: Option<KeyDelivery>,
     },
     /// SP-TSM → CA: issue a phone certificate linked to the card certificate.
     IssueCert {
@@ -137,6 +140,8 @@ pub enum Msg {
         person: PersonId,
         /// The loss case (the person's n-th loss): a replayed report changes nothing.
         case: u8,
+        /// The SEs in the phones that were taken.
+        ses: Vec<SeId>,
     },
     /// Applicant → CA (with the card): unsuspend my phone's authentication certificate.
     Unsuspend {
@@ -145,12 +150,17 @@ pub enum Msg {
         /// The loss case being closed.
         case: u8,
     },
-    /// Applicant's phone → CA: revoke this phone's certificate (before giving the phone away).
+    /// Applicant → SE (the JPKI app on the phone, with the PIN): sign a request to revoke the
+    /// certificate this SE holds (before giving the phone away).
+    SignRevocation,
+    /// SE (through the phone's app) → CA: revoke this certificate. The request names the
+    /// certificate and is signed with its own key inside the SE, so only the phone holding the
+    /// key can revoke it, and a request that arrives late cannot revoke a newer certificate.
     RevokeFromPhone {
-        /// Who.
-        person: PersonId,
-        /// Which SE.
-        se: SeId,
+        /// The certificate to revoke.
+        cert: Certificate,
+        /// The SE's signature over `Digest::Revocation { serial }`.
+        sig: Signature,
     },
     /// Municipal office → CA: the person's card certificate is revoked (card lost), renewed, or expired.
     CardEvent {
@@ -194,12 +204,11 @@ pub enum Msg {
         /// The SE's certificate serial.
         serial: Serial,
     },
-    /// CA → SE: status of the SE's certificate.
+    /// CA → SE: status of the SE's certificate, as a CA-signed OCSP answer (without a nonce: the
+    /// SE acts only on `revoked`, which never changes back).
     BootStatus {
-        /// Serial.
-        serial: Serial,
-        /// Status.
-        status: CertStatus,
+        /// The signed answer.
+        evidence: StatusEvidence,
     },
     // --- login ----------------------------------------------------------------------------
     /// Applicant's UI app (or a thief) → SE: VERIFY the auth PIN, then sign the login challenge.
@@ -231,6 +240,23 @@ pub enum Msg {
         login: LoginId,
         /// The evidence.
         evidence: StatusEvidence,
+    },
+    // --- the intruder ---------------------------------------------------------------------
+    /// A message on its way through the intruder (`model::intruder`): `from` → intruder when a
+    /// party sends on a link the intruder controls, intruder → `to` when it passes the message
+    /// on or injects one. `from` is only a claim: the receiver believes it where the link
+    /// authenticates nothing (`intruder::may_claim`).
+    Intercepted {
+        /// The sender the message claims.
+        from: Party,
+        /// The addressee.
+        to: Party,
+        /// The message.
+        msg: Box<Msg>,
+        /// Whether this is the sender's own transmission passed on unchanged, so that the link's
+        /// authentication (TLS, the SE's secure channel) still holds; `false` for what the
+        /// intruder injects.
+        genuine: bool,
     },
 }
 

@@ -19,8 +19,21 @@ pub struct Acceptance {
     pub login: LoginId,
     /// The certificate it was accepted with.
     pub serial: Serial,
-    /// When the evidence was obtained from the CA.
+    /// When the CA produced the evidence.
     pub evidence_at: Epoch,
+    /// The request the evidence answers: its OCSP nonce (`None` for a CRL, or an OCSP answer
+    /// made without one).
+    pub evidence_for: Option<LoginId>,
+}
+
+/// A login the relying party turned down on the status evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The login.
+    pub login: LoginId,
+    /// The status the evidence gave its certificate (what the relying party acted on; the
+    /// epoch is not kept, so that rejections at different moments do not split states).
+    pub status: CertStatus,
 }
 
 /// The relying party's state.
@@ -31,7 +44,15 @@ pub struct RpState {
     /// Accepted logins.
     pub accepted: Vec<Acceptance>,
     /// Rejected logins (bad status).
-    pub rejected: Vec<LoginId>,
+    pub rejected: Vec<Rejection>,
+}
+
+impl RpState {
+    /// Whether the relying party has decided `login`, either way.
+    pub fn decided(&self, login: LoginId) -> bool {
+        self.accepted.iter().any(|a| a.login == login)
+            || self.rejected.iter().any(|r| r.login == login)
+    }
 }
 
 /// The relying party's transition on a delivered message.
@@ -60,10 +81,9 @@ pub fn status_in(evidence: &StatusEvidence, serial: Serial) -> CertStatus {
 
 fn handle<C: Crypto>(ctx: &Ctx<'_, C>, rp: &mut RpState, from: Party, msg: &Msg, out: &mut Outbox) {
     match msg {
+        // An open link: the signature with the certified key, not the claimed sender, counts.
         Msg::LoginResponse { login, cert, sig } if matches!(from, Party::Se(_)) => {
-            let decided =
-                rp.accepted.iter().any(|a| a.login == *login) || rp.rejected.contains(login);
-            if decided || rp.pending.iter().any(|(l, _)| l == login) {
+            if rp.decided(*login) || rp.pending.iter().any(|(l, _)| l == login) {
                 return;
             }
             if !ctx.crypto.certificate_genuine(cert)
@@ -87,22 +107,38 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, rp: &mut RpState, from: Party, msg: &Msg,
             if !ctx.crypto.status_genuine(evidence) {
                 return;
             }
+            // An OCSP answer counts only for the request it answers: an old one replayed for this
+            // login says nothing about the certificate now. (A CRL is the same list for all.)
+            let evidence_for = match evidence {
+                StatusEvidence::Ocsp { nonce, .. } => *nonce,
+                StatusEvidence::Crl { .. } => None,
+            };
+            let fresh = matches!(evidence, StatusEvidence::Crl { .. })
+                || evidence_for == Some(*login)
+                || ctx.flawed(Flaw::RpIgnoresOcspNonce);
+            if !fresh {
+                return;
+            }
             let (_, cert) = rp.pending.remove(i);
             let status = status_in(evidence, cert.serial);
             let good = status == CertStatus::Valid
                 || (status == CertStatus::Suspended && ctx.flawed(Flaw::SuspendIgnored))
                 || ctx.flawed(Flaw::RpSkipsStatusCheck);
+            let evidence_at = match evidence {
+                StatusEvidence::Ocsp { at, .. } | StatusEvidence::Crl { at, .. } => *at,
+            };
             if good {
-                let evidence_at = match evidence {
-                    StatusEvidence::Ocsp { at, .. } | StatusEvidence::Crl { at, .. } => *at,
-                };
                 rp.accepted.push(Acceptance {
                     login: *login,
                     serial: cert.serial,
                     evidence_at,
+                    evidence_for,
                 });
             } else {
-                rp.rejected.push(*login);
+                rp.rejected.push(Rejection {
+                    login: *login,
+                    status,
+                });
             }
         }
         _ => {}

@@ -9,8 +9,8 @@
 
 use crate::config::{Flaw, KeyGen};
 use crate::crypto::{Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Signature};
-use crate::ids::{AppNo, LoginId, Party, PersonId, SeId};
-use crate::msg::{CertStatus, Msg};
+use crate::ids::{AppNo, Party, PersonId, SeId};
+use crate::msg::{CertStatus, Msg, StatusEvidence};
 use crate::transition::{pure_with_effect, Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,9 @@ pub enum SeEffect {
         replaces: bool,
         /// The key the applet generates, when keys are generated on the SE.
         generated: Option<KeyName>,
+        /// The flawed escrowing applet (flaw `se_key_escrow`): the key is made where it can be
+        /// copied out, and this copy goes to J-LIS. `None` for a correct applet.
+        escrow: Option<KeyDelivery>,
     },
     /// Personalise the installed instance: the certificate, the holder's PIN, and the private key
     /// delivered by the centre when it generated the key.
@@ -130,6 +133,9 @@ pub struct SeState {
     pub ghost_wrong_in_a_row: u8,
     /// Ghost: the SE signed after `AUTH_PIN_TRIES` consecutive wrong PINs.
     pub ghost_signed_after_lockout: bool,
+    /// Ghost: someone entered a PIN after `AUTH_PIN_TRIES` consecutive wrong ones (what
+    /// `pin_lockout` guards against was tried).
+    pub ghost_tried_after_lockout: bool,
 }
 
 /// Initial state: no applet.
@@ -143,6 +149,7 @@ pub fn init(se: SeId) -> SeState {
         learned_revoked: false,
         ghost_wrong_in_a_row: 0,
         ghost_signed_after_lockout: false,
+        ghost_tried_after_lockout: false,
     }
 }
 
@@ -203,6 +210,10 @@ fn handle<C: Crypto>(
                 }
                 KeyGen::Center => None,
             };
+            let escrow = se
+                .key
+                .filter(|_| ctx.flawed(Flaw::SeKeyEscrow))
+                .map(|k| ctx.crypto.in_clear(k));
             out.send(
                 Party::SpTsm,
                 Msg::AppletInstalled {
@@ -210,6 +221,7 @@ fn handle<C: Crypto>(
                     se: se.id,
                     app,
                     key,
+                    escrow,
                 },
             );
             Some(SeEffect::Install {
@@ -217,6 +229,7 @@ fn handle<C: Crypto>(
                 pin_tries: AUTH_PIN_TRIES,
                 replaces,
                 generated: se.key,
+                escrow,
             })
         }
         Msg::StoreData { app, cert, key } if from == Party::SpTsm => {
@@ -256,10 +269,15 @@ fn handle<C: Crypto>(
             }
             None
         }
-        Msg::BootStatus { serial, status } if from == Party::Ca => {
+        // An open link: the claimed sender proves nothing, the CA's signature on the answer does.
+        Msg::BootStatus { ref evidence } if from == Party::Ca => {
+            let StatusEvidence::Ocsp { serial, status, .. } = *evidence else {
+                return None;
+            };
             if se.cert.map(|c| c.serial) != Some(serial)
                 || status != CertStatus::Revoked
                 || se.learned_revoked
+                || !ctx.crypto.status_genuine(evidence)
             {
                 return None;
             }
@@ -274,36 +292,55 @@ fn handle<C: Crypto>(
             Some(SeEffect::Wipe)
         }
         Msg::Authenticate { login, pin_correct } if from == owner => {
-            authenticate(ctx, se, login, pin_correct, out)
+            let (effect, signed) = verify_pin_and_sign(ctx, se, Digest::Login(login), pin_correct);
+            if let (Some(sig), Some(cert)) = (signed, se.cert) {
+                out.send(Party::RelyingParty, Msg::LoginResponse { login, cert, sig });
+            }
+            effect
+        }
+        // Revoking from the phone takes the PIN too: the request is signed with the key it revokes.
+        Msg::SignRevocation if from == owner => {
+            let serial = se.cert?.serial;
+            let (effect, signed) =
+                verify_pin_and_sign(ctx, se, Digest::Revocation { serial }, true);
+            if let (Some(sig), Some(cert)) = (signed, se.cert) {
+                out.send(Party::Ca, Msg::RevokeFromPhone { cert, sig });
+            }
+            effect
         }
         _ => None,
     }
 }
 
-fn authenticate<C: Crypto>(
+/// VERIFY the auth PIN, then sign `digest` with the SE's key: the applet's one path to a
+/// signature. Returns the card-level effect and the signature, if one was made.
+fn verify_pin_and_sign<C: Crypto>(
     ctx: &Ctx<'_, C>,
     se: &mut SeState,
-    login: LoginId,
+    digest: Digest,
     pin_correct: bool,
-    out: &mut Outbox,
-) -> Option<SeEffect> {
+) -> (Option<SeEffect>, Option<Signature>) {
     // Only a personalized token has a PIN to check: before STORE DATA the applet answers every
     // command `69 85` (found by running the reference against the emulated applet), so the
     // phone's JPKI client finds no token and sends nothing.
     if se.applet.is_none_or(|a| a.life != Lifecycle::Personalized) {
-        return None;
+        return (None, None);
     }
+    se.ghost_tried_after_lockout |= se.ghost_wrong_in_a_row >= AUTH_PIN_TRIES;
     let entered = if pin_correct {
         PinEntry::Correct
     } else {
         PinEntry::Wrong
     };
-    let check = |outcome, signature| {
-        Some(SeEffect::CheckPin {
-            entered,
-            outcome,
+    let check = |outcome, signature: Option<Signature>| {
+        (
+            Some(SeEffect::CheckPin {
+                entered,
+                outcome,
+                signature,
+            }),
             signature,
-        })
+        )
     };
     if se.pin_tries_left == 0 {
         return check(PinOutcome::Blocked, None);
@@ -324,11 +361,9 @@ fn authenticate<C: Crypto>(
     se.pin_tries_left = AUTH_PIN_TRIES;
     let lockout_passed = se.ghost_wrong_in_a_row >= AUTH_PIN_TRIES;
     se.ghost_wrong_in_a_row = 0;
-    let (true, Some(key), Some(cert)) = (se.usable(), se.key, se.cert) else {
+    let (true, Some(key)) = (se.usable(), se.key) else {
         return check(PinOutcome::Accepted, None);
     };
     se.ghost_signed_after_lockout |= lockout_passed;
-    let sig = ctx.crypto.sign(key, Digest::Login(login));
-    out.send(Party::RelyingParty, Msg::LoginResponse { login, cert, sig });
-    check(PinOutcome::Accepted, Some(sig))
+    check(PinOutcome::Accepted, Some(ctx.crypto.sign(key, digest)))
 }

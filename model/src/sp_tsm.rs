@@ -140,6 +140,7 @@ fn handle<C: Crypto>(
             se,
             app,
             key,
+            ..
         } if from == Party::Se(se) => applet_installed(ctx, sp, person, se, app, key, out),
         Msg::CertIssued { app, cert } if from == Party::Ca => cert_issued(ctx, sp, app, cert, out),
         Msg::IssueRefused { person, app } if from == Party::Ca => {

@@ -3,7 +3,7 @@
 //! It is its own module because both the messages ([`crate::msg`]) and the crypto seam
 //! ([`crate::crypto::Crypto::publish_status`]) name it; it holds data only, no rule.
 
-use crate::ids::{Epoch, Serial};
+use crate::ids::{Epoch, LoginId, Serial};
 use serde::{Deserialize, Serialize};
 
 /// Status of a certificate in the CA's database.
@@ -39,10 +39,14 @@ pub enum StatusEvidence {
         status: CertStatus,
         /// When the CA produced the answer.
         at: Epoch,
+        /// The request it answers (the OCSP nonce extension, RFC 8954): a relying party's
+        /// login. `None` for an answer to a phone asking about its own certificate at boot.
+        nonce: Option<LoginId>,
     },
     /// The CA's published CRL: the serials not valid at publication, fetched at `at`.
     Crl {
-        /// Non-valid serials with their status at publication.
+        /// Non-valid serials with their status at publication (a CRL carries no nonce: the same
+        /// list serves every request until the next publication).
         entries: Vec<(Serial, CertStatus)>,
         /// When the CRL was published.
         published: Epoch,

@@ -10,11 +10,12 @@
 
 use crate::actors::{JpkiState, PartyChoice, PartyState, Topology};
 use crate::applicant::{ApplicantState, Choice, Device, LoginRecord};
-use crate::ca::{CaState, CertRecord};
+use crate::ca::{CaState, CertRecord, LossCase};
 use crate::crypto::{Certificate, Digest, KeyDelivery, KeyName, PublicKey, Signature, Subject};
-use crate::ids::{LoginId, Party, PersonId, SeId, Serial};
+use crate::ids::{AppNo, LoginId, Party, PersonId, SeId, Serial};
+use crate::intruder::{Forgery, IntruderChoice, IntruderState};
 use crate::msg::{Application, Msg, StatusEvidence};
-use crate::relying_party::{Acceptance, RpState};
+use crate::relying_party::{Acceptance, Rejection, RpState};
 use crate::se::{Applet, SeState};
 use crate::sp_tsm::{IssuanceSession, SpTsmState, Stage};
 use stateright::actor::{Envelope, Id, Network, RandomChoices};
@@ -145,6 +146,7 @@ impl Relabel for KeyName {
                 person: person.relabel(p),
                 app,
             },
+            KeyName::Intruder => KeyName::Intruder,
         }
     }
 }
@@ -168,6 +170,9 @@ impl Relabel for Digest {
                 card: card.relabel(p),
             },
             Digest::Login(l) => Digest::Login(l.relabel(p)),
+            Digest::Revocation { serial } => Digest::Revocation {
+                serial: serial.relabel(p),
+            },
         }
     }
 }
@@ -228,10 +233,16 @@ impl Relabel for Application {
 impl Relabel for StatusEvidence {
     fn relabel(&self, p: &Perm) -> Self {
         match self {
-            StatusEvidence::Ocsp { serial, status, at } => StatusEvidence::Ocsp {
+            StatusEvidence::Ocsp {
+                serial,
+                status,
+                at,
+                nonce,
+            } => StatusEvidence::Ocsp {
                 serial: serial.relabel(p),
                 status: *status,
                 at: *at,
+                nonce: nonce.relabel(p),
             },
             StatusEvidence::Crl {
                 entries,
@@ -279,11 +290,13 @@ impl Relabel for Msg {
                 se,
                 app,
                 key,
+                escrow,
             } => AppletInstalled {
                 person: person.relabel(p),
                 se: se.relabel(p),
                 app: *app,
                 key: key.relabel(p),
+                escrow: escrow.relabel(p),
             },
             IssueCert {
                 person,
@@ -316,17 +329,19 @@ impl Relabel for Msg {
             CardIssued { cert } => CardIssued {
                 cert: cert.relabel(p),
             },
-            ReportLoss { person, case } => ReportLoss {
+            ReportLoss { person, case, ses } => ReportLoss {
                 person: person.relabel(p),
                 case: *case,
+                ses: ses.relabel(p),
             },
             Unsuspend { person, case } => Unsuspend {
                 person: person.relabel(p),
                 case: *case,
             },
-            RevokeFromPhone { person, se } => RevokeFromPhone {
-                person: person.relabel(p),
-                se: se.relabel(p),
+            SignRevocation => SignRevocation,
+            RevokeFromPhone { cert, sig } => RevokeFromPhone {
+                cert: cert.relabel(p),
+                sig: sig.relabel(p),
             },
             CardEvent { person, gen, event } => CardEvent {
                 person: person.relabel(p),
@@ -350,9 +365,8 @@ impl Relabel for Msg {
             BootStatusQuery { serial } => BootStatusQuery {
                 serial: serial.relabel(p),
             },
-            BootStatus { serial, status } => BootStatus {
-                serial: serial.relabel(p),
-                status: *status,
+            BootStatus { evidence } => BootStatus {
+                evidence: evidence.relabel(p),
             },
             Authenticate { login, pin_correct } => Authenticate {
                 login: login.relabel(p),
@@ -370,6 +384,112 @@ impl Relabel for Msg {
             StatusResponse { login, evidence } => StatusResponse {
                 login: login.relabel(p),
                 evidence: evidence.relabel(p),
+            },
+            Intercepted {
+                from,
+                to,
+                msg,
+                genuine,
+            } => Intercepted {
+                from: from.relabel(p),
+                to: to.relabel(p),
+                msg: Box::new(msg.relabel(p)),
+                genuine: *genuine,
+            },
+        }
+    }
+}
+
+impl Relabel for LossCase {
+    fn relabel(&self, p: &Perm) -> Self {
+        LossCase {
+            person: self.person.relabel(p),
+            ses: self.ses.relabel(p),
+            ..self.clone()
+        }
+    }
+}
+
+impl Relabel for IntruderState {
+    fn relabel(&self, p: &Perm) -> Self {
+        relabel_intruder(self, p).0
+    }
+}
+
+/// The intruder's state renamed, its knowledge sorted again as the intruder keeps it, and where
+/// each message moved (`moved[old] = new`), for the choices that point into the knowledge.
+fn relabel_intruder(s: &IntruderState, p: &Perm) -> (IntruderState, Vec<u8>) {
+    let mut known: Vec<(Msg, usize)> = s
+        .known
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.relabel(p), i))
+        .collect();
+    known.sort();
+    let mut moved = vec![0u8; known.len()];
+    for (new, (_, old)) in known.iter().enumerate() {
+        moved[*old] = u8::try_from(new).unwrap_or(u8::MAX);
+    }
+    let state = IntruderState {
+        known: known.into_iter().map(|(m, _)| m).collect(),
+        used: s.used,
+    };
+    (state, moved)
+}
+
+/// The intruder's choices renamed: indices follow their messages, and the list is sorted, as
+/// `intruder::choices` offers it.
+fn relabel_intruder_choices(choices: &[PartyChoice], p: &Perm, moved: &[u8]) -> Vec<PartyChoice> {
+    let mut v: Vec<PartyChoice> = choices
+        .iter()
+        .map(|c| match c.relabel(p) {
+            PartyChoice::Intruder(IntruderChoice::Replay { known, to, claimed }) => {
+                PartyChoice::Intruder(IntruderChoice::Replay {
+                    known: moved.get(usize::from(known)).copied().unwrap_or(known),
+                    to,
+                    claimed,
+                })
+            }
+            PartyChoice::Intruder(IntruderChoice::Forge(Forgery::AnswerWith { known, login })) => {
+                PartyChoice::Intruder(IntruderChoice::Forge(Forgery::AnswerWith {
+                    known: moved.get(usize::from(known)).copied().unwrap_or(known),
+                    login,
+                }))
+            }
+            other => other,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+impl Relabel for Forgery {
+    fn relabel(&self, p: &Perm) -> Self {
+        match *self {
+            Forgery::RevokeWithOwnKey { serial } => Forgery::RevokeWithOwnKey {
+                serial: serial.relabel(p),
+            },
+            // The index follows its message in `relabel_intruder_choices`.
+            Forgery::AnswerWith { known, login } => Forgery::AnswerWith {
+                known,
+                login: login.relabel(p),
+            },
+            Forgery::IssueWithoutApplication { person, se } => Forgery::IssueWithoutApplication {
+                person: person.relabel(p),
+                se: se.relabel(p),
+            },
+            Forgery::InstallApplet { person, se } => Forgery::InstallApplet {
+                person: person.relabel(p),
+                se: se.relabel(p),
+            },
+            Forgery::Install { person, se } => Forgery::Install {
+                person: person.relabel(p),
+                se: se.relabel(p),
+            },
+            Forgery::SimRetired { se } => Forgery::SimRetired { se: se.relabel(p) },
+            Forgery::AuthoriseInstall { person, se } => Forgery::AuthoriseInstall {
+                person: person.relabel(p),
+                se: se.relabel(p),
             },
         }
     }
@@ -397,11 +517,21 @@ impl Relabel for CaState {
             next_serial: self.next_serial,
             crl_published: self.crl_published,
             retired_ses: self.retired_ses.relabel(p),
-            loss_cases: self
-                .loss_cases
+            loss_cases: self.loss_cases.relabel(p),
+            phone_revocations: self
+                .phone_revocations
                 .iter()
-                .map(|&(x, c, u)| (x.relabel(p), c, u))
+                .map(|(s, k)| (s.relabel(p), k.relabel(p)))
                 .collect(),
+            refused: {
+                let mut r: Vec<(PersonId, AppNo)> = self
+                    .refused
+                    .iter()
+                    .map(|(person, app)| (person.relabel(p), *app))
+                    .collect();
+                r.sort();
+                r
+            },
         }
     }
 }
@@ -448,9 +578,17 @@ impl Relabel for RpState {
                     login: a.login.relabel(p),
                     serial: a.serial.relabel(p),
                     evidence_at: a.evidence_at,
+                    evidence_for: a.evidence_for.relabel(p),
                 })
                 .collect(),
-            rejected: self.rejected.relabel(p),
+            rejected: self
+                .rejected
+                .iter()
+                .map(|r| Rejection {
+                    login: r.login.relabel(p),
+                    status: r.status,
+                })
+                .collect(),
         }
     }
 }
@@ -522,6 +660,7 @@ impl Relabel for PartyState {
             PartyState::Mvno => PartyState::Mvno,
             PartyState::Applicant(s) => PartyState::Applicant(s.relabel(p)),
             PartyState::Se(s) => PartyState::Se(s.relabel(p)),
+            PartyState::Intruder(s) => PartyState::Intruder(s.relabel(p)),
         }
     }
 }
@@ -536,6 +675,7 @@ impl Relabel for Choice {
             },
             Choice::Steal { se } => Choice::Steal { se: se.relabel(p) },
             Choice::ThiefGuessesPin { se } => Choice::ThiefGuessesPin { se: se.relabel(p) },
+            Choice::ThiefLogin { se } => Choice::ThiefLogin { se: se.relabel(p) },
             Choice::ThiefRetargetsApplication { se } => {
                 Choice::ThiefRetargetsApplication { se: se.relabel(p) }
             }
@@ -558,6 +698,16 @@ impl Relabel for PartyChoice {
         match self {
             PartyChoice::Applicant(c) => PartyChoice::Applicant(c.relabel(p)),
             PartyChoice::Ca(c) => PartyChoice::Ca(*c),
+            PartyChoice::Intruder(IntruderChoice::Replay { known, to, claimed }) => {
+                PartyChoice::Intruder(IntruderChoice::Replay {
+                    known: *known,
+                    to: to.relabel(p),
+                    claimed: claimed.relabel(p),
+                })
+            }
+            PartyChoice::Intruder(IntruderChoice::Forge(f)) => {
+                PartyChoice::Intruder(IntruderChoice::Forge(f.relabel(p)))
+            }
         }
     }
 }
@@ -585,16 +735,28 @@ fn relabel_network(net: &Network<Msg>, p: &Perm, topo: &Topology) -> Network<Msg
 /// The global state under a renaming of persons.
 pub fn relabel_state(state: &JpkiState, p: &Perm) -> JpkiState {
     let persons = p.to.len() as u8;
-    let topo = Topology::new(persons, persons * p.k);
+    let intruder = state
+        .actor_states
+        .last()
+        .is_some_and(|s| matches!(**s, PartyState::Intruder(_)));
+    let topo = Topology::new(persons, persons * p.k).with_intruder(intruder);
     let n = state.actor_states.len();
     let mut actor_states = state.actor_states.clone();
     let mut random_choices = state.random_choices.clone();
     for ix in 0..n {
         let to = usize::from(p.actor(&topo, Id::from(ix)));
-        actor_states[to] = Arc::new(state.actor_states[ix].relabel(p));
         let mut rc = RandomChoices::default();
-        for (key, choices) in state.random_choices[ix].map.iter() {
-            rc.insert(key.clone(), choices.iter().map(|c| c.relabel(p)).collect());
+        if let PartyState::Intruder(s) = &*state.actor_states[ix] {
+            let (renamed, moved) = relabel_intruder(s, p);
+            actor_states[to] = Arc::new(PartyState::Intruder(renamed));
+            for (key, choices) in state.random_choices[ix].map.iter() {
+                rc.insert(key.clone(), relabel_intruder_choices(choices, p, &moved));
+            }
+        } else {
+            actor_states[to] = Arc::new(state.actor_states[ix].relabel(p));
+            for (key, choices) in state.random_choices[ix].map.iter() {
+                rc.insert(key.clone(), choices.iter().map(|c| c.relabel(p)).collect());
+            }
         }
         random_choices[to] = rc;
     }

@@ -3,10 +3,13 @@
 //! Properties, the readable counterexample output and the Explorer's state view read the world
 //! through this; nothing here changes state.
 
-use crate::actors::{JpkiState, PartyState};
+use crate::actors::{JpkiState, PartyState, Topology};
 use crate::applicant::ApplicantState;
 use crate::ca::CaState;
+use crate::config::Config;
+use crate::ids::Party;
 use crate::ids::{PersonId, SeId};
+use crate::intruder::IntruderState;
 use crate::msg::Msg;
 use crate::relying_party::RpState;
 use crate::se::SeState;
@@ -77,9 +80,39 @@ impl<'a> World<'a> {
         self.ses().nth(usize::from(se.0))
     }
 
-    /// Every message in flight.
+    /// Every message in flight, as its sender sent it: a message on its way through the intruder
+    /// counts once, without the wrapper.
     pub fn in_flight(&self) -> impl Iterator<Item = &'a Msg> {
-        envelopes(&self.state.network).map(|e| e.msg)
+        envelopes(&self.state.network).map(|e| inner(e.msg))
+    }
+
+    /// Every message in flight with the sender it names and its addressee: a message on its way
+    /// through the intruder counts with the sender and addressee its wrapper names.
+    pub fn in_flight_routed(
+        &self,
+        cfg: &Config,
+    ) -> impl Iterator<Item = (Party, Party, &'a Msg)> + 'a {
+        let topo = Topology::of(cfg);
+        envelopes(&self.state.network).map(move |e| match e.msg {
+            Msg::Intercepted { from, to, msg, .. } => (*from, *to, inner(msg)),
+            m => (topo.party(e.src), topo.party(e.dst), m),
+        })
+    }
+
+    /// The intruder's state, if the model has an intruder.
+    pub fn intruder(&self) -> Option<&'a IntruderState> {
+        self.state.actor_states.last().and_then(|s| match &**s {
+            PartyState::Intruder(x) => Some(x),
+            _ => None,
+        })
+    }
+}
+
+/// The message a wrapper carries, or the message itself.
+fn inner(msg: &Msg) -> &Msg {
+    match msg {
+        Msg::Intercepted { msg, .. } => inner(msg),
+        m => m,
     }
 }
 

@@ -210,6 +210,7 @@ fn ca_suspends_on_loss_and_unsuspends_only_what_was_suspended() {
         &Msg::ReportLoss {
             person: P0,
             case: 1,
+            ses: vec![SE0],
         },
     )
     .state;
@@ -249,6 +250,7 @@ fn ca_suspends_on_loss_and_unsuspends_only_what_was_suspended() {
         &Msg::ReportLoss {
             person: P0,
             case: 1,
+            ses: vec![SE0],
         },
     )
     .state;
@@ -274,6 +276,7 @@ fn ca_suspends_on_loss_and_unsuspends_only_what_was_suspended() {
         &Msg::ReportLoss {
             person: P0,
             case: 1,
+            ses: vec![SE0],
         },
     )
     .state;
@@ -288,11 +291,8 @@ fn ca_answers_ocsp_fresh_and_crl_as_published() {
     let revoked = ca::on_msg(
         &c,
         &issued,
-        Party::Applicant(P0),
-        &Msg::RevokeFromPhone {
-            person: P0,
-            se: SE0,
-        },
+        Party::Se(SE0),
+        &revocation(SE0, 3, se_key(SE0, 0).0),
     )
     .state;
     let login = LoginId { person: P0, n: 0 };
@@ -312,11 +312,12 @@ fn ca_answers_ocsp_fresh_and_crl_as_published() {
             Msg::StatusResponse {
                 evidence: StatusEvidence::Ocsp {
                     status: CertStatus::Revoked,
+                    nonce: Some(n),
                     ..
                 },
                 ..
             }
-        )]
+        )] if *n == login
     ));
 
     let crl_cfg = Config {
@@ -372,4 +373,192 @@ fn ca_flaw_serial_reuse_repeats_a_serial() {
     let (ca2, _) = issue(&cfg, &ca1, P1, SE2, 0, None);
     let serials: Vec<_> = ca2.certs.iter().map(|r| r.cert.serial).collect();
     assert_eq!(serials, vec![Serial(1), Serial(2), Serial(3), Serial(3)]);
+}
+
+/// A revocation request for phone certificate `serial` on `se`, signed with `signer`.
+fn revocation(se: SeId, serial: u8, signer: KeyName) -> Msg {
+    Msg::RevokeFromPhone {
+        cert: phone_cert(serial, P0, se, 0),
+        sig: Symbolic.sign(
+            signer,
+            Digest::Revocation {
+                serial: Serial(serial),
+            },
+        ),
+    }
+}
+
+#[test]
+fn ca_revokes_from_a_phone_only_what_its_own_key_signed() {
+    let cfg = Config::default();
+    let c = ctx(&cfg);
+    let (issued, _) = issue(&cfg, &ca::init(&c), P0, SE0, 0, None);
+    let status = |ca: &CaState| ca.record(Serial(3)).map(|r| r.status());
+    // Signed by another key (the intruder's, or another SE's): nothing happens.
+    for wrong in [KeyName::Intruder, se_key(SE1, 0).0] {
+        let s = ca::on_msg(&c, &issued, Party::Se(SE0), &revocation(SE0, 3, wrong)).state;
+        assert_eq!(s, issued, "{wrong:?}");
+    }
+    // A request naming a certificate the CA did not issue so (another subject) does nothing.
+    let mut other = revocation(SE0, 3, se_key(SE0, 0).0);
+    if let Msg::RevokeFromPhone { cert, .. } = &mut other {
+        cert.subject = Subject::Phone {
+            person: P0,
+            se: SE1,
+            app: AppNo(0),
+        };
+    }
+    assert_eq!(
+        ca::on_msg(&c, &issued, Party::Se(SE0), &other).state,
+        issued
+    );
+    // Signed inside the SE with the certificate's key: revoked, and the audit log names the key.
+    let ok = ca::on_msg(
+        &c,
+        &issued,
+        Party::Se(SE0),
+        &revocation(SE0, 3, se_key(SE0, 0).0),
+    )
+    .state;
+    assert_eq!(status(&ok), Some(CertStatus::Revoked));
+    assert_eq!(ok.phone_revocations, vec![(Serial(3), se_key(SE0, 0).0)]);
+    // The claimed sender is not what counts: the link is open.
+    assert_eq!(
+        ca::on_msg(
+            &c,
+            &issued,
+            Party::Se(SE1),
+            &revocation(SE0, 3, se_key(SE0, 0).0)
+        )
+        .state,
+        ok
+    );
+    // A late request for an old certificate cannot revoke the newer one on the same SE.
+    let (newer, _) = issue(&cfg, &ok, P0, SE0, 1, Some(Serial(3)));
+    let again = ca::on_msg(
+        &c,
+        &newer,
+        Party::Se(SE0),
+        &revocation(SE0, 3, se_key(SE0, 0).0),
+    )
+    .state;
+    assert_eq!(again, newer);
+    // The flawed CA takes the intruder's word for it.
+    let careless = Config {
+        flaws: cfg.flaws.with(Flaw::UncheckedPhoneRevocation),
+        ..cfg
+    };
+    let s = ca::on_msg(
+        &ctx(&careless),
+        &issued,
+        Party::Se(SE0),
+        &revocation(SE0, 3, KeyName::Intruder),
+    )
+    .state;
+    assert_eq!(status(&s), Some(CertStatus::Revoked));
+    assert_eq!(s.phone_revocations, vec![(Serial(3), KeyName::Intruder)]);
+}
+
+#[test]
+fn ca_certifies_nothing_for_an_se_reported_lost_until_the_case_closes() {
+    let cfg = Config::default();
+    let c = ctx(&cfg);
+    let report = Msg::ReportLoss {
+        person: P0,
+        case: 1,
+        ses: vec![SE0],
+    };
+    let lost = ca::on_msg(&c, &ca::init(&c), Party::Applicant(P0), &report).state;
+    assert_eq!(lost.loss_cases.len(), 1);
+    assert!(lost.loss_cases[0].open_at(lost.epoch));
+    // An issuance in flight for the stolen SE is refused; another SE of the person is served.
+    let (refused, out) = issue(&cfg, &lost, P0, SE0, 0, None);
+    assert_eq!(refused.certs, lost.certs);
+    assert_eq!(refused.refused, vec![(P0, AppNo(0))]);
+    assert!(matches!(
+        out[..],
+        [(Party::SpTsm, Msg::IssueRefused { .. })]
+    ));
+    let (other, out) = issue(&cfg, &lost, P0, SE1, 0, None);
+    assert!(matches!(out[..], [(Party::SpTsm, Msg::CertIssued { .. })]));
+    assert_eq!(
+        other.certs.last().map(|r| r.status()),
+        Some(CertStatus::Valid)
+    );
+    // Found again and unsuspended: the case closes and the SE can be served.
+    let closed = ca::on_msg(
+        &c,
+        &lost,
+        Party::Applicant(P0),
+        &Msg::Unsuspend {
+            person: P0,
+            case: 1,
+        },
+    )
+    .state;
+    assert!(closed.loss_cases[0].closed_at.is_some());
+    let (_, out) = issue(&cfg, &closed, P0, SE0, 0, None);
+    assert!(matches!(out[..], [(Party::SpTsm, Msg::CertIssued { .. })]));
+    // A refusal is final: a duplicate of the refused request, delivered after the case closed,
+    // is refused again (else it would be issued next to the newer application's certificate).
+    let closed_after_refusal = ca::on_msg(
+        &c,
+        &refused,
+        Party::Applicant(P0),
+        &Msg::Unsuspend {
+            person: P0,
+            case: 1,
+        },
+    )
+    .state;
+    let (again, out) = issue(&cfg, &closed_after_refusal, P0, SE0, 0, None);
+    assert_eq!(again.certs, closed_after_refusal.certs);
+    assert!(matches!(
+        out[..],
+        [(Party::SpTsm, Msg::IssueRefused { .. })]
+    ));
+    let (_, out) = issue(&cfg, &closed_after_refusal, P0, SE0, 1, None);
+    assert!(matches!(out[..], [(Party::SpTsm, Msg::CertIssued { .. })]));
+    // The flawed CA certifies the stolen SE as if nothing had been reported.
+    let flawed = Config {
+        flaws: cfg.flaws.with(Flaw::ReportSuspendsOnlyCurrent),
+        ..cfg
+    };
+    let (_, out) = issue(&flawed, &lost, P0, SE0, 0, None);
+    assert!(matches!(out[..], [(Party::SpTsm, Msg::CertIssued { .. })]));
+}
+
+#[test]
+fn ca_answers_a_booting_phone_with_a_signed_answer_to_the_phone_that_asked() {
+    let cfg = Config::default();
+    let c = ctx(&cfg);
+    let (issued, _) = issue(&cfg, &ca::init(&c), P0, SE0, 0, None);
+    let step = ca::on_msg(
+        &c,
+        &issued,
+        Party::Se(SE1),
+        &Msg::BootStatusQuery { serial: Serial(3) },
+    );
+    assert!(matches!(
+        &step.out.0[..],
+        [(
+            Party::Se(SE1),
+            Msg::BootStatus {
+                evidence: StatusEvidence::Ocsp {
+                    status: CertStatus::Valid,
+                    nonce: None,
+                    ..
+                }
+            }
+        )]
+    ));
+    // Only a phone asks (the relying party uses StatusRequest).
+    assert!(ca::on_msg(
+        &c,
+        &issued,
+        Party::RelyingParty,
+        &Msg::BootStatusQuery { serial: Serial(3) }
+    )
+    .out
+    .is_empty());
 }

@@ -14,14 +14,14 @@ fn relying_party_accepts_only_valid_status_and_good_signatures() {
             se: SE0,
             app: AppNo(0),
         },
-        jpkisim_model::crypto::Digest::Login(login),
+        Digest::Login(login),
     );
     let forged = Symbolic.sign(
         KeyName::Se {
             se: SE1,
             app: AppNo(0),
         },
-        jpkisim_model::crypto::Digest::Login(login),
+        Digest::Login(login),
     );
     let rp0 = RpState::default();
     assert_eq!(
@@ -54,14 +54,16 @@ fn relying_party_accepts_only_valid_status_and_good_signatures() {
             }
         )]
     );
-    let answer = |status| Msg::StatusResponse {
+    let answer_for = |status, nonce| Msg::StatusResponse {
         login,
         evidence: StatusEvidence::Ocsp {
             serial: Serial(3),
             status,
             at: Epoch(4),
+            nonce,
         },
     };
+    let answer = |status| answer_for(status, Some(login));
     let ok = relying_party::on_msg(&c, &pending.state, Party::Ca, &answer(CertStatus::Valid)).state;
     assert_eq!(ok.accepted.len(), 1);
     assert_eq!(ok.accepted[0].evidence_at, Epoch(4));
@@ -72,10 +74,26 @@ fn relying_party_accepts_only_valid_status_and_good_signatures() {
     ] {
         let no = relying_party::on_msg(&c, &pending.state, Party::Ca, &answer(bad)).state;
         assert!(
-            no.accepted.is_empty() && no.rejected == vec![login],
+            no.accepted.is_empty() && no.rejected == vec![Rejection { login, status: bad }],
             "{bad:?}"
         );
     }
+    // An OCSP answer made for another request (an old one replayed) decides nothing: the login
+    // waits for its own answer. Only the flawed relying party takes it.
+    let other = LoginId { person: P0, n: 7 };
+    for nonce in [Some(other), None] {
+        let stale = answer_for(CertStatus::Valid, nonce);
+        let s = relying_party::on_msg(&c, &pending.state, Party::Ca, &stale).state;
+        assert_eq!(s, pending.state, "{nonce:?}");
+        let careless = Config {
+            flaws: cfg.flaws.with(Flaw::RpIgnoresOcspNonce),
+            ..cfg
+        };
+        let s = relying_party::on_msg(&ctx(&careless), &pending.state, Party::Ca, &stale).state;
+        assert_eq!(s.accepted.len(), 1);
+        assert_eq!(s.accepted[0].evidence_for, nonce);
+    }
+    assert_eq!(ok.accepted[0].evidence_for, Some(login));
     let lax = Config {
         flaws: cfg.flaws.with(Flaw::SuspendIgnored),
         ..cfg

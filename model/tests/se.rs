@@ -166,26 +166,12 @@ fn se_wipes_on_boot_when_its_certificate_was_revoked() {
         boot.out.0,
         vec![(Party::Ca, Msg::BootStatusQuery { serial: Serial(3) })]
     );
-    let valid = se::on_msg(
-        &c,
-        &s,
-        Party::Ca,
-        &Msg::BootStatus {
-            serial: Serial(3),
-            status: CertStatus::Valid,
-        },
-    );
+    let valid = se::on_msg(&c, &s, Party::Ca, &boot_status(3, CertStatus::Valid));
     assert_eq!(valid.state, s);
-    let wiped = se::on_msg(
-        &c,
-        &s,
-        Party::Ca,
-        &Msg::BootStatus {
-            serial: Serial(3),
-            status: CertStatus::Revoked,
-        },
-    )
-    .state;
+    // An answer about another certificate says nothing about this one.
+    let other = se::on_msg(&c, &s, Party::Ca, &boot_status(4, CertStatus::Revoked));
+    assert_eq!(other.state, s);
+    let wiped = se::on_msg(&c, &s, Party::Ca, &boot_status(3, CertStatus::Revoked)).state;
     assert!(wiped.learned_revoked && wiped.key.is_none() && wiped.cert.is_none());
     assert_eq!(wiped.applet.map(|a| a.life), Some(Lifecycle::Deleted));
     let flawed = Config {
@@ -196,13 +182,86 @@ fn se_wipes_on_boot_when_its_certificate_was_revoked() {
         &ctx(&flawed),
         &s,
         Party::Ca,
-        &Msg::BootStatus {
-            serial: Serial(3),
-            status: CertStatus::Revoked,
-        },
+        &boot_status(3, CertStatus::Revoked),
     )
     .state;
     assert!(kept.learned_revoked && kept.key.is_some());
+}
+
+/// The CA's signed answer to a booting phone about certificate `serial`.
+fn boot_status(serial: u8, status: CertStatus) -> Msg {
+    Msg::BootStatus {
+        evidence: StatusEvidence::Ocsp {
+            serial: Serial(serial),
+            status,
+            at: Epoch(2),
+            nonce: None,
+        },
+    }
+}
+
+#[test]
+fn se_signs_a_revocation_of_its_own_certificate_with_its_key_after_the_pin() {
+    let cfg = Config::default();
+    let c = ctx(&cfg);
+    assert!(
+        se::on_msg(
+            &c,
+            &se::init(SE0),
+            Party::Applicant(P0),
+            &Msg::SignRevocation
+        )
+        .out
+        .is_empty(),
+        "nothing to revoke before personalisation"
+    );
+    let s = personalised(&cfg);
+    let step = se::on_msg(&c, &s, Party::Applicant(P0), &Msg::SignRevocation);
+    let sig = Symbolic.sign(se_key(SE0, 0).0, Digest::Revocation { serial: Serial(3) });
+    assert_eq!(
+        step.out.0,
+        vec![(
+            Party::Ca,
+            Msg::RevokeFromPhone {
+                cert: phone_cert(3, P0, SE0, 0),
+                sig
+            }
+        )]
+    );
+    assert_eq!(
+        effect(&step),
+        Some(&SeEffect::CheckPin {
+            entered: PinEntry::Correct,
+            outcome: PinOutcome::Accepted,
+            signature: Some(sig),
+        })
+    );
+    // Only the phone's owner (its UI app) asks the SE to sign.
+    assert!(
+        se::on_msg(&c, &s, Party::Applicant(P1), &Msg::SignRevocation)
+            .out
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_escrowing_applet_sends_its_private_key_and_a_correct_one_never_does() {
+    let cfg = Config::default();
+    let c = ctx(&cfg);
+    let installed = se::on_msg(&c, &se::init(SE0), Party::SeTsm, &install(P0, 0));
+    assert!(matches!(
+        installed.out.0[..],
+        [(Party::SpTsm, Msg::AppletInstalled { escrow: None, .. })]
+    ));
+    let flawed = Config {
+        flaws: cfg.flaws.with(Flaw::SeKeyEscrow),
+        ..cfg
+    };
+    let escrowed = se::on_msg(&ctx(&flawed), &se::init(SE0), Party::SeTsm, &install(P0, 0));
+    assert!(matches!(
+        escrowed.out.0[..],
+        [(Party::SpTsm, Msg::AppletInstalled { escrow: Some(KeyDelivery::Plain(k)), .. })] if PublicKey(k) == se_key(SE0, 0)
+    ));
 }
 
 /// The effect each SE step hands the card: what the reference's device carries out.
@@ -226,6 +285,7 @@ fn se_steps_name_the_card_work_install_personalise_lock_wipe() {
                 se: SE0,
                 app: AppNo(0)
             }),
+            escrow: None,
         })
     );
     assert_eq!(
@@ -265,10 +325,7 @@ fn se_steps_name_the_card_work_install_personalise_lock_wipe() {
         None,
         "locking a locked applet asks nothing"
     );
-    let revoked = Msg::BootStatus {
-        serial: Serial(3),
-        status: CertStatus::Revoked,
-    };
+    let revoked = boot_status(3, CertStatus::Revoked);
     assert_eq!(
         effect(&se::on_msg(&c, &s, Party::Ca, &revoked)),
         Some(&SeEffect::Wipe)

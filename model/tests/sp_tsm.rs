@@ -32,6 +32,7 @@ fn sp_tsm_drives_issuance_and_supersedes_the_current_certificate() {
             se: SE0,
             app: AppNo(0),
             key: Some(key),
+            escrow: None,
         },
     );
     assert!(matches!(
@@ -81,6 +82,7 @@ fn sp_tsm_drives_issuance_and_supersedes_the_current_certificate() {
             se: SE1,
             app: AppNo(1),
             key: Some(key1),
+            escrow: None,
         },
     );
     assert!(matches!(
@@ -106,6 +108,7 @@ fn sp_tsm_drives_issuance_and_supersedes_the_current_certificate() {
             se: SE1,
             app: AppNo(1),
             key: Some(key1),
+            escrow: None,
         },
     );
     assert!(matches!(
@@ -184,6 +187,7 @@ fn sp_tsm_ignores_a_stale_refusal_for_a_session_that_moved_on() {
             se: SE0,
             app: AppNo(0),
             key: Some(key),
+            escrow: None,
         },
     )
     .state;
@@ -243,6 +247,7 @@ fn sp_tsm_goes_through_the_mvno_and_seals_centre_keys() {
             se: SE0,
             app: AppNo(0),
             key: None,
+            escrow: None,
         },
     );
     let center = KeyName::Center {

@@ -2,7 +2,7 @@
 //! every person-renaming of it must map to the same representative, and renaming twice must give
 //! the state back. Checked on every reachable state of small two-person models.
 
-use jpkisim_model::config::{Budgets, Config, Medium, RevocationCheck};
+use jpkisim_model::config::{Budgets, Compromised, Config, Medium, RevocationCheck, Role, Thief};
 use jpkisim_model::symmetry::{relabel_state, representative, swap};
 use jpkisim_model::JpkiState;
 use stateright::{Checker, Model};
@@ -72,9 +72,26 @@ fn small() -> Config {
             sim_events: 1,
             device_events: 1,
             events: 3,
+            intrusions: 1,
         },
         ..Config::default()
     }
+}
+
+/// The hostile world: a thief who knows the PIN, the network intruder, and a compromised SP-TSM
+/// and SE-TSM whose keys the intruder holds (its knowledge and its choices point into each other).
+fn hostile() -> Config {
+    Config {
+        thief: Thief::KnowsPin,
+        intruder: true,
+        compromised: Compromised::NONE.with(Role::SpTsm).with(Role::SeTsm),
+        ..small()
+    }
+}
+
+#[test]
+fn representative_is_canonical_in_a_hostile_world() {
+    check(hostile());
 }
 
 #[test]
@@ -167,7 +184,18 @@ fn renaming_persons_commutes_with_every_transition() {
         carrier: jpkisim_model::config::Carrier::Mvno,
         ..small()
     };
-    for cfg in [events3, dup, gp_center_crl, mvno] {
+    let mvno_compromised = Config {
+        compromised: Compromised::NONE.with(Role::Mvno),
+        ..mvno
+    };
+    for cfg in [
+        events3,
+        dup,
+        gp_center_crl,
+        mvno,
+        hostile(),
+        mvno_compromised,
+    ] {
         commutes(cfg);
     }
 }

@@ -2,14 +2,18 @@
 //!
 //! Every property has a stable snake_case id used by the CLI, the JSON report and the manifest.
 //! Safety properties (`always`) must hold in every reachable state; reachability properties
-//! (`sometimes`) must be witnessed, so that no safety property holds only because nothing happens.
-//! Conditions read the global state through [`World`]; they never change it.
+//! (`sometimes`) must be witnessed. Each safety property also declares its *trigger*: the event or
+//! state without which it says nothing (for `pin_lockout`, a PIN entered after three wrong ones).
+//! A check reports a safety property that holds but whose trigger no reachable state reaches as
+//! "holds, never triggered", never as a plain "holds". Conditions read the global state through
+//! [`World`]; they never change it.
 
 use jpkisim_model::applicant::Holder;
 use jpkisim_model::ca::CertRecord;
-use jpkisim_model::config::{Carrier, Config, Medium};
+use jpkisim_model::config::{Carrier, Config, KeyGen, Medium, RevocationCheck, Thief};
 use jpkisim_model::crypto::{KeyDelivery, KeyName, Subject};
-use jpkisim_model::msg::{CertStatus, Msg};
+use jpkisim_model::ids::{Epoch, LoginId, Party};
+use jpkisim_model::msg::{CertStatus, Msg, StatusEvidence};
 use jpkisim_model::se::{Lifecycle, AUTH_PIN_TRIES};
 use jpkisim_model::{JpkiModel, JpkiState, World};
 use serde::Serialize;
@@ -41,6 +45,20 @@ pub struct PropertyDef {
     pub condition: fn(&Config, &World<'_>) -> bool,
     /// The same condition in the form Stateright takes.
     pub stateright: fn(&JpkiModel, &JpkiState) -> bool,
+    /// For a safety property, what must happen for it to say anything.
+    pub trigger: Option<Trigger>,
+}
+
+/// The event or state without which a safety property says nothing. A check searches for it the
+/// way it searches for a reachability property's witness: [`Trigger::target`] is that search
+/// target, so any exploration engine that finds the shallowest witness of a reachability property
+/// also finds the first depth at which the trigger holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Trigger {
+    /// What triggers the property, in one line.
+    pub summary: &'static str,
+    /// The trigger as a reachability property (id `<property>.trigger`).
+    pub target: &'static PropertyDef,
 }
 
 impl PropertyDef {
@@ -52,6 +70,20 @@ impl PropertyDef {
 
 fn always_applies(_: &Config) -> Result<(), &'static str> {
     Ok(())
+}
+
+/// A fourth PIN entry after three wrong ones needs four PIN entries and, with the application
+/// that issues the key, five counted events of one person. The default budgets (three entries,
+/// four events) cannot reach it, and raising them for two persons takes the default check well
+/// past a minute (docs/performance.md), so there the property is declared not applicable rather
+/// than reported as a vacuous "holds"; the manifest checks it with the budgets it needs.
+fn pin_budget_past_lockout(cfg: &Config) -> Result<(), &'static str> {
+    let entries = AUTH_PIN_TRIES + 1;
+    if cfg.budgets.pin_entries >= entries && cfg.budgets.events > entries {
+        Ok(())
+    } else {
+        Err("needs a PIN entry after three wrong ones: at least 4 PIN entries and 5 events per person (--pin-entries 4 --events 5)")
+    }
 }
 
 fn sim_only(cfg: &Config) -> Result<(), &'static str> {
@@ -70,6 +102,14 @@ fn mvno_only(cfg: &Config) -> Result<(), &'static str> {
     }
 }
 
+fn mvno_path(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.carrier == Carrier::Mvno {
+        Ok(())
+    } else {
+        Err("needs MVNO subscribers (carrier mvno): only their installations pass a party without the SIM's issuer keys")
+    }
+}
+
 fn sim_with_spare(cfg: &Config) -> Result<(), &'static str> {
     sim_only(cfg)?;
     if cfg.ses_per_person > 1 {
@@ -84,6 +124,49 @@ fn phone_bound_with_two(cfg: &Config) -> Result<(), &'static str> {
         return Err("needs phones with their own SE (medium gp-se): a stolen SIM is replaced by the carrier, which the model does not include");
     }
     two_ses(cfg)
+}
+
+fn keys_on_se(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.keygen == KeyGen::OnSe {
+        Ok(())
+    } else {
+        Err("needs keys generated in the SE (keygen on-se): J-LIS generates them here")
+    }
+}
+
+fn keys_at_center(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.keygen == KeyGen::Center {
+        Ok(())
+    } else {
+        Err("needs keys generated at J-LIS (keygen center): no private key travels when the SE generates it")
+    }
+}
+
+fn thief_knows_pin(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.thief == Thief::KnowsPin {
+        Ok(())
+    } else {
+        Err("needs a thief who knows the PIN (thief knows-pin): one who only guesses never gets a login to a relying party")
+    }
+}
+
+fn against_a_network_intruder(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.intruder {
+        Ok(())
+    } else {
+        Err("needs a network intruder (--intruder): honest phones only send revocations signed with their own key, and no compromised party alone has a link that carries one (docs/trust.md)")
+    }
+}
+
+fn ocsp_against_an_intruder(cfg: &Config) -> Result<(), &'static str> {
+    if cfg.revocation != RevocationCheck::Ocsp {
+        return Err("needs OCSP (revocation ocsp): a CRL answers no particular request");
+    }
+    if cfg.intruder {
+        Ok(())
+    } else {
+        Err("needs an intruder (--intruder): only an intruder hands the relying party a status answer made for another request")
+    }
 }
 
 fn two_ses(cfg: &Config) -> Result<(), &'static str> {
@@ -173,14 +256,25 @@ fn distinct_serials(_cfg: &Config, w: &World<'_>) -> bool {
     serials.windows(2).all(|p| p[0] != p[1])
 }
 
+/// The private key a message carries, sealed or not.
+fn private_key_in(m: &Msg) -> Option<KeyName> {
+    match m {
+        Msg::StoreData { key: Some(d), .. }
+        | Msg::AppletInstalled {
+            escrow: Some(d), ..
+        } => Some(d.key()),
+        _ => None,
+    }
+}
+
 fn private_key_never_leaves_se(_cfg: &Config, w: &World<'_>) -> bool {
     let held_where_made = w.ses().all(|se| match se.key {
         Some(KeyName::Se { se: made_in, .. }) => made_in == se.id,
         _ => true,
     });
-    let none_in_flight = w.in_flight().all(|m| {
-        !matches!(m, Msg::StoreData { key: Some(d), .. } if matches!(d.key(), KeyName::Se { .. }))
-    });
+    let none_in_flight = w
+        .in_flight()
+        .all(|m| !matches!(private_key_in(m), Some(KeyName::Se { .. })));
     held_where_made && none_in_flight
 }
 
@@ -201,19 +295,186 @@ fn old_se_wiped_after_boot(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn applet_only_via_authorised_tsm(_cfg: &Config, w: &World<'_>) -> bool {
-    w.ses().all(|se| {
-        se.applet
-            .is_none_or(|a| a.installed_by == jpkisim_model::ids::Party::SeTsm)
-    })
+    w.ses()
+        .all(|se| se.applet.is_none_or(|a| a.installed_by == Party::SeTsm))
 }
 
 fn disposed_se_never_accepted(_cfg: &Config, w: &World<'_>) -> bool {
+    w.rp.accepted
+        .iter()
+        .all(|acc| !login_is(w, acc.login, |l| l.after_retirement))
+}
+
+/// Whether the person's record of `login` says `what`.
+fn login_is(
+    w: &World<'_>,
+    login: LoginId,
+    what: impl Fn(&jpkisim_model::applicant::LoginRecord) -> bool,
+) -> bool {
+    w.applicant(login.person)
+        .is_some_and(|a| a.logins.iter().any(|l| l.login == login && what(l)))
+}
+
+/// Whether `person`'s loss report covered status evidence produced at `epoch`.
+fn reported_lost_at(w: &World<'_>, login: LoginId, epoch: Epoch) -> bool {
+    w.ca.loss_cases
+        .iter()
+        .any(|c| c.person == login.person && c.open_at(epoch))
+}
+
+fn stolen_se_unusable_after_report(_cfg: &Config, w: &World<'_>) -> bool {
     w.rp.accepted.iter().all(|acc| {
-        w.applicant(acc.login.person).is_none_or(|a| {
-            a.logins
-                .iter()
-                .all(|l| l.login != acc.login || !l.after_retirement)
+        !login_is(w, acc.login, |l| l.by_thief) || !reported_lost_at(w, acc.login, acc.evidence_at)
+    })
+}
+
+fn phone_revocation_authentic(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ca.phone_revocations.iter().all(|(serial, signer)| {
+        w.ca.record(*serial)
+            .is_some_and(|r| r.cert.key.0 == *signer)
+    })
+}
+
+fn status_evidence_fresh(_cfg: &Config, w: &World<'_>) -> bool {
+    w.rp.accepted
+        .iter()
+        .all(|acc| acc.evidence_for == Some(acc.login))
+}
+
+// ---- triggers: what must happen for a safety property to say anything -------------------
+
+fn a_second_certificate_issued(_cfg: &Config, w: &World<'_>) -> bool {
+    w.applicants()
+        .any(|a| w.ca.phone_certs_of(a.person).count() >= 2)
+}
+
+/// Every login the relying party decided.
+fn decisions<'a>(w: &'a World<'_>) -> impl Iterator<Item = LoginId> + 'a {
+    w.rp.accepted
+        .iter()
+        .map(|a| a.login)
+        .chain(w.rp.rejected.iter().map(|r| r.login))
+}
+
+/// Whether the relying party judged a login on evidence that gave (rejected) or should have
+/// given (accepted on evidence produced then) its certificate this status.
+fn judged_with_status(w: &World<'_>, status: CertStatus) -> bool {
+    w.rp.rejected.iter().any(|r| r.status == status)
+        || w.rp.accepted.iter().any(|a| {
+            w.ca.record(a.serial)
+                .and_then(|r| r.status_at(a.evidence_at))
+                .is_some_and(|s| s == status)
         })
+}
+
+fn judged_revoked(_cfg: &Config, w: &World<'_>) -> bool {
+    judged_with_status(w, CertStatus::Revoked)
+}
+
+fn judged_suspended(_cfg: &Config, w: &World<'_>) -> bool {
+    judged_with_status(w, CertStatus::Suspended)
+}
+
+fn undesignated_se_named(cfg: &Config, w: &World<'_>) -> bool {
+    let designated = |person, app, se| {
+        w.applicant(person)
+            .is_some_and(|a| a.applications.contains(&(app, se)))
+    };
+    w.in_flight_routed(cfg).any(|(_, to, m)| match (to, m) {
+        (_, Msg::Apply(a)) => !designated(a.person, a.app, a.se),
+        (Party::Se(se), Msg::Install { person, app }) => !designated(*person, *app, se),
+        _ => false,
+    })
+}
+
+fn issue_under_bad_card_or_no_application(_cfg: &Config, w: &World<'_>) -> bool {
+    w.in_flight().any(|m| match m {
+        Msg::IssueCert {
+            person, app, card, ..
+        } => {
+            let card_valid =
+                w.ca.record(*card)
+                    .is_some_and(|r| r.status() == CertStatus::Valid);
+            let applied = w
+                .applicant(*person)
+                .is_some_and(|a| a.applications.iter().any(|(n, _)| n == app));
+            !card_valid || !applied
+        }
+        _ => false,
+    })
+}
+
+fn card_went_bad_under_a_live_phone_cert(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).any(|r| {
+        let Some(card) = r.linked_card.and_then(|c| w.ca.record(c)) else {
+            return false;
+        };
+        let went_bad = card.history.iter().find(|(_, s)| *s != CertStatus::Valid);
+        went_bad.is_some_and(|(at, _)| r.status_at(*at).is_some_and(CertStatus::is_live))
+    })
+}
+
+fn pin_tried_after_lockout(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses().any(|se| se.ghost_tried_after_lockout)
+}
+
+fn a_certificate_issued(cfg: &Config, w: &World<'_>) -> bool {
+    w.ca.certs.len() > usize::from(cfg.persons)
+}
+
+fn key_generated_in_an_se(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses().any(|se| matches!(se.key, Some(KeyName::Se { .. })))
+}
+
+fn centre_key_in_flight(_cfg: &Config, w: &World<'_>) -> bool {
+    w.in_flight()
+        .any(|m| matches!(private_key_in(m), Some(KeyName::Center { .. })))
+}
+
+fn se_learned_revocation(_cfg: &Config, w: &World<'_>) -> bool {
+    w.ses().any(|se| se.learned_revoked)
+}
+
+fn installation_through_the_mvno(cfg: &Config, w: &World<'_>) -> bool {
+    w.in_flight_routed(cfg).any(|(_, to, m)| {
+        matches!(
+            (to, m),
+            (Party::Mvno, Msg::InstallApplet { .. }) | (_, Msg::AuthoriseInstall { .. })
+        )
+    })
+}
+
+fn login_from_retired_sim_judged(_cfg: &Config, w: &World<'_>) -> bool {
+    let pending = w.rp.pending.iter().map(|(l, _)| *l);
+    decisions(w)
+        .chain(pending)
+        .any(|l| login_is(w, l, |r| r.after_retirement))
+}
+
+fn stolen_login_judged_after_report(_cfg: &Config, w: &World<'_>) -> bool {
+    let rejected_as_lost = w.rp.rejected.iter().any(|r| {
+        r.status == CertStatus::Suspended
+            && login_is(w, r.login, |l| l.by_thief)
+            && w.ca.loss_cases.iter().any(|c| c.person == r.login.person)
+    });
+    let accepted_after = w.rp.accepted.iter().any(|a| {
+        login_is(w, a.login, |l| l.by_thief) && reported_lost_at(w, a.login, a.evidence_at)
+    });
+    rejected_as_lost || accepted_after
+}
+
+fn revocation_not_signed_by_its_phone(_cfg: &Config, w: &World<'_>) -> bool {
+    w.in_flight()
+        .any(|m| matches!(m, Msg::RevokeFromPhone { cert, sig } if sig.signer != cert.key.0))
+}
+
+fn status_answer_for_another_request(_cfg: &Config, w: &World<'_>) -> bool {
+    w.in_flight().any(|m| match m {
+        Msg::StatusResponse {
+            login,
+            evidence: StatusEvidence::Ocsp { nonce, .. },
+        } => *nonce != Some(*login),
+        _ => false,
     })
 }
 
@@ -292,13 +553,9 @@ fn pin_blocked(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn sim_moved_still_usable(_cfg: &Config, w: &World<'_>) -> bool {
-    w.rp.accepted.iter().any(|acc| {
-        w.applicant(acc.login.person).is_some_and(|a| {
-            a.logins
-                .iter()
-                .any(|l| l.login == acc.login && l.after_move)
-        })
-    })
+    w.rp.accepted
+        .iter()
+        .any(|acc| login_is(w, acc.login, |l| l.after_move))
 }
 
 fn carrier_switched_and_reissued(cfg: &Config, w: &World<'_>) -> bool {
@@ -312,12 +569,14 @@ fn old_se_wiped(_cfg: &Config, w: &World<'_>) -> bool {
 }
 
 fn retired_sim_login_rejected(_cfg: &Config, w: &World<'_>) -> bool {
-    w.rp.rejected.iter().any(|login| {
-        w.applicant(login.person).is_some_and(|a| {
-            a.logins
-                .iter()
-                .any(|l| l.login == *login && l.after_retirement)
-        })
+    w.rp.rejected
+        .iter()
+        .any(|r| login_is(w, r.login, |l| l.after_retirement))
+}
+
+fn thief_accepted_before_report(_cfg: &Config, w: &World<'_>) -> bool {
+    w.rp.accepted.iter().any(|acc| {
+        login_is(w, acc.login, |l| l.by_thief) && !reported_lost_at(w, acc.login, acc.evidence_at)
     })
 }
 
@@ -326,7 +585,8 @@ fn mvno_issued(cfg: &Config, w: &World<'_>) -> bool {
 }
 
 macro_rules! catalogue {
-    ($($kind:ident $id:ident ($applies:path): $summary:literal; $source:literal;)*) => {
+    ($($kind:ident $id:ident ($applies:path) $([$trig:ident: $tsum:literal])?:
+        $summary:literal; $source:literal;)*) => {
         /// Wrappers in the `fn` form Stateright needs (its conditions cannot capture anything).
         mod stateright_form {
             use super::*;
@@ -334,7 +594,32 @@ macro_rules! catalogue {
                 pub(super) fn $id(m: &JpkiModel, s: &JpkiState) -> bool {
                     World::of(s).is_some_and(|w| super::$id(&m.cfg, &w))
                 }
+                $(
+                    pub(super) fn $trig(m: &JpkiModel, s: &JpkiState) -> bool {
+                        World::of(s).is_some_and(|w| super::$trig(&m.cfg, &w))
+                    }
+                )?
             )*
+        }
+
+        /// Each safety property's trigger as a reachability property (`<id>.trigger`), the
+        /// target an exploration searches for.
+        pub mod trigger_targets {
+            #![allow(non_upper_case_globals)]
+            use super::*;
+            $($(
+                /// The trigger of the property of the same name.
+                pub const $id: PropertyDef = PropertyDef {
+                    id: concat!(stringify!($id), ".trigger"),
+                    kind: Kind::Sometimes,
+                    summary: $tsum,
+                    source: $source,
+                    applies: $applies,
+                    condition: super::$trig,
+                    stateright: super::stateright_form::$trig,
+                    trigger: None,
+                };
+            )?)*
         }
 
         /// Every property, safety first, in catalogue order.
@@ -347,51 +632,81 @@ macro_rules! catalogue {
                 applies: $applies,
                 condition: $id,
                 stateright: stateright_form::$id,
+                trigger: catalogue!(@trigger $id $($trig $tsum)?),
             },
         )*];
+    };
+    (@trigger $id:ident) => { None };
+    (@trigger $id:ident $trig:ident $tsum:literal) => {
+        Some(Trigger { summary: $tsum, target: &trigger_targets::$id })
     };
 }
 
 catalogue! {
-    Always no_double_issuance (always_applies):
+    Always no_double_issuance (always_applies)
+        [a_second_certificate_issued: "A person is issued a second phone certificate."]:
         "At most one usable (valid or suspended) phone certificate per person at any time.";
         "Seed 004 / lifecycle: one device per person; issuance on a new phone revokes the previous one, and even a first issuance must check that nothing is issued yet (no double issuance).";
-    Always revoked_never_accepted (always_applies):
+    Always revoked_never_accepted (always_applies)
+        [judged_revoked: "The relying party judges a login on evidence produced while its certificate was revoked."]:
         "No relying party accepts a login on status evidence obtained when the certificate was already revoked.";
         "Seed 002: only the CRL/OCSP status counts as revocation; relying parties must see it.";
-    Always suspended_never_accepted (always_applies):
+    Always suspended_never_accepted (always_applies)
+        [judged_suspended: "The relying party judges a login on evidence produced while its certificate was suspended."]:
         "No relying party accepts a login on status evidence obtained while the certificate was suspended.";
         "Seed 004 / lifecycle: after a reported loss the certificates are suspended (24-hour hotline).";
-    Always key_only_in_designated_se (always_applies):
+    Always key_only_in_designated_se (always_applies)
+        [undesignated_se_named: "An application or an installation names an SE its application did not designate (a thief's retargeted application, a forged installation)."]:
         "A personalised key for a person sits only in an SE that person designated in an application.";
         "Seed 003 open question: how to make sure the applet goes only to the terminal the applicant designated.";
-    Always issuance_requires_valid_card_application (always_applies):
+    Always issuance_requires_valid_card_application (always_applies)
+        [issue_under_bad_card_or_no_application: "An issue request is on its way to the CA under a card certificate no longer valid, or for an application the person never made."]:
         "Every phone certificate answers an application the person made, signed with a card certificate valid at issuance.";
         "Seed 004 / lifecycle: the application is signed online with the card's signing certificate.";
-    Always card_revocation_cascades (always_applies):
+    Always card_revocation_cascades (always_applies)
+        [card_went_bad_under_a_live_phone_cert: "A card certificate is revoked or expires while a phone certificate issued under it is usable."]:
         "When a card certificate is revoked or expires, no phone certificate issued under it stays usable.";
         "Seed 003 (linkage of card and phone certificates); lifecycle: phone certificates expire with the card's, renewal needs a new application.";
-    Always pin_lockout (always_applies):
+    Always pin_lockout (pin_budget_past_lockout)
+        [pin_tried_after_lockout: "A PIN is entered after three consecutive wrong ones."]:
         "After 3 consecutive wrong auth PINs an SE signs nothing until it is re-personalised.";
         "Seed 003 open question: PIN forgotten or locked; the card's auth PIN blocks after 3 tries (docs/applet.md).";
-    Always distinct_serials (always_applies):
+    Always distinct_serials (always_applies)
+        [a_certificate_issued: "The CA issues a certificate besides the cards it started with."]:
         "No two certificates, card or phone, share a serial number.";
         "Lifecycle: phone certificates must be distinguishable from card certificates (own serials).";
-    Always private_key_never_leaves_se (always_applies):
+    Always private_key_never_leaves_se (keys_on_se)
+        [key_generated_in_an_se: "An SE generates a key pair."]:
         "A key generated in an SE stays in that SE and never travels in a message.";
         "Seed 003 open question: key pair generated in the SIM (on-SE mode); lifecycle: the card's keys never leave the card.";
-    Always center_key_only_encrypted (always_applies):
+    Always center_key_only_encrypted (keys_at_center)
+        [centre_key_in_flight: "A key J-LIS generated is on its way to an SE."]:
         "No private key ever travels in the clear (centre-generated keys go sealed for their SE).";
         "Seed 003: key generated at J-LIS and downloaded through the secure channel plus SP content encryption.";
-    Always old_se_wiped_after_boot (always_applies):
+    Always old_se_wiped_after_boot (always_applies)
+        [se_learned_revocation: "An SE learns on boot that its certificate is revoked."]:
         "An SE that learned on boot that its certificate is revoked no longer holds the key.";
         "Seed 004 / lifecycle: if the old phone comes online later, its SE deletes the key and certificate when it boots.";
-    Always applet_only_via_authorised_tsm (always_applies):
+    Always applet_only_via_authorised_tsm (mvno_path)
+        [installation_through_the_mvno: "An installation is asked of the MVNO, which holds no issuer keys."]:
         "Every applet instance was installed by the SE issuer's TSM (for MVNO subscribers, on the authorised MVNO's request).";
         "Seed 000: the SIM belongs to the host MNO and the MVNO has no TSM, so the MVNO path needs the host MNO's TSM and its authorisation.";
-    Always disposed_se_never_accepted (always_applies):
+    Always disposed_se_never_accepted (sim_only)
+        [login_from_retired_sim_judged: "A login from a SIM taken out of service reaches the relying party."]:
         "No login started from a SIM after it was taken out of service (ported or disposed) is accepted.";
         "Seed 003 open questions: moving the function between SIMs (MNO and MVNO included) and SIM disposal.";
+    Always stolen_se_unusable_after_report (thief_knows_pin)
+        [stolen_login_judged_after_report: "The relying party judges a thief's login on evidence produced after the owner reported the loss."]:
+        "No login from a stolen SE is accepted on status evidence produced after the owner reported the loss (until the phone is found).";
+        "Seed 004 ③: a lost phone is handled with the card, the 24-hour hotline suspends; seed 002: a carrier's stop is not a revocation, only CRL/OCSP status counts.";
+    Always phone_revocation_authentic (against_a_network_intruder)
+        [revocation_not_signed_by_its_phone: "A request to revoke a certificate, signed with another key than the certificate's, is on its way to the CA."]:
+        "A certificate is revoked from a phone only on a request signed with that certificate's own key, inside the SE that holds it.";
+        "Seed 004 / lifecycle: revocation from the phone alone, before giving it away.";
+    Always status_evidence_fresh (ocsp_against_an_intruder)
+        [status_answer_for_another_request: "A status answer made for another request (or for a phone at boot) is delivered for a login."]:
+        "A relying party accepts a login on OCSP evidence only if the CA produced it for that login's own request.";
+        "Seed 002: only the CRL/OCSP status counts; relying parties pay per OCSP call (lifecycle), so an answer must not be reusable.";
     Sometimes issued (always_applies):
         "Some SE holds a personalised applet with a key and a certificate.";
         "Seed 002 / 004: issuance to the phone.";
@@ -431,6 +746,9 @@ catalogue! {
     Sometimes retired_sim_login_rejected (sim_only):
         "A login from a SIM taken out of service was rejected.";
         "Seed 003: SIM disposal.";
+    Sometimes thief_accepted_before_report (thief_knows_pin):
+        "A thief who knows the PIN logs in with the stolen phone and is accepted before the owner's loss report takes effect: the window the protocol cannot close.";
+        "Seed 004 ③: the phone is stolen before the owner can call the hotline.";
 }
 
 /// The property with this id.

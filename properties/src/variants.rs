@@ -5,7 +5,7 @@
 //!
 //! A variant that stops being caught means a property went blind; tests keep every one caught.
 
-use jpkisim_model::config::{Budgets, Carrier, Config, Flaw, KeyGen};
+use jpkisim_model::config::{Budgets, Carrier, Config, Flaw, KeyGen, Thief};
 
 /// One broken variant.
 #[derive(Clone, Copy, Debug)]
@@ -64,6 +64,22 @@ fn center(c: Config) -> Config {
 fn mvno(c: Config) -> Config {
     Config {
         carrier: Carrier::Mvno,
+        ..c
+    }
+}
+
+/// The network intruder, which forges and replays what the flaw lets through.
+fn intruder(c: Config) -> Config {
+    Config {
+        intruder: true,
+        ..c
+    }
+}
+
+/// A thief who saw the PIN typed, so that a stolen phone can log in.
+fn knows_pin(c: Config) -> Config {
+    Config {
+        thief: Thief::KnowsPin,
         ..c
     }
 }
@@ -190,6 +206,39 @@ pub const ALL: &[Variant] = &[
         violates: "disposed_se_never_accepted",
         needs: as_is,
         needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::SeKeyEscrow,
+        id: "se_key_escrow",
+        description: "the applet sends its freshly generated private key to J-LIS for safekeeping",
+        violates: "private_key_never_leaves_se",
+        needs: as_is,
+        needs_flags: "",
+    },
+    Variant {
+        flaw: Flaw::UncheckedPhoneRevocation,
+        id: "unchecked_phone_revocation",
+        description: "the CA revokes on a request from a phone without checking its signature",
+        violates: "phone_revocation_authentic",
+        needs: intruder,
+        needs_flags: "--intruder",
+    },
+    Variant {
+        flaw: Flaw::RpIgnoresOcspNonce,
+        id: "rp_ignores_ocsp_nonce",
+        description: "the relying party accepts an OCSP answer made for another request",
+        violates: "status_evidence_fresh",
+        needs: intruder,
+        needs_flags: "--intruder",
+    },
+    Variant {
+        flaw: Flaw::ReportSuspendsOnlyCurrent,
+        id: "report_suspends_only_current",
+        description:
+            "a loss report does not stop an issuance to the stolen phone already in flight",
+        violates: "stolen_se_unusable_after_report",
+        needs: knows_pin,
+        needs_flags: "--thief knows-pin",
     },
 ];
 

@@ -73,13 +73,66 @@ fn checked_model_attaches_every_applicable_property() {
     assert_eq!(names, applicable.iter().map(|p| p.id).collect::<Vec<_>>());
     assert_eq!(
         not.iter().map(|(p, _)| p.id).collect::<Vec<_>>(),
-        vec!["new_phone_after_loss", "mvno_issued"]
+        vec![
+            "pin_lockout",
+            "center_key_only_encrypted",
+            "applet_only_via_authorised_tsm",
+            "stolen_se_unusable_after_report",
+            "phone_revocation_authentic",
+            "status_evidence_fresh",
+            "new_phone_after_loss",
+            "mvno_issued",
+            "thief_accepted_before_report",
+        ]
     );
     assert!(
         applicable
             .iter()
             .filter(|p| p.kind == catalogue::Kind::Always)
             .count()
-            >= 13
+            >= 10
+    );
+}
+
+#[test]
+fn every_safety_property_declares_its_trigger_and_no_reachability_property_does() {
+    for p in catalogue::ALL {
+        match p.kind {
+            catalogue::Kind::Always => {
+                let t = p
+                    .trigger
+                    .unwrap_or_else(|| panic!("{} declares no trigger", p.id));
+                assert_eq!(t.target.id, format!("{}.trigger", p.id));
+                assert_eq!(t.target.kind, catalogue::Kind::Sometimes, "{}", p.id);
+                assert!(!t.summary.is_empty(), "{}", p.id);
+            }
+            catalogue::Kind::Sometimes => assert!(p.trigger.is_none(), "{}", p.id),
+        }
+    }
+    let cfg = Config::default();
+    let triggers: Vec<String> = jpkisim_properties::applicable_triggers(&cfg)
+        .iter()
+        .map(|t| t.id.to_string())
+        .collect();
+    let safety: Vec<String> = jpkisim_properties::applicable_safety(&cfg)
+        .map(|p| format!("{}.trigger", p.id))
+        .collect();
+    assert_eq!(triggers, safety);
+}
+
+#[test]
+fn every_safety_property_has_a_variant_that_breaks_it() {
+    // No safety property without teeth: some deliberately broken design must fail it (the
+    // variants' tests above show each is caught, and `checker/tests/counterexamples.rs` pins the
+    // shortest counterexample's length).
+    let unbroken: Vec<&str> = catalogue::ALL
+        .iter()
+        .filter(|p| p.kind == catalogue::Kind::Always)
+        .filter(|p| !variants::ALL.iter().any(|v| v.violates == p.id))
+        .map(|p| p.id)
+        .collect();
+    assert!(
+        unbroken.is_empty(),
+        "safety properties no variant breaks: {unbroken:?}"
     );
 }

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use jpkisim_model::crypto::{
     Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Signature, Subject,
 };
-use jpkisim_model::ids::{AppNo, Epoch, Party, PersonId, SeId, Serial};
+use jpkisim_model::ids::{AppNo, Epoch, LoginId, Party, PersonId, SeId, Serial};
 use jpkisim_model::msg::{CertStatus, StatusEvidence};
 use rand_chacha::ChaCha20Rng;
 
@@ -156,7 +156,18 @@ fn key_label(name: KeyName) -> String {
         KeyName::Center { person, app } => format!("center/{person}/{app}"),
         KeyName::Se { se, app } => format!("se/{se}/{app}"),
         KeyName::AccessCode { person, app } => format!("access-code/{person}/{app}"),
+        KeyName::Intruder => "intruder".into(),
     }
+}
+
+/// The OCSP nonce a relying party puts in its request for `login`, and the CA echoes in the
+/// signed answer (RFC 8954). A deployed relying party draws it at random; here it is derived
+/// from the run's seed, so that a run replays byte for byte.
+pub fn ocsp_nonce(seed: u64, login: LoginId) -> [u8; 16] {
+    let h = seed::derive(seed, &format!("ocsp-nonce/{}/{}", login.person.0, login.n));
+    let mut n = [0u8; 16];
+    n.copy_from_slice(&h[..16]);
+    n
 }
 
 /// The access code J-LIS mails to `person` for application `app` (mail-based identity
@@ -266,6 +277,7 @@ impl RealCrypto {
         }
         let holds = match (self.party, name) {
             (Party::Applicant(me), KeyName::Card { person, .. }) => me == person,
+            (Party::Intruder, KeyName::Intruder) => true,
             _ => false,
         };
         if !holds {
@@ -296,6 +308,15 @@ impl RealCrypto {
             }
         }
         None
+    }
+
+    /// The private key the escrowing applet's phone made for `name` (flaw `se_key_escrow`),
+    /// to load into the applet; `None` for a key the applet generated itself.
+    pub fn escrowed_key(&self, name: KeyName) -> Option<RsaPrivateKey> {
+        match name {
+            KeyName::Se { .. } => lock(&self.store).private.get(&name).cloned(),
+            _ => None,
+        }
     }
 
     /// Binds the public key an SE generated (the emulated applet answered its modulus).
@@ -518,6 +539,19 @@ impl Crypto for RealCrypto {
     }
 
     fn in_clear(&self, key: KeyName) -> KeyDelivery {
+        // Only the flawed escrowing applet sends its own key: its phone makes the key in
+        // software, keeps this copy for the escrow, and loads it into the applet
+        // (`SeDevice`, effect `Install { escrow }`), instead of the applet generating it inside.
+        if let (Party::Se(me), KeyName::Se { se, .. }) = (self.party, key) {
+            if me == se {
+                match derived_key(self.prov.seed, &key_label(key)) {
+                    Ok(k) => {
+                        lock(&self.store).private.insert(key, k);
+                    }
+                    Err(e) => self.problem(CryptoProblem::KeyGeneration(Arc::new(e))),
+                }
+            }
+        }
         let delivery = KeyDelivery::Plain(key);
         self.put_delivery(delivery, <[u8]>::to_vec);
         delivery
@@ -571,10 +605,19 @@ impl Crypto for RealCrypto {
             return evidence;
         };
         let signed = match &evidence {
-            StatusEvidence::Ocsp { serial, status, at } => authority.status_answer(
+            StatusEvidence::Ocsp {
+                serial,
+                status,
+                at,
+                nonce,
+            } => authority.status_answer(
                 x509_serial(*serial),
                 cert_state(*status),
                 time_of(*at),
+                nonce
+                    .map(|login| ocsp_nonce(self.prov.seed, login))
+                    .as_ref()
+                    .map(|n| &n[..]),
                 &mut *lock(&self.rng),
             ),
             StatusEvidence::Crl {
@@ -622,12 +665,21 @@ impl Crypto for RealCrypto {
         };
         let ca = self.prov.ca_public();
         match evidence {
-            StatusEvidence::Ocsp { serial, status, at } => pki::verify_status_answer(ca, &der)
-                .is_ok_and(|v| {
-                    v.serial == x509_serial(*serial)
-                        && v.status == cert_state(*status)
-                        && v.produced_at == time_of(*at)
-                }),
+            StatusEvidence::Ocsp {
+                serial,
+                status,
+                at,
+                nonce,
+            } => pki::verify_status_answer(ca, &der).is_ok_and(|v| {
+                v.serial == x509_serial(*serial)
+                    && v.status == cert_state(*status)
+                    && v.produced_at == time_of(*at)
+                    && v.nonce.as_deref()
+                        == nonce
+                            .map(|login| ocsp_nonce(self.prov.seed, login))
+                            .as_ref()
+                            .map(|n| &n[..])
+            }),
             StatusEvidence::Crl {
                 entries, published, ..
             } => pki::verify_crl(ca, &der).is_ok_and(|v| {

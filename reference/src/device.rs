@@ -31,6 +31,7 @@ use jpkisim_model::config::Medium;
 use jpkisim_model::crypto::{Certificate, Digest, KeyDelivery, KeyName, Signature};
 use jpkisim_model::ids::SeId;
 use jpkisim_model::se::{Lifecycle, PinEntry, PinOutcome, SeEffect, SeState};
+use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
@@ -254,7 +255,8 @@ impl SeDevice {
                 pin_tries,
                 replaces,
                 generated,
-            }) => self.install(backend, *pin_tries, *replaces, *generated)?,
+                escrow,
+            }) => self.install(backend, *pin_tries, *replaces, *generated, escrow.is_some())?,
             Some(SeEffect::Personalise { cert, delivery }) => {
                 self.personalize(backend, cert, delivery.as_ref())?
             }
@@ -288,10 +290,34 @@ impl SeDevice {
         pin_tries: u8,
         replaces: bool,
         generated: Option<KeyName>,
+        escrowed: bool,
     ) -> Result<(), DeviceError> {
         if replaces {
             self.delete()?;
         }
+        // The flawed escrowing applet: its key was made outside, where it could be copied (the
+        // backend holds that copy); it is loaded like a centre key instead of generated inside.
+        let outside = match (escrowed, generated) {
+            (true, Some(name)) => Some(
+                backend
+                    .escrowed_key(name)
+                    .ok_or_else(|| self.disagrees(Disagreement::Missing("escrowed key")))?,
+            ),
+            _ => None,
+        };
+        let dek = self.prov.isd_keys(self.se).dek;
+        let loaded = match &outside {
+            None => None,
+            Some(k) => {
+                let der = k
+                    .to_pkcs1_der()
+                    .map_err(|_| self.disagrees(Disagreement::Missing("escrowed key encoding")))?;
+                Some(
+                    encode_dgi(dgi::AUTH_KEY, &dek_encrypt(&dek, der.as_bytes()))
+                        .ok_or_else(|| self.disagrees(Disagreement::TooLong("key")))?,
+                )
+            }
+        };
         let params = InstallParams {
             scope: Scope::AuthOnly,
             auth_tries: pin_tries,
@@ -309,6 +335,10 @@ impl SeDevice {
             tsm.manage(&Management::InstallForPersonalization {
                 instance: &JPKI_AID,
             })?;
+            if let Some(secret) = &loaded {
+                tsm.store_stream(secret, true, false, 0)?;
+                return Ok(None);
+            }
             if generated.is_none() {
                 return Ok(None);
             }
@@ -332,6 +362,9 @@ impl SeDevice {
             let public = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from(65_537u32))
                 .map_err(|_| self.disagrees(Disagreement::NotAModulus))?;
             backend.announce(key, public);
+        }
+        if let (Some(k), Some(key)) = (outside, generated) {
+            backend.announce(key, k.to_public_key());
         }
         Ok(())
     }
@@ -414,7 +447,8 @@ impl SeDevice {
         let Some(sig) = signature else {
             return Ok(());
         };
-        if !matches!(sig.digest, Digest::Login(_)) {
+        // The applet signs login challenges and the phone's own revocation requests.
+        if !matches!(sig.digest, Digest::Login(_) | Digest::Revocation { .. }) {
             return Err(self.disagrees(Disagreement::NotALogin));
         }
         self.expect("SELECT EF 0017", &select_ef(fid::AUTH_KEY), StatusWord::OK)?;

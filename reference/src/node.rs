@@ -127,9 +127,10 @@ impl Node {
         self.problems()?;
         self.state = step.state;
         let from = self.party();
-        Ok(step
-            .out
-            .0
+        // Sent as the model routes it: through the intruder where it controls the link.
+        Ok(self
+            .actor
+            .outgoing(step.out)
             .into_iter()
             .map(|(to, msg)| wire::seal(&self.crypto, from, to, msg))
             .collect())

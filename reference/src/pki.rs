@@ -57,8 +57,9 @@ use x509_cert::{
     Version,
 };
 use x509_ocsp::{
-    builder::OcspResponseBuilder, BasicOcspResponse, CertId, CertStatus, OcspGeneralizedTime,
-    OcspResponse, OcspResponseStatus, ResponderId, RevokedInfo, SingleResponse,
+    builder::OcspResponseBuilder, ext::Nonce, BasicOcspResponse, CertId, CertStatus,
+    OcspGeneralizedTime, OcspResponse, OcspResponseStatus, ResponderId, RevokedInfo,
+    SingleResponse,
 };
 
 /// Subject and issuer of the test CA. "NOT JPKI" is in the name so that no artefact of this
@@ -320,7 +321,7 @@ pub struct VerifiedCrl {
 }
 
 /// The content of a status answer whose CA signature verified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedStatus {
     /// The serial it is about.
     pub serial: u64,
@@ -328,6 +329,8 @@ pub struct VerifiedStatus {
     pub status: CertState,
     /// producedAt, unix seconds.
     pub produced_at: u64,
+    /// The nonce extension (RFC 8954): the request it answers, if it names one.
+    pub nonce: Option<Vec<u8>>,
 }
 
 /// The test CA: its private key and its self-signed certificate.
@@ -567,12 +570,14 @@ impl Authority {
     /// A suspension is `revoked` with reason certificateHold (RFC 6960 section 2.2); a
     /// revocation carries no reason. This call does not know when the certificate was revoked,
     /// so revocationTime is `produced_at`: "revoked at the latest then". Use [`Self::crl`] when
-    /// the exact date matters.
+    /// the exact date matters. With `nonce` the answer carries the request's nonce extension
+    /// (RFC 8954: 1 to 32 bytes), so that it cannot stand for an answer to another request.
     pub fn status_answer(
         &self,
         serial: u64,
         status: CertState,
         produced_at: u64,
+        nonce: Option<&[u8]>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, PkiError> {
         let doc = Document::StatusAnswer;
@@ -597,8 +602,22 @@ impl Authority {
                 message: e.to_string(),
             })?;
         let mut signer = self.signer();
-        let response = OcspResponseBuilder::new(ResponderId::ByName(self.name.clone()))
-            .with_single_response(SingleResponse::new(cert_id, cert_status, at))
+        let build = |message: String| PkiError::Build {
+            document: doc,
+            message,
+        };
+        let mut builder = OcspResponseBuilder::new(ResponderId::ByName(self.name.clone()))
+            .with_single_response(SingleResponse::new(cert_id, cert_status, at));
+        if let Some(n) = nonce {
+            if !(1..=32).contains(&n.len()) {
+                return Err(build(format!("a nonce of {} bytes (1 to 32)", n.len())));
+            }
+            let ext = Nonce::new(n).map_err(|e| build(e.to_string()))?;
+            builder = builder
+                .with_extension(ext)
+                .map_err(|e| build(e.to_string()))?;
+        }
+        let response = builder
             .sign_with_rng::<_, Signature>(&mut signer, rng, None, at)
             .map_err(|e| PkiError::Build {
                 document: doc,
@@ -788,10 +807,21 @@ pub fn verify_status_answer(ca: &RsaPublicKey, der: &[u8]) -> Result<VerifiedSta
             })
         }
     };
+    let nonce = match find_extension(data.response_extensions.as_deref(), Nonce::OID) {
+        None => None,
+        Some(ext) => Some(
+            Nonce::from_der(ext.extn_value.as_bytes())
+                .map_err(decode)?
+                .0
+                .as_bytes()
+                .to_vec(),
+        ),
+    };
     Ok(VerifiedStatus {
         serial: serial_to_u64(&id.serial_number, doc)?,
         status,
         produced_at: data.produced_at.0.to_unix_duration().as_secs(),
+        nonce,
     })
 }
 

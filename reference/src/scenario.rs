@@ -173,6 +173,7 @@ fn base(medium: Medium, carrier: Carrier) -> Config {
             sim_events: 1,
             device_events: 2,
             events: 30,
+            intrusions: 1,
         },
         ..Config::default()
     }

@@ -117,23 +117,35 @@ struct Terms<'a> {
 /// carries.
 fn terms(msg: &Msg) -> Terms<'_> {
     let mut t = Terms::default();
+    add_terms(msg, &mut t);
+    t
+}
+
+fn add_terms<'a>(msg: &'a Msg, t: &mut Terms<'a>) {
     match msg {
         Msg::Apply(a) => {
             t.certs.push(&a.card_cert);
             t.sigs.push(&a.sig);
         }
-        Msg::AppletInstalled { key, .. } => t.keys.extend(key.iter()),
+        Msg::AppletInstalled { key, escrow, .. } => {
+            t.keys.extend(key.iter());
+            t.deliveries.extend(escrow.iter());
+        }
         Msg::IssueCert { key, .. } => t.keys.push(key),
         Msg::CertIssued { cert, .. } | Msg::CardIssued { cert } => t.certs.push(cert),
         Msg::StoreData { cert, key, .. } => {
             t.certs.push(cert);
             t.deliveries.extend(key.iter());
         }
-        Msg::LoginResponse { cert, sig, .. } => {
+        Msg::LoginResponse { cert, sig, .. } | Msg::RevokeFromPhone { cert, sig } => {
             t.certs.push(cert);
             t.sigs.push(sig);
         }
-        Msg::StatusResponse { evidence, .. } => t.statuses.push(evidence),
+        Msg::StatusResponse { evidence, .. } | Msg::BootStatus { evidence } => {
+            t.statuses.push(evidence)
+        }
+        // What travels through the intruder carries the bytes of the message it wraps.
+        Msg::Intercepted { msg, .. } => add_terms(msg, t),
         Msg::InstallApplet { .. }
         | Msg::AuthoriseInstall { .. }
         | Msg::Install { .. }
@@ -141,7 +153,7 @@ fn terms(msg: &Msg) -> Terms<'_> {
         | Msg::IssueRefused { .. }
         | Msg::ReportLoss { .. }
         | Msg::Unsuspend { .. }
-        | Msg::RevokeFromPhone { .. }
+        | Msg::SignRevocation
         | Msg::CardEvent { .. }
         | Msg::RetireSim { .. }
         | Msg::RevokeForSe { .. }
@@ -150,11 +162,9 @@ fn terms(msg: &Msg) -> Terms<'_> {
         | Msg::LockApplet
         | Msg::Boot
         | Msg::BootStatusQuery { .. }
-        | Msg::BootStatus { .. }
         | Msg::Authenticate { .. }
         | Msg::StatusRequest { .. } => {}
     }
-    t
 }
 
 /// Whoever can stand real bytes behind the terms it sends: a party's backend

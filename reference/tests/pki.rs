@@ -246,13 +246,27 @@ fn status_answer_round_trip_and_tamper() {
     {
         let at = T0 + 30 * DAY + i as u64;
         let der = ca
-            .status_answer(555, status, at, &mut rng(22 + i as u64))
+            .status_answer(555, status, at, None, &mut rng(22 + i as u64))
             .expect("answer");
         let got = verify_status_answer(&ca.public_key(), &der).expect("verifies");
         assert_eq!((got.serial, got.status, got.produced_at), (555, status, at));
+        assert_eq!(got.nonce, None);
+    }
+    // The nonce of the request comes back in the signed answer; a nonce outside RFC 8954's
+    // 1 to 32 bytes is refused.
+    let nonce = [7u8; 32];
+    let der = ca
+        .status_answer(555, CertState::Good, T0, Some(&nonce), &mut rng(29))
+        .expect("answer with nonce");
+    let got = verify_status_answer(&ca.public_key(), &der).expect("verifies");
+    assert_eq!(got.nonce.as_deref(), Some(&nonce[..]));
+    for bad in [&[][..], &[1u8; 33][..]] {
+        assert!(ca
+            .status_answer(555, CertState::Good, T0, Some(bad), &mut rng(29))
+            .is_err());
     }
     let der = ca
-        .status_answer(556, CertState::Good, T0, &mut rng(30))
+        .status_answer(556, CertState::Good, T0, None, &mut rng(30))
         .expect("answer");
     let mut bad = der.clone();
     let last = bad.len() - 1;
@@ -270,7 +284,7 @@ fn status_answer_round_trip_and_tamper() {
 
     let other = Authority::new(keys().other_ca.clone(), T0, &mut rng(31)).expect("other CA");
     let foreign = other
-        .status_answer(556, CertState::Good, T0, &mut rng(32))
+        .status_answer(556, CertState::Good, T0, None, &mut rng(32))
         .expect("answer");
     assert!(verify_status_answer(&ca.public_key(), &foreign).is_err());
 }
@@ -451,8 +465,9 @@ fn openssl_accepts_status_answers() {
         (101, CertState::Suspended, "101: revoked", true),
         (100, CertState::Revoked, "100: revoked", false),
     ] {
+        let nonce = [serial as u8; 16];
         let der = ca
-            .status_answer(serial, status, at, &mut rng(60 + serial))
+            .status_answer(serial, status, at, Some(&nonce), &mut rng(60 + serial))
             .expect("answer");
         std::fs::write(d.join("resp.der"), &der).expect("write");
         // The CA signs its own answers, so the CA file is both trust anchor and responder.
@@ -465,6 +480,9 @@ fn openssl_accepts_status_answers() {
                 "ca.pem",
                 "-CAfile",
                 "ca.pem",
+                // The request openssl builds from -serial would carry a random nonce of its own,
+                // which our answer (made for another request) cannot echo.
+                "-no_nonce",
                 // CertID hash: must come before -serial.
                 "-sha256",
                 "-serial",
@@ -475,6 +493,7 @@ fn openssl_accepts_status_answers() {
         );
         assert!(ok, "openssl ocsp rejected the {status:?} answer:\n{text}");
         assert!(text.contains("Response verify OK"), "{text}");
+        assert!(text.contains("OCSP Nonce"), "the nonce extension:\n{text}");
         assert!(
             text.contains(line),
             "{status:?}: expected {line:?} in:\n{text}"

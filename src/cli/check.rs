@@ -1,8 +1,9 @@
 //! `jpkisim check`: exhaustive model checking of one configuration, for CI.
 //!
 //! Exit codes: 0 every safety property holds and every reachability property was witnessed;
-//! 1 a property failed; 2 bad flags or configuration (one line on stderr), found before the check
-//! starts: output paths are tried first, and flags that contradict `--variant` are refused.
+//! 1 a property failed (or, with `--require-triggered`, a safety property was never triggered);
+//! 2 bad flags or configuration (one line on stderr), found before the check starts: output
+//! paths are tried first, and flags that contradict `--variant` are refused.
 
 use super::config_flags::ConfigFlags;
 use super::junit;
@@ -56,6 +57,9 @@ pub(crate) struct Args {
     /// property with `--variant`, else the first violated property.
     #[arg(long, value_name = "FILE")]
     trace_out: Option<std::path::PathBuf>,
+    /// Fail (exit 1) when a safety property holds only because nothing ever triggers it.
+    #[arg(long)]
+    require_triggered: bool,
     /// Also write the verdicts as JUnit XML to FILE (one test case per property; a violated
     /// property fails with its counterexample), for CI test reports.
     #[arg(long, value_name = "FILE")]
@@ -145,7 +149,8 @@ pub(crate) fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let verdict = if report.all_good() {
+    let vacuous = args.require_triggered && report.never_triggered().next().is_some();
+    let verdict = if report.all_good() && !vacuous {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -373,32 +378,52 @@ fn table(r: &Report) -> String {
     out.push('\n');
     let _ = writeln!(
         out,
-        "{:<44} {:<10} {:<12} {:>5}",
-        "property", "kind", "verdict", "depth"
+        "{:<40} {:<10} {:<23} {:>5} {:>8}",
+        "property", "kind", "verdict", "depth", "trigger"
     );
+    let dash = |d: Option<usize>| d.map_or_else(|| "-".to_string(), |d| d.to_string());
     for p in &r.properties {
         let kind = match p.kind {
             jpkisim_properties::Kind::Always => "always",
             jpkisim_properties::Kind::Sometimes => "sometimes",
         };
         let verdict = match p.verdict {
+            Verdict::Holds if p.never_triggered() => "holds, never triggered",
             Verdict::Holds => "holds",
             Verdict::Violated => "VIOLATED",
             Verdict::Witnessed => "witnessed",
             Verdict::Unwitnessed => "UNWITNESSED",
         };
-        let depth = p.depth.map_or_else(|| "-".to_string(), |d| d.to_string());
+        let trigger = match p.triggered {
+            Some(false) => "never".to_string(),
+            Some(true) => p.trigger_depth.map_or("yes".to_string(), |d| d.to_string()),
+            None => "-".to_string(),
+        };
         let _ = writeln!(
             out,
-            "{:<44} {:<10} {:<12} {:>5}",
-            p.id, kind, verdict, depth
+            "{:<40} {:<10} {:<23} {:>5} {:>8}",
+            p.id,
+            kind,
+            verdict,
+            dash(p.depth),
+            trigger
         );
     }
     for na in &r.not_applicable {
         let _ = writeln!(
             out,
-            "{:<44} {:<10} {:<12} {:>5}   ({})",
-            na.id, "", "n/a", "-", na.reason
+            "{:<40} {:<10} {:<23} {:>5} {:>8}   ({})",
+            na.id, "", "n/a", "-", "-", na.reason
+        );
+    }
+    let vacuous: Vec<&str> = r.never_triggered().map(|p| p.id).collect();
+    if !vacuous.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} safety propert{} never triggered: {} (their \"holds\" says nothing in this configuration)",
+            vacuous.len(),
+            if vacuous.len() == 1 { "y was" } else { "ies were" },
+            vacuous.join(", ")
         );
     }
     for p in r

@@ -3,7 +3,7 @@
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use jpkisim_model::config::{
     Carrier, Config, DeviceChange, Dimension, Flaw, KeyGen, Medium, Ordering, Proofing,
-    RevocationCheck,
+    RevocationCheck, Role, Thief,
 };
 use jpkisim_model::ConfigError;
 use jpkisim_properties::variants::{self, Variant};
@@ -50,6 +50,15 @@ pub(crate) struct ConfigFlags {
     /// What a device change requires of the old phone [default: new-phone-only].
     #[arg(long, value_parser = dimension::<DeviceChange>())]
     device_change: Option<DeviceChange>,
+    /// What a thief can do with a stolen phone [default: guesses-pin].
+    #[arg(long, value_parser = dimension::<Thief>())]
+    thief: Option<Thief>,
+    /// A Dolev–Yao intruder controls the open network links (replays, injects, forges).
+    #[arg(long)]
+    intruder: bool,
+    /// A party whose keys and channel credentials the intruder holds (repeatable).
+    #[arg(long = "compromised", value_name = "PARTY", value_parser = dimension::<Role>())]
+    compromised: Vec<Role>,
     /// Message ordering [default: unordered].
     #[arg(long, value_parser = dimension::<Ordering>())]
     network: Option<Ordering>,
@@ -80,6 +89,9 @@ pub(crate) struct ConfigFlags {
     /// Budget: total of all counted events [default: 4].
     #[arg(long)]
     events: Option<u8>,
+    /// Budget: messages the intruder injects or forges [default: 1].
+    #[arg(long)]
+    intrusions: Option<u8>,
     /// Optional depth bound (the budgets already make exploration finite).
     #[arg(long)]
     max_depth: Option<usize>,
@@ -128,6 +140,11 @@ impl ConfigFlags {
         set!(cfg.revocation, self.revocation);
         set!(cfg.proofing, self.proofing);
         set!(cfg.device_change, self.device_change);
+        set!(cfg.thief, self.thief);
+        cfg.intruder |= self.intruder;
+        for role in &self.compromised {
+            cfg.compromised = cfg.compromised.with(*role);
+        }
         set!(cfg.network.ordering, self.network);
         cfg.network.lossy |= self.lossy;
         cfg.network.duplicating |= self.duplicating;
@@ -138,6 +155,7 @@ impl ConfigFlags {
         set!(cfg.budgets.sim_events, self.sim_events);
         set!(cfg.budgets.device_events, self.device_events);
         set!(cfg.budgets.events, self.events);
+        set!(cfg.budgets.intrusions, self.intrusions);
         if self.max_depth.is_some() {
             cfg.max_depth = self.max_depth;
         }

@@ -152,6 +152,12 @@ fn suites(m: &Matrix) -> Vec<junit::Suite> {
                         Cell::NotApplicable => junit::Outcome::Skipped {
                             message: "does not apply to this design".into(),
                         },
+                        Cell::HoldsUntriggered => junit::Outcome::Skipped {
+                            message: format!(
+                                "{p} holds only because nothing triggers it in design {}",
+                                row.label
+                            ),
+                        },
                     },
                 })
                 .collect(),
@@ -177,13 +183,29 @@ fn print(m: &Matrix, format: Format) -> ExitCode {
 }
 
 fn compare(m: &Matrix, path: &std::path::Path, doc: &str) -> ExitCode {
-    let fresh = matrix::markdown(m);
-    let embedded = matrix::doc_block(doc).unwrap_or_default();
+    compare_block(
+        path,
+        matrix::doc_block(doc).unwrap_or_default(),
+        &matrix::markdown(m),
+        &format!("{} designs", m.rows.len()),
+        "jpkisim matrix --format md",
+    )
+}
+
+/// Compares a document's generated block with a fresh rendering: exit 0 and one line when they
+/// match, else exit 1 and every line that differs (`what`: what the fresh run covered; `regen`:
+/// the command that regenerates the block).
+pub(super) fn compare_block(
+    path: &std::path::Path,
+    embedded: &str,
+    fresh: &str,
+    what: &str,
+    regen: &str,
+) -> ExitCode {
     if embedded == fresh {
         println!(
-            "{}: the generated block matches a fresh run ({} designs)",
-            path.display(),
-            m.rows.len()
+            "{}: the generated block matches a fresh run ({what})",
+            path.display()
         );
         return ExitCode::SUCCESS;
     }
@@ -201,7 +223,7 @@ fn compare(m: &Matrix, path: &std::path::Path, doc: &str) -> ExitCode {
             println!("    fresh: {}", b.unwrap_or(&"(none)"));
         }
     }
-    println!("regenerate the block with `jpkisim matrix --format md`");
+    println!("regenerate the block with `{regen}`");
     ExitCode::from(1)
 }
 

@@ -16,6 +16,7 @@ mod junit;
 mod matrix;
 mod output;
 mod run;
+mod trust;
 mod variants;
 
 /// Model checker, reference implementation and conformance checker for JPKI on phones.
@@ -47,6 +48,9 @@ enum Command {
     Run(run::Args),
     /// Check every studied design against every property and print the table.
     Matrix(matrix::Args),
+    /// Check every property against each compromised party, the intruder and a thief who knows
+    /// the PIN: which guarantee rests on whose honesty.
+    Trust(trust::Args),
 }
 
 pub(crate) fn run() -> ExitCode {
@@ -60,6 +64,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Explore(args) => explore::run(args),
         Command::Run(args) => run::run(args),
         Command::Matrix(args) => matrix::run(args),
+        Command::Trust(args) => trust::run(args),
         Command::Conform(args) => conform::run(args),
     }
 }

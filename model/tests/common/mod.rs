@@ -7,9 +7,11 @@
 
 pub(crate) use jpkisim_model::applicant::{self, Choice, Holder};
 pub(crate) use jpkisim_model::ca::{self, CaState};
-pub(crate) use jpkisim_model::config::{Carrier, Config, Flaw, KeyGen, Medium};
+pub(crate) use jpkisim_model::config::{
+    Carrier, Compromised, Config, Flaw, KeyGen, Medium, Role, Thief,
+};
 pub(crate) use jpkisim_model::crypto::{
-    Certificate, Crypto, KeyDelivery, KeyName, PublicKey, Subject, Symbolic,
+    Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Subject, Symbolic,
 };
 pub(crate) use jpkisim_model::ids::{
     AppNo, CardGen, Epoch, LoginId, Party, PersonId, SeId, Serial,
@@ -17,7 +19,7 @@ pub(crate) use jpkisim_model::ids::{
 pub(crate) use jpkisim_model::msg::{
     Application, CardEventKind, CertStatus, Msg, Retirement, StatusEvidence,
 };
-pub(crate) use jpkisim_model::relying_party::{self, RpState};
+pub(crate) use jpkisim_model::relying_party::{self, Rejection, RpState};
 pub(crate) use jpkisim_model::se::{
     self, Lifecycle, PinEntry, PinOutcome, SeEffect, AUTH_PIN_TRIES,
 };
