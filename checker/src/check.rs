@@ -23,7 +23,7 @@ use crate::engine::cluster::{ClusterOptions, Hosts};
 use crate::engine::{self, Search, SearchError};
 use crate::shortest::shortest_paths;
 use jpkisim_model::describe;
-use jpkisim_model::{Config, Topology};
+use jpkisim_model::{Config, ConfigError, Topology};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
 use jpkisim_properties::{applicable, applicable_triggers, checked_model_with_triggers};
 use serde::Serialize;
@@ -212,6 +212,24 @@ pub fn run(cfg: Config, opts: Options) -> Result<Report, SearchError> {
     }
 }
 
+/// Model-checks `cfg` on `threads` threads and insists the exploration is complete: the design
+/// matrix and the trust table read each cell as a verdict, which a cut-short search cannot give.
+/// `what` names the row or column in the error (`design 'x'`, `the intruder column`).
+pub fn run_complete(cfg: Config, threads: usize, what: &str) -> Result<Report, ConfigError> {
+    let report = run(
+        cfg,
+        Options {
+            threads,
+            ..Options::default()
+        },
+    )
+    .map_err(|e| ConfigError(e.to_string()))?;
+    if !report.complete {
+        return Err(ConfigError(format!("{what} was not explored completely")));
+    }
+    Ok(report)
+}
+
 fn not_applicable(cfg: &Config) -> Vec<NotApplicable> {
     applicable(cfg)
         .1
@@ -310,7 +328,7 @@ pub fn report_of(search: &Search, outcome: &engine::Outcome, symmetry: bool) -> 
 
 fn run_stateright(cfg: Config, opts: &Options) -> Result<Report, SearchError> {
     if opts.workers.is_some() || opts.hosts.is_some() {
-        return Err(SearchError::Config(jpkisim_model::ConfigError(
+        return Err(SearchError::Config(ConfigError(
             "--workers and --hostfile run our engine; they cannot be combined with --engine stateright".into(),
         )));
     }

@@ -10,7 +10,7 @@
 //! counterexample ([`crate::shortest`]) and the row carries the `jpkisim explore` flags that open
 //! it.
 
-use crate::check::{self, Options, Verdict};
+use crate::check::{self, Verdict};
 use crate::html::escape;
 use jpkisim_model::config::{
     Carrier, Config, DeviceChange, Dimension, KeyGen, Medium, Proofing, RevocationCheck,
@@ -280,20 +280,7 @@ pub struct MatrixOptions {
 pub fn run_row(design: Design, bounds: Bounds, threads: usize) -> Result<Row, ConfigError> {
     let cfg = design.config(bounds.base());
     let started = Instant::now();
-    let report = check::run(
-        cfg,
-        Options {
-            threads,
-            ..Options::default()
-        },
-    )
-    .map_err(|e| ConfigError(e.to_string()))?;
-    if !report.complete {
-        return Err(ConfigError(format!(
-            "design '{}' was not explored completely",
-            design.label()
-        )));
-    }
+    let report = check::run_complete(cfg, threads, &format!("design '{}'", design.label()))?;
     let cells = cells_of(&report);
     let flags = format!("{} {}", bounds.flags(), design.flags())
         .trim()

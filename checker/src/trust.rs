@@ -16,7 +16,7 @@
 //! (`jpkisim_model::intruder`); this module only chooses the configurations and lays out the
 //! verdicts. `docs/trust.md` keeps the generated table.
 
-use crate::check::{self, Options};
+use crate::check;
 use crate::html::escape;
 use crate::matrix::{cells_of, Cell};
 use jpkisim_model::config::{Carrier, Config, Role, Thief};
@@ -163,20 +163,7 @@ pub fn run_column(threat: Threat, persons: u8, threads: usize) -> Result<Column,
     let cfg = threat.config(base);
     cfg.validate()?;
     let started = Instant::now();
-    let report = check::run(
-        cfg,
-        Options {
-            threads,
-            ..Options::default()
-        },
-    )
-    .map_err(|e| ConfigError(e.to_string()))?;
-    if !report.complete {
-        return Err(ConfigError(format!(
-            "the {} column was not explored completely",
-            threat.label()
-        )));
-    }
+    let report = check::run_complete(cfg, threads, &format!("the {} column", threat.label()))?;
     Ok(Column {
         threat,
         label: threat.label(),

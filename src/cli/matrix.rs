@@ -107,7 +107,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     }
     match doc {
         Some((path, text)) => compare(&m, path, &text),
-        None => print(&m, args.format),
+        None => print_table("matrix", &m, args.format, matrix::markdown, matrix::html),
     }
 }
 
@@ -165,14 +165,21 @@ fn suites(m: &Matrix) -> Vec<junit::Suite> {
         .collect()
 }
 
-fn print(m: &Matrix, format: Format) -> ExitCode {
+/// Prints a table (the matrix, the trust table) in `format`; `command` names it in an error.
+pub(super) fn print_table<T: serde::Serialize>(
+    command: &str,
+    table: &T,
+    format: Format,
+    markdown: fn(&T) -> String,
+    html: fn(&T) -> String,
+) -> ExitCode {
     let text = match format {
-        Format::Md => matrix::markdown(m),
-        Format::Html => matrix::html(m),
-        Format::Json => match serde_json::to_string_pretty(m) {
+        Format::Md => markdown(table),
+        Format::Html => html(table),
+        Format::Json => match serde_json::to_string_pretty(table) {
             Ok(s) => s + "\n",
             Err(e) => {
-                eprintln!("jpkisim matrix: cannot write the matrix as JSON: {e}");
+                eprintln!("jpkisim {command}: cannot write the table as JSON: {e}");
                 return ExitCode::from(2);
             }
         },

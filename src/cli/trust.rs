@@ -5,18 +5,10 @@
 //! Exit codes: 0 the table was printed (violated cells are findings, not errors) or the document
 //! matches; 1 the document differs; 2 bad flags, an unreadable document, or a check that failed.
 
-use super::matrix::compare_block;
+use super::matrix::{compare_block, print_table, Format};
 use jpkisim_checker::trust::{self, Threat, Trust};
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    Md,
-    Json,
-    Html,
-}
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -104,7 +96,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
                 compare_columns(&t, path, embedded)
             }
         }
-        None => print(&t, args.format),
+        None => print_table("trust", &t, args.format, trust::markdown, trust::html),
     }
 }
 
@@ -154,22 +146,5 @@ fn compare_columns(t: &Trust, path: &std::path::Path, embedded: &str) -> ExitCod
             .collect::<Vec<_>>()
             .join(", ")
     );
-    ExitCode::SUCCESS
-}
-
-fn print(t: &Trust, format: Format) -> ExitCode {
-    let text = match format {
-        Format::Md => trust::markdown(t),
-        Format::Html => trust::html(t),
-        Format::Json => match serde_json::to_string_pretty(t) {
-            Ok(s) => s + "\n",
-            Err(e) => {
-                eprintln!("jpkisim trust: cannot write the table as JSON: {e}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitCode::SUCCESS
 }
