@@ -27,7 +27,7 @@ fn summaries(o: &Output) -> Vec<String> {
         .collect()
 }
 
-const SCENARIOS: usize = 9;
+const SCENARIOS: usize = 11;
 
 fn assert_all_completed(o: &Output) {
     assert!(

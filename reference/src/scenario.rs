@@ -10,9 +10,10 @@
 
 use jpkisim_model::actors::PartyChoice;
 use jpkisim_model::applicant::Choice;
-use jpkisim_model::config::{Budgets, Carrier, Medium, Proofing};
+use jpkisim_model::config::{Budgets, Carrier, Medium, Proofing, Thief};
 use jpkisim_model::ids::{Party, PersonId, SeId};
-use jpkisim_model::msg::{CardEventKind, CertStatus};
+use jpkisim_model::intruder::{Forgery, IntruderChoice, IntruderState};
+use jpkisim_model::msg::{CardEventKind, CertStatus, Msg};
 use jpkisim_model::se::Lifecycle;
 use jpkisim_model::{Config, World};
 
@@ -34,6 +35,8 @@ pub trait Driver {
     fn model_state(&self) -> JpkiState;
     /// Adds a line to the readable log.
     fn note(&mut self, line: String);
+    /// The configuration the world runs.
+    fn config(&self) -> Config;
 }
 
 impl Driver for Simulation {
@@ -52,6 +55,9 @@ impl Driver for Simulation {
     fn note(&mut self, line: String) {
         self.journal.log.push(line);
     }
+    fn config(&self) -> Config {
+        *Simulation::config(self)
+    }
 }
 
 /// An outcome a step must bring about.
@@ -69,6 +75,10 @@ pub enum Goal {
     Accepted(usize),
     /// The relying party rejected this many logins in all.
     Rejected(usize),
+    /// The relying party accepted this many logins a thief started with a stolen phone.
+    ThiefAccepted(usize),
+    /// The relying party rejected this many logins a thief started with a stolen phone.
+    ThiefRejected(usize),
 }
 
 impl Goal {
@@ -89,8 +99,28 @@ impl Goal {
             Goal::PinBlocked(se) => w.se(se).is_some_and(|s| s.pin_tries_left == 0),
             Goal::Accepted(n) => w.rp.accepted.len() == n,
             Goal::Rejected(n) => w.rp.rejected.len() == n,
+            Goal::ThiefAccepted(n) => {
+                w.rp.accepted
+                    .iter()
+                    .filter(|a| by_thief(w, a.login))
+                    .count()
+                    == n
+            }
+            Goal::ThiefRejected(n) => {
+                w.rp.rejected
+                    .iter()
+                    .filter(|r| by_thief(w, r.login))
+                    .count()
+                    == n
+            }
         }
     }
+}
+
+/// Whether the person's record says a thief started `login`.
+fn by_thief(w: &World<'_>, login: jpkisim_model::ids::LoginId) -> bool {
+    w.applicant(login.person)
+        .is_some_and(|a| a.logins.iter().any(|l| l.login == login && l.by_thief))
 }
 
 impl std::fmt::Display for Goal {
@@ -102,16 +132,42 @@ impl std::fmt::Display for Goal {
             Goal::PinBlocked(se) => write!(f, "{se}'s PIN is blocked"),
             Goal::Accepted(n) => write!(f, "the relying party accepted {n} login(s)"),
             Goal::Rejected(n) => write!(f, "the relying party rejected {n} login(s)"),
+            Goal::ThiefAccepted(n) => {
+                write!(f, "the relying party accepted {n} login(s) from the thief")
+            }
+            Goal::ThiefRejected(n) => {
+                write!(f, "the relying party rejected {n} login(s) from the thief")
+            }
         }
     }
 }
 
-/// One scripted step: a choice of person 0, what must hold once the network settles, and how
-/// to retry when a fault got in the way.
+/// An intruder's move in a script: a named rule that picks one of the choices the model's
+/// intruder has now (which message to replay, which forgery to send). The pick depends on what
+/// the intruder saw, so it is made when the step is played; the model decides what is enabled.
+#[derive(Clone, Copy, Debug)]
+pub struct IntruderMove {
+    /// What the move does, for the log.
+    pub label: &'static str,
+    /// The choice among those the intruder has in this state, if any fits.
+    pub pick: fn(&Config, &IntruderState) -> Option<IntruderChoice>,
+}
+
+/// Who acts in a script step.
+#[derive(Clone, Copy, Debug)]
+pub enum Act {
+    /// Person 0 (or their world: a thief, a lost card) takes a choice.
+    Applicant(Choice),
+    /// The network intruder takes a choice the model offers it.
+    Intruder(IntruderMove),
+}
+
+/// One scripted step: a choice of person 0 or of the intruder, what must hold once the network
+/// settles, and how to retry when a fault got in the way.
 #[derive(Clone, Debug)]
 pub struct ScriptStep {
     /// The choice.
-    pub choice: Choice,
+    pub act: Act,
     /// What must hold afterwards.
     pub goals: Vec<Goal>,
     /// The choice that retries it, if the protocol has one.
@@ -133,10 +189,53 @@ pub struct Scenario {
 
 fn step(choice: Choice, goals: &[Goal], retry: Option<Choice>) -> ScriptStep {
     ScriptStep {
-        choice,
+        act: Act::Applicant(choice),
         goals: goals.to_vec(),
         retry,
     }
+}
+
+fn intrude(
+    label: &'static str,
+    pick: fn(&Config, &IntruderState) -> Option<IntruderChoice>,
+    goals: &[Goal],
+) -> ScriptStep {
+    ScriptStep {
+        act: Act::Intruder(IntruderMove { label, pick }),
+        goals: goals.to_vec(),
+        retry: None,
+    }
+}
+
+/// The intruder's replay of the last message it saw that `is`, to its own addressee under its
+/// own sender: what a Dolev–Yao attacker on the open internet links does first.
+fn replay_last(
+    cfg: &Config,
+    s: &IntruderState,
+    is: fn(&Msg) -> bool,
+    to: Party,
+    claimed: Party,
+) -> Option<IntruderChoice> {
+    let known = s.known.iter().rposition(is)?;
+    let c = IntruderChoice::Replay {
+        known: u8::try_from(known).ok()?,
+        to,
+        claimed,
+    };
+    jpkisim_model::intruder::choices(cfg, s)
+        .contains(&c)
+        .then_some(c)
+}
+
+/// The intruder's first enabled forgery that `is`.
+fn forge_first(
+    cfg: &Config,
+    s: &IntruderState,
+    is: fn(&Forgery) -> bool,
+) -> Option<IntruderChoice> {
+    jpkisim_model::intruder::choices(cfg, s)
+        .into_iter()
+        .find(|c| matches!(c, IntruderChoice::Forge(f) if is(f)))
 }
 
 const SE0: SeId = SeId(0);
@@ -151,6 +250,11 @@ fn apply(se: SeId) -> ScriptStep {
         ],
         Some(Choice::Reapply),
     )
+}
+
+fn thief_login(goals: &[Goal]) -> ScriptStep {
+    let c = Choice::ThiefLogin { se: SE0 };
+    step(c, goals, Some(c))
 }
 
 fn login(se: SeId, pin_correct: bool, goal: Goal) -> ScriptStep {
@@ -303,6 +407,92 @@ pub fn all() -> Vec<Scenario> {
                 login(SE0, true, Goal::Rejected(1)),
             ],
         },
+        Scenario {
+            name: "stolen-phone-known-pin",
+            summary: "a thief who saw the PIN typed logs in with the stolen phone and is accepted until the owner reports the loss; then fresh status evidence refuses them",
+            config: Config {
+                thief: Thief::KnowsPin,
+                ..uicc
+            },
+            steps: vec![
+                apply(SE0),
+                step(Choice::Steal { se: SE0 }, &[], None),
+                // The window the protocol cannot close (`thief_accepted_before_report`).
+                thief_login(&[Goal::ThiefAccepted(1)]),
+                step(
+                    Choice::ReportLoss,
+                    &[Goal::PhoneCert(SE0, CertStatus::Suspended)],
+                    None,
+                ),
+                // Closed by the report (`stolen_se_unusable_after_report`).
+                thief_login(&[Goal::ThiefAccepted(1), Goal::ThiefRejected(1)]),
+                thief_login(&[Goal::ThiefAccepted(1), Goal::ThiefRejected(2)]),
+            ],
+        },
+        Scenario {
+            name: "intruder-replay",
+            summary: "a network intruder replays what it saw and forges a revocation with its own key; every receiver refuses, and issuance and login still work",
+            config: Config {
+                intruder: true,
+                budgets: Budgets {
+                    intrusions: 4,
+                    ..uicc.budgets
+                },
+                ..uicc
+            },
+            steps: vec![
+                apply(SE0),
+                login(SE0, true, Goal::Accepted(1)),
+                intrude(
+                    "replay the phone's login response to the relying party",
+                    |cfg, s| {
+                        replay_last(
+                            cfg,
+                            s,
+                            |m| matches!(m, Msg::LoginResponse { .. }),
+                            Party::RelyingParty,
+                            Party::Se(SE0),
+                        )
+                    },
+                    &[Goal::Accepted(1), Goal::Rejected(0)],
+                ),
+                intrude(
+                    "replay the CA's status answer to the relying party",
+                    |cfg, s| {
+                        replay_last(
+                            cfg,
+                            s,
+                            |m| matches!(m, Msg::StatusResponse { .. }),
+                            Party::RelyingParty,
+                            Party::Ca,
+                        )
+                    },
+                    &[Goal::Accepted(1), Goal::Rejected(0)],
+                ),
+                intrude(
+                    "ask the CA to revoke the phone's certificate, signed with the intruder's own key",
+                    |cfg, s| forge_first(cfg, s, |f| matches!(f, Forgery::RevokeWithOwnKey { .. })),
+                    &[Goal::PhoneCert(SE0, CertStatus::Valid)],
+                ),
+                intrude(
+                    "replay the application to J-LIS",
+                    |cfg, s| {
+                        replay_last(
+                            cfg,
+                            s,
+                            |m| matches!(m, Msg::Apply(_)),
+                            Party::SpTsm,
+                            Party::Applicant(PersonId(0)),
+                        )
+                    },
+                    &[
+                        Goal::PhoneCert(SE0, CertStatus::Valid),
+                        Goal::Personalized(SE0),
+                    ],
+                ),
+                login(SE0, true, Goal::Accepted(2)),
+            ],
+        },
     ]
 }
 
@@ -338,8 +528,24 @@ pub fn play(
     let me = Party::Applicant(PersonId(0));
     for (i, s) in scenario.steps.iter().enumerate() {
         let n = i + 1;
-        world.note(format!("— step {n}: {:?}", s.choice));
-        world.choose(me, PartyChoice::Applicant(s.choice))?;
+        match s.act {
+            Act::Applicant(choice) => {
+                world.note(format!("— step {n}: {choice:?}"));
+                world.choose(me, PartyChoice::Applicant(choice))?;
+            }
+            Act::Intruder(m) => {
+                world.note(format!("— step {n}: the intruder: {}", m.label));
+                let state = world.model_state();
+                let cfg = world.config();
+                let choice = World::of(&state)
+                    .and_then(|w| w.intruder().and_then(|i| (m.pick)(&cfg, i)))
+                    .ok_or(PlayError::NoIntruderMove {
+                        step: n,
+                        label: m.label,
+                    })?;
+                world.choose(Party::Intruder, PartyChoice::Intruder(choice))?;
+            }
+        }
         world.settle()?;
         let mut tries = 0;
         loop {
@@ -374,6 +580,15 @@ pub enum PlayError {
     /// The run broke: divergence from the model, or a property violated.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The intruder has no choice that makes the scripted move (it did not see the message, or
+    /// its budget is spent).
+    #[error("step {step}: the intruder cannot {label} now")]
+    NoIntruderMove {
+        /// The step (1-based).
+        step: usize,
+        /// The move.
+        label: &'static str,
+    },
     /// Without faults, a step did not bring about what the protocol promises.
     #[error("step {step}: expected that {goal}, but it did not happen")]
     GoalMissed {

@@ -27,7 +27,7 @@ pub fn events_of_step(model: &JpkiModel, state: &JpkiState, action: &JpkiAction)
             (
                 Event::deliver(topo.party(*dst), from, msg.clone()),
                 topo.party(*dst),
-                step.out.0,
+                a.outgoing(step.out),
             )
         }
         ActorModelAction::SelectRandom { actor, random, .. } => {
@@ -39,7 +39,7 @@ pub fn events_of_step(model: &JpkiModel, state: &JpkiState, action: &JpkiAction)
             (
                 Event::choice(topo.party(*actor), *random),
                 topo.party(*actor),
-                step.out.0,
+                a.outgoing(step.out),
             )
         }
         ActorModelAction::Drop(e) => {

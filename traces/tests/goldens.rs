@@ -143,7 +143,7 @@ fn every_scenario_golden_conforms_from_every_single_party_with_the_default_optio
             views += 1;
         }
     }
-    assert_eq!(views, 19 * 8);
+    assert_eq!(views, 24 * 8);
 }
 
 #[test]

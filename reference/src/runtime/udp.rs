@@ -334,6 +334,10 @@ impl Driver for Director {
     fn note(&mut self, line: String) {
         lock(&self.observer.inner).journal.log.push(line);
     }
+
+    fn config(&self) -> Config {
+        self.observer.cfg
+    }
 }
 
 /// A finished UDP run.

@@ -173,8 +173,12 @@ impl<'a> Local<'a> {
                     self.take(at, from, e.party, msg, false)?;
                 }
                 let ix = self.ix(e.party);
-                let step = self.model.actors[ix].deliver(&self.states[ix], from, msg);
-                self.took_step(at, e, step.state, step.out.0);
+                let actor = &self.model.actors[ix];
+                let step = actor.deliver(&self.states[ix], from, msg);
+                // Sends go where the model routes them (through the intruder on a link it
+                // controls), as a recording system logs them.
+                let out = actor.outgoing(step.out);
+                self.took_step(at, e, step.state, out);
                 Ok(())
             }
             EventKind::Choice => {
@@ -193,7 +197,8 @@ impl<'a> Local<'a> {
                     });
                 }
                 let step = actor.choose(&self.states[ix], choice);
-                self.took_step(at, e, step.state, step.out.0);
+                let out = actor.outgoing(step.out);
+                self.took_step(at, e, step.state, out);
                 Ok(())
             }
             EventKind::Timeout => Ok(()),

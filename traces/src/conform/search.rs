@@ -732,7 +732,7 @@ impl<'a> Search<'a> {
                 actor.choose(s, c)
             }
         };
-        Some((step.state, step.out.0))
+        Some((step.state, actor.outgoing(step.out)))
     }
 
     /// Whether party `r`'s steps `x` then `y`, from global state `before` (where `x` was
