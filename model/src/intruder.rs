@@ -228,6 +228,12 @@ pub fn route(cfg: &Config, from: Party, to: Party, msg: Msg) -> (Party, Msg) {
 /// What `receiver` takes from an envelope: the message and who it believes sent it, or `None`
 /// when it must ignore the envelope (an injection in the name of a sender the link
 /// authenticates, or a wrapper addressed to someone else).
+///
+/// A relay (`genuine`) is believed only on a link the intruder really sits on: elsewhere the
+/// link's own authentication (mutual TLS, SCP03) would show that the intruder, not the claimed
+/// sender, put it there. The model's intruder never relays on another link; a real datagram
+/// can carry any flag, and the reference's UDP receivers apply this rule to it
+/// (`reference/tests/intruder_udp.rs`).
 pub fn unwrap<'m>(
     cfg: &Config,
     receiver: Party,
@@ -241,7 +247,7 @@ pub fn unwrap<'m>(
             msg,
             genuine,
         } if src == Party::Intruder => (*to == receiver
-            && (*genuine || may_claim(cfg, *from, receiver)))
+            && ((*genuine && observes(cfg, *from, receiver)) || may_claim(cfg, *from, receiver)))
         .then_some((*from, &**msg)),
         Msg::Intercepted { .. } => None,
         _ if src == Party::Intruder => None,
@@ -565,10 +571,22 @@ mod tests {
             genuine,
         };
         let se = Party::Se(SeId(0));
+        // A relay is believed on a link the intruder sits on (the CA's answers to a phone)…
+        let relayed = Msg::Intercepted {
+            from: Party::Ca,
+            to: se,
+            msg: Box::new(inner.clone()),
+            genuine: true,
+        };
+        assert!(observes(&cfg, Party::Ca, se));
         assert_eq!(
-            unwrap(&cfg, se, Party::Intruder, &wrap(true)),
-            Some((Party::SeTsm, &inner))
+            unwrap(&cfg, se, Party::Intruder, &relayed),
+            Some((Party::Ca, &inner))
         );
+        // …but not on the SE-TSM's SCP03 link, which it does not sit on: a "relay" there is an
+        // injection, and an injection in the SE-TSM's name is not believed either.
+        assert!(!observes(&cfg, Party::SeTsm, se));
+        assert_eq!(unwrap(&cfg, se, Party::Intruder, &wrap(true)), None);
         assert_eq!(unwrap(&cfg, se, Party::Intruder, &wrap(false)), None);
         assert_eq!(
             unwrap(&cfg, Party::Se(SeId(1)), Party::Intruder, &wrap(true)),
