@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
+use jpkisim_model::intruder;
 use jpkisim_model::Config;
 use jpkisim_model::{Effect, PartyStep};
 
@@ -105,8 +106,19 @@ impl Node {
 
     /// Delivers an envelope: imports its artifacts, runs the model's transition with the real
     /// backend, lets the chip carry the step out, and seals what the step sends.
+    ///
+    /// The artifacts are taken in only from an envelope the model lets this party believe
+    /// ([`intruder::unwrap`]; the intruder takes in everything it sees): an injection the
+    /// transition ignores must leave no public key behind for a later message of the same name
+    /// to pick up (`reference/tests/intruder_udp.rs` slipped the card's key in ahead of an SE's
+    /// new one, and J-LIS had it certified).
     pub fn deliver(&mut self, env: &Envelope) -> Result<Vec<Envelope>, Divergence> {
-        self.crypto.import(&env.artifacts);
+        let party = self.party();
+        if party == Party::Intruder
+            || intruder::unwrap(&self.actor.cfg, party, env.from, &env.msg).is_some()
+        {
+            self.crypto.import(&env.artifacts);
+        }
         let step = self
             .actor
             .deliver_with(&self.crypto, &self.state, env.from, &env.msg);
