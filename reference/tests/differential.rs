@@ -1,7 +1,9 @@
 //! Differential testing of the reference implementation against the model.
 //!
 //! 1. Random schedules run on the model (symbolic crypto) and on the reference (real RSA, X.509,
-//!    OCSP/CRL, the emulated applet driven by APDUs) side by side. After every step the
+//!    OCSP/CRL, the emulated applet driven by APDUs) side by side, in every design configuration
+//!    and the hostile world of issue 14 (a thief who guesses or knows the PIN, the network
+//!    intruder with its replays and forgeries, one compromised party). After every step the
 //!    abstraction of the reference state — each party's model state as its node holds it, and the
 //!    messages in flight without their artifacts — must equal the model's state; the emulated
 //!    chip is compared with its SE's model state inside every step (`SeDevice::agrees_with`).
@@ -14,7 +16,9 @@
 use jpkisim_checker::shortest::shortest_paths;
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::applicant::Choice;
-use jpkisim_model::config::{Carrier, DeviceChange, KeyGen, Medium, Proofing, RevocationCheck};
+use jpkisim_model::config::{
+    Carrier, Compromised, DeviceChange, KeyGen, Medium, Proofing, RevocationCheck, Role, Thief,
+};
 use jpkisim_model::ids::{Party, PersonId, SeId};
 use jpkisim_model::msg::Msg;
 use jpkisim_model::{Config, Topology};
@@ -69,16 +73,19 @@ impl ModelSide {
         let ix = self.ix(to);
         let step = self.actors[ix].deliver(&self.states[ix], from, &msg);
         self.states[ix] = step.state;
+        // Sent where the model routes it: through the intruder on a link it controls.
+        let out = self.actors[ix].outgoing(step.out);
         self.in_flight
-            .extend(step.out.0.into_iter().map(|(t, m)| (to, t, m)));
+            .extend(out.into_iter().map(|(t, m)| (to, t, m)));
     }
 
     fn choose(&mut self, p: Party, c: PartyChoice) {
         let ix = self.ix(p);
         let step = self.actors[ix].choose(&self.states[ix], c);
         self.states[ix] = step.state;
+        let out = self.actors[ix].outgoing(step.out);
         self.in_flight
-            .extend(step.out.0.into_iter().map(|(t, m)| (p, t, m)));
+            .extend(out.into_iter().map(|(t, m)| (p, t, m)));
     }
 }
 
@@ -134,29 +141,56 @@ fn run_side_by_side(cfg: Config, seed: u64, schedule: &[u16]) -> Result<usize, S
 
 fn config_strategy() -> impl Strategy<Value = Config> {
     (
-        prop_oneof![Just(Medium::Uicc), Just(Medium::GpSe)],
-        prop_oneof![Just(Carrier::Mno), Just(Carrier::Mvno)],
-        prop_oneof![Just(KeyGen::OnSe), Just(KeyGen::Center)],
-        prop_oneof![Just(RevocationCheck::Ocsp), Just(RevocationCheck::Crl)],
-        prop_oneof![Just(Proofing::CardSignature), Just(Proofing::Mail)],
-        prop_oneof![
-            Just(DeviceChange::NewPhoneOnly),
-            Just(DeviceChange::NeedsOldPhone)
-        ],
+        (
+            prop_oneof![Just(Medium::Uicc), Just(Medium::GpSe)],
+            prop_oneof![Just(Carrier::Mno), Just(Carrier::Mvno)],
+            prop_oneof![Just(KeyGen::OnSe), Just(KeyGen::Center)],
+            prop_oneof![Just(RevocationCheck::Ocsp), Just(RevocationCheck::Crl)],
+            prop_oneof![Just(Proofing::CardSignature), Just(Proofing::Mail)],
+            prop_oneof![
+                Just(DeviceChange::NewPhoneOnly),
+                Just(DeviceChange::NeedsOldPhone)
+            ],
+        ),
+        // The hostile world of issue 14: the thief, the network intruder (with up to three
+        // injections), and at most one compromised party.
+        (
+            prop_oneof![Just(Thief::GuessesPin), Just(Thief::KnowsPin)],
+            any::<bool>(),
+            1u8..=3,
+            prop_oneof![
+                4 => Just(None),
+                1 => Just(Some(Role::SpTsm)),
+                1 => Just(Some(Role::SeTsm)),
+                1 => Just(Some(Role::Mvno)),
+                1 => Just(Some(Role::Rp)),
+            ],
+        ),
     )
-        .prop_filter("MVNO subscribers have SIMs", |(m, c, ..)| {
+        .prop_filter("MVNO subscribers have SIMs", |((m, c, ..), _)| {
             !(*m == Medium::GpSe && *c == Carrier::Mvno)
         })
         .prop_map(
-            |(medium, carrier, keygen, revocation, proofing, device_change)| Config {
-                persons: 1,
-                medium,
-                carrier,
-                keygen,
-                revocation,
-                proofing,
-                device_change,
-                ..Config::default()
+            |(
+                (medium, carrier, keygen, revocation, proofing, device_change),
+                (thief, intruder, intrusions, compromised),
+            )| {
+                let mut cfg = Config {
+                    persons: 1,
+                    medium,
+                    carrier,
+                    keygen,
+                    revocation,
+                    proofing,
+                    device_change,
+                    thief,
+                    intruder,
+                    compromised: compromised
+                        .map_or(Compromised::NONE, |r| Compromised::NONE.with(r)),
+                    ..Config::default()
+                };
+                cfg.budgets.intrusions = intrusions;
+                cfg
             },
         )
 }
