@@ -92,22 +92,41 @@ impl ModelSide {
 /// Runs `schedule` on both sides; each number picks among the enabled steps (deliveries first,
 /// then choices). Returns the number of steps taken.
 fn run_side_by_side(cfg: Config, seed: u64, schedule: &[u16]) -> Result<usize, String> {
+    let picks = |n: usize, _: &[(Party, Party, Msg)], _: &[(Party, PartyChoice)]| {
+        schedule.get(n).map(|p| usize::from(*p))
+    };
+    run_guided(cfg, seed, picks).map(|taken| taken.len())
+}
+
+/// Runs on both sides the steps `pick` chooses (an index among the enabled steps: deliveries
+/// first, then choices; `None` stops) and returns the steps taken.
+fn run_guided(
+    cfg: Config,
+    seed: u64,
+    mut pick: impl FnMut(usize, &[(Party, Party, Msg)], &[(Party, PartyChoice)]) -> Option<usize>,
+) -> Result<Vec<Step>, String> {
     let mut model = ModelSide::new(cfg);
     let mut reference = Simulation::new(cfg, seed, Faults::default(), "differential")
         .map_err(|e| e.to_string())?
         .without_property_checks();
-    for (n, pick) in schedule.iter().enumerate() {
+    let mut taken = Vec::new();
+    for n in 0.. {
         let choices = model.choices();
         let total = model.in_flight.len() + choices.len();
         if total == 0 {
-            return Ok(n);
+            return Ok(taken);
         }
-        let k = usize::from(*pick) % total;
+        let Some(k) = pick(n, &model.in_flight, &choices) else {
+            return Ok(taken);
+        };
+        let k = k % total;
         if k < model.in_flight.len() {
+            taken.push(Step::Deliver(model.in_flight[k].clone()));
             model.deliver(k);
             reference.deliver(k).map_err(|e| format!("step {n}: {e}"))?;
         } else {
             let (p, c) = choices[k - model.in_flight.len()];
+            taken.push(Step::Choose(p, c));
             model.choose(p, c);
             reference
                 .choose(p, c)
@@ -136,7 +155,14 @@ fn run_side_by_side(cfg: Config, seed: u64, schedule: &[u16]) -> Result<usize, S
             ));
         }
     }
-    Ok(schedule.len())
+    Ok(taken)
+}
+
+/// A step both sides took.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Deliver((Party, Party, Msg)),
+    Choose(Party, PartyChoice),
 }
 
 fn config_strategy() -> impl Strategy<Value = Config> {
@@ -227,6 +253,93 @@ fn an_issuance_and_login_schedule_agrees_on_both_sides() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(steps > 10, "only {steps} steps were enabled");
+}
+
+/// The hostile world on a script, so that its steps are certainly taken (random schedules may
+/// miss them): the phone is issued, stolen, the thief who knows the PIN logs in, the owner
+/// reports the loss, the thief logs in again, and the intruder spends its budget on replays and
+/// forgeries in between — every delivery first, the scripted choice when nothing is in flight.
+#[test]
+fn a_thief_and_an_intruder_on_a_script_agree_on_both_sides() {
+    use jpkisim_model::intruder::{Forgery, IntruderChoice};
+    let cfg = Config {
+        persons: 1,
+        thief: Thief::KnowsPin,
+        intruder: true,
+        ..Config::default()
+    };
+    let mut cfg = cfg;
+    cfg.budgets.intrusions = 3;
+    let me = Party::Applicant(PersonId(0));
+    // Each entry: who, and which of their choices (the first that matches).
+    let script: Vec<(Party, fn(&PartyChoice) -> bool)> = vec![
+        (me, |c| {
+            matches!(c, PartyChoice::Applicant(Choice::Apply { se: SeId(0) }))
+        }),
+        (me, |c| {
+            matches!(c, PartyChoice::Applicant(Choice::Steal { .. }))
+        }),
+        (me, |c| {
+            matches!(c, PartyChoice::Applicant(Choice::ThiefLogin { .. }))
+        }),
+        (Party::Intruder, |c| {
+            matches!(
+                c,
+                PartyChoice::Intruder(IntruderChoice::Replay {
+                    to: Party::RelyingParty,
+                    ..
+                })
+            )
+        }),
+        (Party::Intruder, |c| {
+            matches!(
+                c,
+                PartyChoice::Intruder(IntruderChoice::Forge(Forgery::RevokeWithOwnKey { .. }))
+            )
+        }),
+        (me, |c| {
+            matches!(c, PartyChoice::Applicant(Choice::ReportLoss))
+        }),
+        (me, |c| {
+            matches!(c, PartyChoice::Applicant(Choice::ThiefLogin { .. }))
+        }),
+        (Party::Intruder, |c| {
+            matches!(
+                c,
+                PartyChoice::Intruder(IntruderChoice::Forge(Forgery::AnswerWith { .. }))
+            )
+        }),
+    ];
+    let mut next = 0;
+    let mut missing = Vec::new();
+    let taken = run_guided(cfg, 1, |_, in_flight, choices| {
+        if !in_flight.is_empty() {
+            return Some(0);
+        }
+        loop {
+            let (who, is) = script.get(next)?;
+            next += 1;
+            match choices.iter().position(|(p, c)| p == who && is(c)) {
+                Some(i) => return Some(in_flight.len() + i),
+                None => missing.push(next),
+            }
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let chose = |is: fn(&Step) -> bool| taken.iter().filter(|s| is(s)).count();
+    assert_eq!(
+        chose(|s| matches!(
+            s,
+            Step::Choose(_, PartyChoice::Applicant(Choice::ThiefLogin { .. }))
+        )),
+        2,
+        "{taken:#?}"
+    );
+    assert_eq!(
+        chose(|s| matches!(s, Step::Choose(Party::Intruder, _))),
+        3,
+        "script steps not enabled: {missing:?}\n{taken:#?}"
+    );
 }
 
 #[test]
