@@ -144,6 +144,22 @@ fn every_scenario_golden_conforms_from_every_single_party_with_the_default_optio
         }
     }
     assert_eq!(views, 24 * 8);
+    // The intruder's own log (what it relayed, replayed and forged) conforms too.
+    for (name, path) in goldens("scenario-") {
+        if !name.contains("intruder") {
+            continue;
+        }
+        let opts = Options {
+            observed: Some(vec![parse_party("intruder").expect("party name")]),
+            ..Options::default()
+        };
+        let v = conform_file(&path, &opts).expect("reads");
+        assert!(
+            matches!(v, Verdict::Conforms { .. }),
+            "{name}, only the intruder:\n{}",
+            v.text()
+        );
+    }
 }
 
 #[test]

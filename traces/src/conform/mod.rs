@@ -833,6 +833,7 @@ pub fn parse_party(s: &str) -> Option<Party> {
         "se-tsm" | "setsm" => return Some(Party::SeTsm),
         "rp" | "relyingparty" => return Some(Party::RelyingParty),
         "mvno" => return Some(Party::Mvno),
+        "intruder" => return Some(Party::Intruder),
         _ => {}
     }
     if let Some(n) = t.strip_prefix("applicant") {
