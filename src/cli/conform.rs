@@ -21,7 +21,7 @@ pub(crate) struct Args {
     /// The trace: jpkisim NDJSON, or ITF (JSON).
     file: PathBuf,
     /// Check only these parties' events (comma-separated: ca, sp-tsm, se-tsm, rp, mvno,
-    /// applicant0, se1, …); the other parties' steps become unobserved. Default: the header's.
+    /// applicant0, se1, …, intruder); the other parties' steps become unobserved. Default: the header's.
     #[arg(long, value_name = "PARTIES", value_delimiter = ',')]
     observed: Option<Vec<String>>,
     /// The most unobserved steps one event may need (the steps that lead to it since the event
