@@ -4,6 +4,7 @@
 
 use jpkisim_model::describe;
 use jpkisim_model::path::{explorer_path, Path};
+use jpkisim_model::world::envelopes;
 use jpkisim_model::{Config, JpkiAction, JpkiModel, JpkiState, Topology, World};
 use jpkisim_properties::catalogue::{Kind, PropertyDef};
 use jpkisim_traces::diff::state_changes;
@@ -38,6 +39,9 @@ pub struct StepView {
     pub action: String,
     /// What changed in the acting party's state, one `field: old → new` per entry.
     pub changes: Vec<String>,
+    /// The messages the step put in flight, `sender → addressee: message`: a violation that lies
+    /// in a message (a key sent out of the SE) shows in its last step's sends, not in any state.
+    pub sends: Vec<String>,
 }
 
 impl Counterexample {
@@ -102,6 +106,7 @@ impl Counterexample {
                     actor,
                     action: describe::action(&topo, a),
                     changes,
+                    sends: sent(&topo, &self.states[i], &self.states[i + 1]),
                 }
             })
             .collect()
@@ -123,6 +128,9 @@ impl Counterexample {
             out.push_str(&format!("{:>3}. {}\n", s.n, s.action));
             for c in &s.changes {
                 out.push_str(&format!("       {}: {}\n", s.actor, c));
+            }
+            for m in &s.sends {
+                out.push_str(&format!("       sends {m}\n"));
             }
         }
         out
@@ -220,6 +228,29 @@ impl Counterexample {
     }
 }
 
+/// The messages in flight after a step that were not before it (counted: a message sent again
+/// while an equal one is in flight shows too), described as `sender → addressee: message`.
+fn sent(topo: &Topology, before: &JpkiState, after: &JpkiState) -> Vec<String> {
+    let mut was: Vec<_> = envelopes(&before.network).collect();
+    envelopes(&after.network)
+        .filter(|e| match was.iter().position(|w| w == e) {
+            Some(i) => {
+                was.swap_remove(i);
+                false
+            }
+            None => true,
+        })
+        .map(|e| {
+            format!(
+                "{} → {}: {}",
+                topo.party(e.src),
+                topo.party(e.dst),
+                describe::message(e.msg)
+            )
+        })
+        .collect()
+}
+
 fn mermaid_text(s: &str) -> String {
     // Mermaid ends a message at ';' and treats '#' as an entity start.
     s.replace(';', ",").replace('#', "no.")
@@ -241,7 +272,7 @@ fn itf_state(s: &JpkiState) -> Map<String, Value> {
         "ses".into(),
         enc(serde_json::to_value(w.ses().collect::<Vec<_>>())),
     );
-    let mut msgs: Vec<Value> = jpkisim_model::world::envelopes(&s.network)
+    let mut msgs: Vec<Value> = envelopes(&s.network)
         .map(|e| {
             let topo_less = json!({ "src": usize::from(e.src), "dst": usize::from(e.dst), "msg": serde_json::to_value(e.msg).unwrap_or(Value::Null) });
             encode(&topo_less)

@@ -146,16 +146,24 @@ fn same_step(a: &JpkiAction, b: &JpkiAction) -> bool {
     }
 }
 
+/// One configuration value as a user types it: a name bare, `none` for no value or an empty set,
+/// a set of names (compromised parties) comma-separated.
+pub fn value_words(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "none".into(),
+        serde_json::Value::Array(a) if a.is_empty() => "none".into(),
+        serde_json::Value::Array(a) => a.iter().map(value_words).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
 /// A configuration in one line of `key value` pairs, as the CLI flags name them.
 pub fn config_words(cfg: &jpkisim_model::Config) -> String {
     let Ok(serde_json::Value::Object(o)) = serde_json::to_value(cfg) else {
         return String::new();
     };
-    let word = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "none".into(),
-        other => other.to_string(),
-    };
+    let word = value_words;
     let mut parts = Vec::new();
     for (k, v) in &o {
         match (k.as_str(), v) {
@@ -659,6 +667,17 @@ fn describe_init(body: &[u8], texts: &[String]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configuration_line_names_compromised_parties_as_typed() {
+        use jpkisim_model::config::{Compromised, Role};
+        let mut cfg = jpkisim_model::Config::default();
+        assert!(config_words(&cfg).contains("compromised none"));
+        cfg.compromised = Compromised::NONE.with(Role::SpTsm).with(Role::Rp);
+        let line = config_words(&cfg);
+        assert!(line.contains("compromised sp-tsm,rp"), "{line}");
+        assert!(!line.contains('['), "{line}");
+    }
 
     #[test]
     fn relink_replaces_listed_discoveries_in_status_and_states() {

@@ -6,6 +6,7 @@
 //! parties checking status online.
 
 use crate::ids::{Party, PersonId, SeId};
+use crate::name_set::{self, NameSet};
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -165,9 +166,34 @@ impl Role {
     }
 }
 
-/// The set of compromised parties; empty when every party is honest.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The set of compromised parties; empty when every party is honest. Written as a list of role
+/// names (`["sp-tsm"]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Compromised(u8);
+
+impl NameSet for Compromised {
+    type Member = Role;
+    const WHAT: &'static str = "compromised parties";
+    const LEGACY_BITS: &'static [Role] = &[Role::SpTsm, Role::SeTsm, Role::Mvno, Role::Rp];
+    fn with(self, m: Role) -> Self {
+        Compromised::with(self, m)
+    }
+    fn members(&self) -> Vec<Role> {
+        self.iter().collect()
+    }
+}
+
+impl Serialize for Compromised {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        name_set::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Compromised {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        name_set::deserialize(d)
+    }
+}
 
 impl Compromised {
     /// Every party honest.
@@ -344,6 +370,51 @@ mod dimension_tests {
         assert_eq!(Flaw::SkipIssuedCheck.name(), "skip_issued_check");
         assert_eq!(Flaw::VALUES, &Flaw::ALL[..]);
     }
+
+    #[test]
+    fn flaw_and_role_sets_are_written_by_name_and_read_back() {
+        let flaws = Flaws::NONE
+            .with(Flaw::SkipIssuedCheck)
+            .with(Flaw::ReportSuspendsOnlyCurrent);
+        let json = serde_json::to_string(&flaws).expect("json");
+        assert_eq!(
+            json,
+            r#"["skip_issued_check","report_suspends_only_current"]"#
+        );
+        assert_eq!(serde_json::from_str::<Flaws>(&json).ok(), Some(flaws));
+        let roles = Compromised::NONE.with(Role::Rp).with(Role::SpTsm);
+        let json = serde_json::to_string(&roles).expect("json");
+        assert_eq!(json, r#"["sp-tsm","rp"]"#);
+        assert_eq!(serde_json::from_str::<Compromised>(&json).ok(), Some(roles));
+        assert_eq!(
+            serde_json::to_string(&Flaws::NONE).ok().as_deref(),
+            Some("[]")
+        );
+    }
+
+    #[test]
+    fn old_bit_sets_keep_the_meaning_they_were_written_with() {
+        // Written before the sets were named: bit 0 = skip_issued_check, bit 16 =
+        // report_suspends_only_current; 8 = rp (sp-tsm, se-tsm, mvno, rp).
+        let old: Flaws = serde_json::from_str("65537").expect("a legacy bit set");
+        assert_eq!(
+            old.iter().collect::<Vec<_>>(),
+            [Flaw::SkipIssuedCheck, Flaw::ReportSuspendsOnlyCurrent]
+        );
+        let old: Compromised = serde_json::from_str("8").expect("a legacy bit set");
+        assert_eq!(old.iter().collect::<Vec<_>>(), [Role::Rp]);
+        assert_eq!(serde_json::from_str::<Flaws>("0").ok(), Some(Flaws::NONE));
+        // Bits no flaw ever had, unknown names and other shapes are refused, saying what is wanted.
+        let e = serde_json::from_str::<Flaws>("131072").expect_err("bit 17 never existed");
+        assert!(e.to_string().contains("list of names"), "{e}");
+        let e = serde_json::from_str::<Compromised>("16").expect_err("bit 4 never existed");
+        assert!(e.to_string().contains("compromised parties"), "{e}");
+        let e = serde_json::from_str::<Flaws>(r#"["no_such_flaw"]"#).expect_err("unknown id");
+        assert!(e.to_string().contains("skip_issued_check"), "{e}");
+        let e = serde_json::from_str::<Flaws>(r#""skip_issued_check""#).expect_err("not a list");
+        assert!(e.to_string().contains("a list of flaws by name"), "{e}");
+        assert!(serde_json::from_str::<Compromised>("-1").is_err());
+    }
 }
 
 dimension!(Medium {
@@ -404,9 +475,53 @@ dimension!(Role {
     Rp => "the relying party",
 });
 
-/// A set of flaws; empty for the correct protocol.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A set of flaws; empty for the correct protocol. Written as a list of flaw ids
+/// (`["skip_issued_check"]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Flaws(u32);
+
+impl NameSet for Flaws {
+    type Member = Flaw;
+    const WHAT: &'static str = "flaws";
+    /// The catalogue order of December 2026, when flaws were last written as numbers.
+    const LEGACY_BITS: &'static [Flaw] = &[
+        Flaw::SkipIssuedCheck,
+        Flaw::NonIdempotentIssue,
+        Flaw::RpSkipsStatusCheck,
+        Flaw::SuspendIgnored,
+        Flaw::UnboundSeInApplication,
+        Flaw::NoCardRevocationCascade,
+        Flaw::NoRetryCounter,
+        Flaw::AcceptRevokedCard,
+        Flaw::CenterKeyPlaintext,
+        Flaw::SerialReuse,
+        Flaw::NoWipeOnBoot,
+        Flaw::MvnoBypassesHostTsm,
+        Flaw::NoRevokeOnCarrierSwitch,
+        Flaw::SeKeyEscrow,
+        Flaw::UncheckedPhoneRevocation,
+        Flaw::RpIgnoresOcspNonce,
+        Flaw::ReportSuspendsOnlyCurrent,
+    ];
+    fn with(self, m: Flaw) -> Self {
+        Flaws::with(self, m)
+    }
+    fn members(&self) -> Vec<Flaw> {
+        self.iter().collect()
+    }
+}
+
+impl Serialize for Flaws {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        name_set::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Flaws {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        name_set::deserialize(d)
+    }
+}
 
 impl Flaws {
     /// No flaw: the protocol as designed.

@@ -22,6 +22,7 @@ pub mod ids;
 pub mod intruder;
 pub mod msg;
 pub mod mvno;
+mod name_set;
 pub mod path;
 pub mod relying_party;
 pub mod se;

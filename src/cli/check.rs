@@ -11,6 +11,7 @@ use super::output;
 use jpkisim_checker::check::{self, Engine, Options, Report, Verdict};
 use jpkisim_checker::engine::cluster::Hosts;
 use jpkisim_checker::engine::connect::read_hostfile;
+use jpkisim_checker::explorer_http::value_words;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -244,8 +245,8 @@ pub(super) fn refuse_contradictions(flags: &ConfigFlags) -> Result<(), String> {
             format!(
                 "{} {} (the flags give {})",
                 k.replace('_', "-"),
-                words(v),
-                g.get(k).map_or("nothing".into(), words)
+                value_words(v),
+                g.get(k).map_or("nothing".into(), value_words)
             )
         })
         .collect();
@@ -258,13 +259,6 @@ pub(super) fn refuse_contradictions(flags: &ConfigFlags) -> Result<(), String> {
         clash.join(", "),
         v.flags()
     ))
-}
-
-fn words(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// The report as a JUnit test suite: a case per property, the counterexample as failure text.

@@ -51,3 +51,37 @@ fn recorded_events_read_back_numbered_and_unchanged() {
         assert_eq!(a, &expected);
     }
 }
+
+/// Traces recorded before flaws and compromised parties were written by name (bit sets) still
+/// read, meaning what they meant then; a bit no flaw ever had is an error naming the file and line.
+#[test]
+fn a_header_with_the_old_numbered_sets_reads_with_their_old_meaning() {
+    let golden = include_str!("../recorded/flawed-skip-issued-check.ndjson");
+    let (header, rest) = golden.split_once('\n').expect("a header line");
+    assert!(
+        header.contains(r#""flaws":["skip_issued_check"]"#),
+        "{header}"
+    );
+    let named = Reader::new(golden.as_bytes(), "named").expect("reads");
+    let old = format!(
+        "{}\n{rest}",
+        header
+            .replace(r#""flaws":["skip_issued_check"]"#, r#""flaws":1"#)
+            .replace(r#""compromised":[]"#, r#""compromised":0"#)
+    );
+    let legacy = Reader::new(old.as_bytes(), "legacy").expect("the old header reads");
+    assert_eq!(legacy.header(), named.header());
+
+    let unknown = format!(
+        "{}\n{rest}",
+        header.replace(r#""flaws":["skip_issued_check"]"#, r#""flaws":131072"#)
+    );
+    let e = Reader::new(unknown.as_bytes(), "unknown.ndjson")
+        .err()
+        .expect("a bit no flaw had");
+    let text = e.to_string();
+    assert!(
+        text.contains("unknown.ndjson") && text.contains("list of names"),
+        "{text}"
+    );
+}

@@ -54,6 +54,22 @@ fn enumerations_match_the_format() {
     }
     let tagged = strings(&def(&s, "msg")["oneOf"][1]["propertyNames"]["enum"]);
     assert_eq!(unit.len() + tagged.len(), 29, "Msg has 29 variants");
+    // The configuration's named sets list exactly the model's names.
+    let config = &def(&s, "config")["properties"];
+    let named = |v: &Value| strings(&v["oneOf"][0]["items"]["enum"]);
+    let ids = |v: Vec<Value>| -> BTreeSet<String> {
+        v.into_iter()
+            .map(|v| v.as_str().expect("a name").to_string())
+            .collect()
+    };
+    let flaws = jpkisim_model::config::Flaw::ALL.map(|f| serde_json::to_value(f).expect("json"));
+    assert_eq!(named(&config["flaws"]), ids(flaws.to_vec()), "flaw ids");
+    let roles = jpkisim_model::config::Role::ALL.map(|r| serde_json::to_value(r).expect("json"));
+    assert_eq!(
+        named(&config["compromised"]),
+        ids(roles.to_vec()),
+        "role names"
+    );
 }
 
 fn check_object(line: &Value, def: &Value, what: &str) {
