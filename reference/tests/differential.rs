@@ -158,6 +158,9 @@ fn run_guided(
     Ok(taken)
 }
 
+/// A scripted choice: who, and which of their choices (the first that matches).
+type ScriptEntry = (Party, fn(&PartyChoice) -> bool);
+
 /// A step both sides took.
 #[derive(Clone, Debug, PartialEq)]
 enum Step {
@@ -271,8 +274,7 @@ fn a_thief_and_an_intruder_on_a_script_agree_on_both_sides() {
     let mut cfg = cfg;
     cfg.budgets.intrusions = 3;
     let me = Party::Applicant(PersonId(0));
-    // Each entry: who, and which of their choices (the first that matches).
-    let script: Vec<(Party, fn(&PartyChoice) -> bool)> = vec![
+    let script: Vec<ScriptEntry> = vec![
         (me, |c| {
             matches!(c, PartyChoice::Applicant(Choice::Apply { se: SeId(0) }))
         }),
