@@ -88,6 +88,31 @@ fn judge(world: &mut UdpWorld, label: &str, env: Envelope, symbolic: Msg, expect
     assert_eq!(verdict, expect, "{label}");
 }
 
+/// Injects `msg` with `artifacts` to `to`, claiming `claimed`, where the bytes are what the
+/// message names: the symbolic message is the datagram's own.
+fn judge_as_is(
+    world: &mut UdpWorld,
+    label: &str,
+    (msg, artifacts): (Msg, Vec<Artifact>),
+    to: Party,
+    claimed: Party,
+    expect: Verdict,
+) {
+    let symbolic = wrap(msg.clone(), to, claimed, false);
+    judge(
+        world,
+        label,
+        injected(msg, to, claimed, false, artifacts),
+        symbolic,
+        expect,
+    );
+}
+
+/// A message the intruder saw, with its bytes, to replay as it was.
+fn replayed(env: &Envelope) -> (Msg, Vec<Artifact>) {
+    (inner(env).clone(), env.artifacts.clone())
+}
+
 /// The message an envelope the intruder saw carries (unwrapped from the relay).
 fn inner(env: &Envelope) -> &Msg {
     match &env.msg {
@@ -180,36 +205,36 @@ fn every_reference_receiver_refuses_what_the_model_refuses_on_real_datagrams() {
     };
 
     // --- replays of what is already done ---------------------------------------------------
-    let m = inner(&login0).clone();
-    judge(
+    judge_as_is(
         &mut world,
         "the login response replayed to the relying party as SE 0",
-        injected(m.clone(), rp, se0, false, login0.artifacts.clone()),
-        wrap(m, rp, se0, false),
+        replayed(&login0),
+        rp,
+        se0,
         Verdict::Refused,
     );
-    let m = inner(&answer0).clone();
-    judge(
+    judge_as_is(
         &mut world,
         "the status answer replayed to the relying party as the CA",
-        injected(m.clone(), rp, Party::Ca, false, answer0.artifacts.clone()),
-        wrap(m, rp, Party::Ca, false),
+        replayed(&answer0),
+        rp,
+        Party::Ca,
         Verdict::Refused,
     );
-    let m = inner(&apply).clone();
-    judge(
+    judge_as_is(
         &mut world,
         "the application replayed to J-LIS as the applicant",
-        injected(m.clone(), Party::SpTsm, ME, false, apply.artifacts.clone()),
-        wrap(m, Party::SpTsm, ME, false),
+        replayed(&apply),
+        Party::SpTsm,
+        ME,
         Verdict::Refused,
     );
-    let m = inner(&boot).clone();
-    judge(
+    judge_as_is(
         &mut world,
         "the boot-time status answer replayed to the phone as the CA",
-        injected(m.clone(), se0, Party::Ca, false, boot.artifacts.clone()),
-        wrap(m, se0, Party::Ca, false),
+        replayed(&boot),
+        se0,
+        Party::Ca,
         Verdict::Refused,
     );
 
@@ -377,12 +402,12 @@ fn every_reference_receiver_refuses_what_the_model_refuses_on_real_datagrams() {
         inner(&login1).clone(),
         Verdict::Refused,
     );
-    let m = inner(&login1).clone();
-    judge(
+    judge_as_is(
         &mut world,
         "the login response replayed ahead of the withheld original",
-        injected(m.clone(), rp, se0, false, login1.artifacts.clone()),
-        wrap(m, rp, se0, false),
+        replayed(&login1),
+        rp,
+        se0,
         Verdict::Accepted,
     );
     // The relying party now waits for a status answer for login 1; its request is withheld.
@@ -396,11 +421,12 @@ fn every_reference_receiver_refuses_what_the_model_refuses_on_real_datagrams() {
         login: l1,
         evidence: boot_evidence,
     };
-    judge(
+    judge_as_is(
         &mut world,
         "the phone's boot-time status answer (no nonce) as the answer for login 1",
-        injected(stale.clone(), rp, Party::Ca, false, boot.artifacts.clone()),
-        wrap(stale, rp, Party::Ca, false),
+        (stale, boot.artifacts.clone()),
+        rp,
+        Party::Ca,
         Verdict::Refused,
     );
     let Msg::StatusResponse {
