@@ -386,6 +386,7 @@ mod dimension_tests {
         let json = serde_json::to_string(&roles).expect("json");
         assert_eq!(json, r#"["sp-tsm","rp"]"#);
         assert_eq!(serde_json::from_str::<Compromised>(&json).ok(), Some(roles));
+        assert!(Compromised::NONE.is_empty() && !roles.is_empty());
         assert_eq!(
             serde_json::to_string(&Flaws::NONE).ok().as_deref(),
             Some("[]")

@@ -205,6 +205,7 @@ mod tests {
         assert_eq!(ok[0], first[0]);
         let path = Path::follow(&m, &ok);
         assert_eq!((path.len(), path.states.len()), (2, 3));
+        assert!(!path.is_empty());
         assert!(follow(&m, &[ok[0], 999]).is_none());
 
         let bad = vec![

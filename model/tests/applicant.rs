@@ -111,3 +111,31 @@ fn applicant_learns_retirement_and_renewed_card() {
     let renewed = applicant::on_msg(&c, &renewing, Party::Ca, &Msg::CardIssued { cert: new }).state;
     assert_eq!(renewed.card, Some(new));
 }
+
+/// Porting the number hands the line to a spare SIM (the old one handed back or disposed of), so
+/// with one SIM and no spare only plain disposal is offered, and no move.
+#[test]
+fn porting_needs_a_spare_sim_disposal_does_not() {
+    let cfg = Config {
+        ses_per_person: 1,
+        ..Config::default()
+    };
+    let c = ctx(&cfg);
+    let card = ca::init(&c).card_of(P0).map(|r| r.cert);
+    let a0 = applicant::init(&c, P0, card);
+    let offered = applicant::choices(&c, &a0);
+    assert!(offered.contains(&Choice::RetireSim {
+        se: SE0,
+        why: Retirement::Disposed
+    }));
+    assert!(
+        !offered.iter().any(|ch| matches!(
+            ch,
+            Choice::RetireSim {
+                why: Retirement::PortedHandedBack | Retirement::PortedDisposed,
+                ..
+            } | Choice::MoveSim { .. }
+        )),
+        "{offered:?}"
+    );
+}

@@ -64,8 +64,22 @@ fn relying_party_accepts_only_valid_status_and_good_signatures() {
         },
     };
     let answer = |status| answer_for(status, Some(login));
+    assert!(
+        !pending.state.decided(login),
+        "waiting for the status is not a decision"
+    );
+    // A status answer counts only as the CA's: the same answer claiming another sender (a phone,
+    // the intruder on its link) decides nothing.
+    let spoofed = relying_party::on_msg(
+        &c,
+        &pending.state,
+        Party::Se(SE0),
+        &answer(CertStatus::Valid),
+    );
+    assert_eq!(spoofed.state, pending.state);
     let ok = relying_party::on_msg(&c, &pending.state, Party::Ca, &answer(CertStatus::Valid)).state;
     assert_eq!(ok.accepted.len(), 1);
+    assert!(ok.decided(login) && !ok.decided(LoginId { person: P0, n: 1 }));
     assert_eq!(ok.accepted[0].evidence_at, Epoch(4));
     for bad in [
         CertStatus::Suspended,
@@ -77,6 +91,7 @@ fn relying_party_accepts_only_valid_status_and_good_signatures() {
             no.accepted.is_empty() && no.rejected == vec![Rejection { login, status: bad }],
             "{bad:?}"
         );
+        assert!(no.decided(login), "a rejection is a decision too");
     }
     // An OCSP answer made for another request (an old one replayed) decides nothing: the login
     // waits for its own answer. Only the flawed relying party takes it.

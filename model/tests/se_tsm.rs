@@ -124,3 +124,40 @@ fn mvno_asks_the_host_tsm_unless_flawed() {
     let bypass = mvno::on_msg(&ctx(&flawed), &(), Party::SpTsm, &req);
     assert_eq!(bypass.out.0, vec![(Party::Se(SE0), install(P0, 0))]);
 }
+
+/// A SIM is retired only once the CA confirms its certificates are revoked: the same
+/// confirmation claiming any other sender leaves it retiring.
+#[test]
+fn only_the_cas_confirmation_retires_a_sim() {
+    let cfg = Config::default();
+    let c = ctx(&cfg);
+    let t0 = se_tsm::init(&c);
+    let retiring = se_tsm::on_msg(
+        &c,
+        &t0,
+        Party::Applicant(P0),
+        &Msg::RetireSim {
+            se: SE0,
+            replacement: None,
+            why: Retirement::Disposed,
+        },
+    );
+    assert_eq!(
+        retiring.out.0,
+        vec![(Party::Ca, Msg::RevokeForSe { se: SE0 })]
+    );
+    assert_eq!(
+        retiring.state.service[0],
+        Service::Retiring(Retirement::Disposed)
+    );
+    for claimed in [Party::SpTsm, Party::Se(SE0), Party::Applicant(P0)] {
+        let s = se_tsm::on_msg(&c, &retiring.state, claimed, &Msg::SeRevoked { se: SE0 });
+        assert_eq!(s.state, retiring.state, "{claimed:?}");
+        assert!(s.out.0.is_empty(), "{claimed:?}");
+    }
+    let done = se_tsm::on_msg(&c, &retiring.state, Party::Ca, &Msg::SeRevoked { se: SE0 });
+    assert_eq!(
+        done.state.service[0],
+        Service::Retired(Retirement::Disposed)
+    );
+}
