@@ -2,6 +2,9 @@
 
 mod common;
 use common::*;
+use jpkisim_model::actors::PartyChoice;
+use jpkisim_model::ca::CaChoice;
+use jpkisim_model::config::RevocationCheck;
 
 #[test]
 fn the_adapter_calls_the_same_transitions() {
@@ -36,4 +39,28 @@ fn se_takes_no_pin_before_personalization() {
     );
     assert_eq!(wrong.state, installed, "no try spent, nothing else changed");
     assert!(wrong.out.is_empty());
+}
+
+/// The CA's own choice (publishing a CRL) goes through the adapter to the CA's transition too.
+#[test]
+fn the_adapter_passes_the_cas_choice_to_the_ca() {
+    let cfg = Config {
+        revocation: RevocationCheck::Crl,
+        ..Config::default()
+    };
+    let actor = PartyActor {
+        party: Party::Ca,
+        cfg,
+    };
+    let mut ca0 = ca::init(&ctx(&cfg));
+    ca0.epoch = Epoch(ca0.crl_published.0 + 1);
+    let s0 = PartyState::Ca(ca0.clone());
+    assert_eq!(
+        actor.choices(&s0),
+        vec![PartyChoice::Ca(CaChoice::PublishCrl)]
+    );
+    let step = actor.choose(&s0, PartyChoice::Ca(CaChoice::PublishCrl));
+    let direct = ca::on_choice(&ctx(&cfg), &ca0, CaChoice::PublishCrl);
+    assert_eq!(direct.state.crl_published, ca0.epoch);
+    assert_eq!(step.state, PartyState::Ca(direct.state));
 }
