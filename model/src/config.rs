@@ -6,7 +6,7 @@
 //! parties checking status online.
 
 use crate::ids::{Party, PersonId, SeId};
-use crate::name_set::{self, NameSet};
+use crate::name_set;
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -171,29 +171,12 @@ impl Role {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Compromised(u8);
 
-impl NameSet for Compromised {
-    type Member = Role;
-    const WHAT: &'static str = "compromised parties";
-    const LEGACY_BITS: &'static [Role] = &[Role::SpTsm, Role::SeTsm, Role::Mvno, Role::Rp];
-    fn with(self, m: Role) -> Self {
-        Compromised::with(self, m)
-    }
-    fn members(&self) -> Vec<Role> {
-        self.iter().collect()
-    }
-}
-
-impl Serialize for Compromised {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        name_set::serialize(self, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Compromised {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        name_set::deserialize(d)
-    }
-}
+name_set::serde_by_name!(
+    Compromised,
+    Role,
+    "compromised parties",
+    [Role::SpTsm, Role::SeTsm, Role::Mvno, Role::Rp,]
+);
 
 impl Compromised {
     /// Every party honest.
@@ -481,11 +464,12 @@ dimension!(Role {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Flaws(u32);
 
-impl NameSet for Flaws {
-    type Member = Flaw;
-    const WHAT: &'static str = "flaws";
-    /// The catalogue order of December 2026, when flaws were last written as numbers.
-    const LEGACY_BITS: &'static [Flaw] = &[
+// The catalogue order of December 2026, when flaws were last written as numbers.
+name_set::serde_by_name!(
+    Flaws,
+    Flaw,
+    "flaws",
+    [
         Flaw::SkipIssuedCheck,
         Flaw::NonIdempotentIssue,
         Flaw::RpSkipsStatusCheck,
@@ -503,26 +487,8 @@ impl NameSet for Flaws {
         Flaw::UncheckedPhoneRevocation,
         Flaw::RpIgnoresOcspNonce,
         Flaw::ReportSuspendsOnlyCurrent,
-    ];
-    fn with(self, m: Flaw) -> Self {
-        Flaws::with(self, m)
-    }
-    fn members(&self) -> Vec<Flaw> {
-        self.iter().collect()
-    }
-}
-
-impl Serialize for Flaws {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        name_set::serialize(self, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Flaws {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        name_set::deserialize(d)
-    }
-}
+    ]
+);
 
 impl Flaws {
     /// No flaw: the protocol as designed.

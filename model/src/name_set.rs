@@ -78,3 +78,34 @@ impl<'de, S: NameSet> Visitor<'de> for SetVisitor<S> {
         }
     }
 }
+
+/// Implements [`NameSet`], `Serialize` and `Deserialize` for a set type with inherent `with` and
+/// `iter` methods: `serde_by_name!(Set, Member, "what", [legacy bit order…])`.
+macro_rules! serde_by_name {
+    ($set:ty, $member:ty, $what:literal, [$($legacy:expr),* $(,)?]) => {
+        impl $crate::name_set::NameSet for $set {
+            type Member = $member;
+            const WHAT: &'static str = $what;
+            const LEGACY_BITS: &'static [$member] = &[$($legacy),*];
+            fn with(self, m: $member) -> Self {
+                <$set>::with(self, m)
+            }
+            fn members(&self) -> Vec<$member> {
+                self.iter().collect()
+            }
+        }
+
+        impl serde::Serialize for $set {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::name_set::serialize(self, s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $set {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::name_set::deserialize(d)
+            }
+        }
+    };
+}
+pub(crate) use serde_by_name;
