@@ -14,6 +14,7 @@ use crate::ids::{Party, PersonId, SeId};
 use crate::intruder::{self, IntruderChoice, IntruderState};
 use crate::msg::Msg;
 use crate::mvno;
+use crate::recovery::{self, PartyTimer};
 use crate::relying_party::{self, RpState};
 use crate::se::{self, SeEffect, SeState};
 use crate::se_tsm::{self, SeTsmState};
@@ -21,7 +22,8 @@ use crate::sp_tsm::{self, SpTsmState};
 use crate::transition::{Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Out,
+    model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork,
+    Network, Out,
 };
 use std::borrow::Cow;
 
@@ -166,8 +168,9 @@ pub enum Effect {
 /// A step of a party, as the adapter and the reference runtime see it.
 pub type PartyStep = Step<PartyState, Effect>;
 
-/// A step of the model: a delivery, a loss, or a party's own choice.
-pub type JpkiAction = ActorModelAction<Msg, (), PartyChoice>;
+/// A step of the model: a delivery, a loss, a party's own choice, a timer firing, a crash or a
+/// restart.
+pub type JpkiAction = ActorModelAction<Msg, PartyTimer, PartyChoice>;
 
 impl PartyActor {
     fn ctx<'a, C: Crypto>(&'a self, crypto: &'a C) -> Ctx<'a, C> {
@@ -301,6 +304,37 @@ impl PartyActor {
         }
     }
 
+    /// The party's transition when one of its timers fires, with symbolic crypto.
+    pub fn timeout(&self, state: &PartyState, timer: PartyTimer) -> PartyStep {
+        self.timeout_with(&Symbolic, state, timer)
+    }
+
+    /// The party's transition when one of its timers fires, with a given crypto backend.
+    pub fn timeout_with<C: Crypto>(
+        &self,
+        crypto: &C,
+        state: &PartyState,
+        timer: PartyTimer,
+    ) -> PartyStep {
+        let ctx = self.ctx(crypto);
+        match (state, timer) {
+            (PartyState::SpTsm(s), PartyTimer::Session(person)) => {
+                sp_tsm::on_timeout(&ctx, s, person)
+                    .map(PartyState::SpTsm)
+                    .effectless()
+            }
+            (PartyState::SeTsm(s), PartyTimer::Retirement(se)) => se_tsm::on_timeout(&ctx, s, se)
+                .map(PartyState::SeTsm)
+                .effectless(),
+            _ => unchanged(state),
+        }
+    }
+
+    /// Whether this party writes its state to a database that survives its crashes.
+    fn persists(&self) -> bool {
+        self.cfg.crashes > 0 && recovery::crashable(self.party)
+    }
+
     /// Where each message a step sends really goes (`intruder::route`): the addressee, or the
     /// intruder when it controls the link. The adapter and the reference runtime both send
     /// through this.
@@ -311,14 +345,39 @@ impl PartyActor {
             .collect()
     }
 
-    /// Applies a step to Stateright's copy-on-write state and output buffer.
-    fn apply(&self, state: &mut Cow<'_, PartyState>, step: PartyStep, o: &mut Out<Self>) {
+    /// Applies a step to Stateright's copy-on-write state and output buffer: its messages, the
+    /// timers its new state arms (`fired`: the timer this step answers, which Stateright has
+    /// disarmed), what it writes to its database, and the choices it offers next.
+    fn apply(
+        &self,
+        state: &mut Cow<'_, PartyState>,
+        step: PartyStep,
+        o: &mut Out<Self>,
+        fired: Option<PartyTimer>,
+    ) {
         let topo = Topology::of(&self.cfg);
         let changed = step.state != **state;
         for (to, msg) in self.outgoing(step.out) {
             o.send(topo.id(to), msg);
         }
+        if changed || fired.is_some() {
+            let before = recovery::armed(&self.cfg, state);
+            let after = recovery::armed(&self.cfg, &step.state);
+            for t in &after {
+                if !before.contains(t) || fired == Some(*t) {
+                    o.set_timer(*t, model_timeout());
+                }
+            }
+            for t in before {
+                if !after.contains(&t) && fired != Some(t) {
+                    o.cancel_timer(t);
+                }
+            }
+        }
         if changed {
+            if self.persists() {
+                o.save(recovery::durable_after(&self.cfg, state, &step.state).clone());
+            }
             self.offer(&step.state, o);
             *state.to_mut() = step.state;
         }
@@ -337,14 +396,38 @@ impl PartyActor {
 impl Actor for PartyActor {
     type Msg = Msg;
     type State = PartyState;
-    type Timer = ();
+    type Timer = PartyTimer;
     type Random = PartyChoice;
-    type Storage = ();
+    type Storage = PartyState;
 
-    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> PartyState {
-        let state = self.initial_state();
+    /// The start, and the restart after a crash from what the party's database holds.
+    fn on_start(&self, _id: Id, storage: &Option<PartyState>, o: &mut Out<Self>) -> PartyState {
+        let state = match storage {
+            Some(stored) => recovery::restart(stored),
+            None => {
+                let state = self.initial_state();
+                if self.persists() {
+                    o.save(state.clone());
+                }
+                state
+            }
+        };
+        for t in recovery::armed(&self.cfg, &state) {
+            o.set_timer(t, model_timeout());
+        }
         self.offer(&state, o);
         state
+    }
+
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<'_, PartyState>,
+        timer: &PartyTimer,
+        o: &mut Out<Self>,
+    ) {
+        let step = self.timeout(state, *timer);
+        self.apply(state, step, o, Some(*timer));
     }
 
     fn on_msg(
@@ -357,7 +440,7 @@ impl Actor for PartyActor {
     ) {
         let from = Topology::of(&self.cfg).party(src);
         let step = self.deliver(state, from, &msg);
-        self.apply(state, step, o);
+        self.apply(state, step, o, None);
     }
 
     fn on_random(
@@ -369,7 +452,7 @@ impl Actor for PartyActor {
     ) {
         let step = self.choose(state, *random);
         let unchanged = step.state == **state && step.out.is_empty();
-        self.apply(state, step, o);
+        self.apply(state, step, o, None);
         if unchanged {
             // The choice was consumed by the checker; offer the same ones again.
             self.offer(state, o);
@@ -412,6 +495,7 @@ pub fn build(cfg: Config) -> Result<JpkiModel, ConfigError> {
         .collect();
     Ok(ActorModel::new(cfg, ())
         .actors(actors)
+        .max_crashes(usize::from(cfg.crashes))
         .init_network(network)
         .lossy_network(if net.lossy {
             LossyNetwork::Yes
@@ -424,7 +508,30 @@ pub fn build(cfg: Config) -> Result<JpkiModel, ConfigError> {
 /// The budgets summed over all persons, and a cap on what a flawed CA can issue: a CA that is not
 /// idempotent issues again for every replay on a duplicating network, without end. The cap leaves
 /// room for one certificate more than a correct CA could ever issue, so the flaw still shows.
+///
+/// Where parties crash, only those that restart from a database do ([`recovery::crashable`]);
+/// patient timers fire only once what they wait for is lost ([`recovery::fired_early`]); where
+/// eager timers re-send requests over a network that does not duplicate, at most two copies of
+/// one message are in flight — a request and one retry of it; the race of more copies is the
+/// duplicating network's (docs/recovery.md).
 fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
+    if cfg.crashes > 0 {
+        let topo = Topology::of(cfg);
+        let bad_crash = state
+            .crashed
+            .iter()
+            .enumerate()
+            .any(|(i, &down)| down && !recovery::crashable(topo.party(Id::from(i))));
+        if bad_crash {
+            return false;
+        }
+    }
+    if cfg.timers_armed() && !cfg.network.duplicating && more_than_two_copies(&state.network) {
+        return false;
+    }
+    if recovery::fired_early(cfg, state) {
+        return false;
+    }
     let b = &cfg.budgets;
     let most_certs = usize::from(cfg.persons) * (1 + usize::from(b.card_events))
         + usize::from(b.applications)
@@ -453,4 +560,11 @@ fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
         && total.sim_events <= b.sim_events
         && total.device_events <= b.device_events
         && total.events() <= b.events
+}
+
+/// Whether some message has more than two copies in flight.
+fn more_than_two_copies(net: &Network<Msg>) -> bool {
+    let mut all: Vec<(Id, Id, &Msg)> = net.iter_all().map(|e| (e.src, e.dst, e.msg)).collect();
+    all.sort_unstable();
+    all.windows(3).any(|w| w[0] == w[2])
 }

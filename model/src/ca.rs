@@ -88,6 +88,10 @@ pub struct CaState {
     /// after the phone was found, next to the certificate of the application made since (found
     /// by the model checker with a duplicating network: `no_double_issuance`).
     pub refused: Vec<(PersonId, AppNo)>,
+    /// Only with flaw `ca_index_not_durable`: the applications issued since the CA last started,
+    /// which the flawed CA consults instead of its database and loses in a crash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issued_index: Vec<(PersonId, AppNo)>,
 }
 
 /// A reported loss, from the hotline call to the phone being found.
@@ -133,6 +137,21 @@ impl CaState {
             .iter()
             .rev()
             .find(|r| matches!(r.cert.subject, Subject::Card { person: p, .. } if p == person))
+    }
+
+    /// The phone certificate issued for the person's application `app` (the first, should a
+    /// flawed CA have issued more).
+    pub fn issued_for(&self, person: PersonId, app: AppNo) -> Option<&CertRecord> {
+        self.certs.iter().find(
+            |r| matches!(r.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app),
+        )
+    }
+
+    /// Records that `(person, app)` is refused for good.
+    fn refuse(&mut self, person: PersonId, app: AppNo) {
+        if let Err(at) = self.refused.binary_search(&(person, app)) {
+            self.refused.insert(at, (person, app));
+        }
     }
 
     /// The person's phone certificates.
@@ -208,6 +227,7 @@ pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> CaState {
         loss_cases: Vec::new(),
         phone_revocations: Vec::new(),
         refused: Vec::new(),
+        issued_index: Vec::new(),
     };
     for person in ctx.cfg.all_persons() {
         let gen = CardGen(0);
@@ -332,6 +352,9 @@ fn handle<C: Crypto>(ctx: &Ctx<'_, C>, ca: &mut CaState, from: Party, msg: &Msg,
         Msg::CardEvent { person, gen, event } if from == Party::Applicant(person) => {
             card_event(ctx, ca, person, gen, event, out);
         }
+        Msg::AbortIssue { person, app } if from == Party::SpTsm => {
+            abort_issue(ctx, ca, person, app, out)
+        }
         Msg::RevokeForSe { se } if from == Party::SeTsm => {
             if !ca.retired_ses.contains(&se) {
                 ca.retired_ses.push(se);
@@ -403,11 +426,17 @@ fn issue_phone_cert<C: Crypto>(
     supersedes: Option<Serial>,
     out: &mut Outbox,
 ) {
-    // Idempotent: a retried or duplicated request gets the certificate already issued for it.
+    // Idempotent: a retried or duplicated request gets the certificate already issued for it,
+    // as the database says (the flawed CA asks an index in its memory, which a crash empties).
     if !ctx.flawed(Flaw::NonIdempotentIssue) {
-        let already = ca.certs.iter().find(
-            |r| matches!(r.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app),
-        );
+        let already = if ctx.flawed(Flaw::CaIndexNotDurable) {
+            ca.issued_index
+                .contains(&(person, app))
+                .then(|| ca.issued_for(person, app))
+                .flatten()
+        } else {
+            ca.issued_for(person, app)
+        };
         if let Some(r) = already {
             out.send(Party::SpTsm, Msg::CertIssued { app, cert: r.cert });
             return;
@@ -434,9 +463,7 @@ fn issue_phone_cert<C: Crypto>(
             .iter()
             .any(|c| c.closed_at.is_none() && c.ses.contains(&se));
     if !card_ok || ca.retired_ses.contains(&se) || old_still_live || reported_lost {
-        if let Err(at) = ca.refused.binary_search(&(person, app)) {
-            ca.refused.insert(at, (person, app));
-        }
+        ca.refuse(person, app);
         out.send(Party::SpTsm, Msg::IssueRefused { person, app });
         return;
     }
@@ -459,7 +486,39 @@ fn issue_phone_cert<C: Crypto>(
         Some(card),
         reuse,
     );
+    if ctx.flawed(Flaw::CaIndexNotDurable) {
+        ca.issued_index.push((person, app));
+    }
     out.send(Party::SpTsm, Msg::CertIssued { app, cert });
+}
+
+/// The SP-TSM gave up on an application: refuse it from now on and revoke what was issued for
+/// it, then confirm. Answering a repeated abort again is what lets the SP-TSM retry it.
+fn abort_issue<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    ca: &mut CaState,
+    person: PersonId,
+    app: AppNo,
+    out: &mut Outbox,
+) {
+    ca.refuse(person, app);
+    if !ctx.flawed(Flaw::AbortKeepsCertificate) {
+        ca.set_status(
+            |r| matches!(r.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app),
+            CertStatus::is_live,
+            CertStatus::Revoked,
+        );
+    }
+    out.send(Party::SpTsm, Msg::IssueRefused { person, app });
+}
+
+/// The CA's state after a crash and restart: its database survives whole; only the flawed
+/// CA's in-memory index of issued applications is lost.
+pub fn restart(stored: &CaState) -> CaState {
+    CaState {
+        issued_index: Vec::new(),
+        ..stored.clone()
+    }
 }
 
 fn card_event<C: Crypto>(

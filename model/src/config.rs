@@ -213,6 +213,20 @@ pub enum Ordering {
     Ordered,
 }
 
+/// When an armed timer may fire (docs/recovery.md). Timers are armed only where a message can be
+/// lost or a party crash (`Config::timers_armed`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Timeouts {
+    /// Only once nothing it waits for is on its way (the request, or the answer to it, was
+    /// lost, or waits at a party that is down): a timeout longer than any delivery.
+    #[default]
+    Patient,
+    /// At any moment, also while the answer is on its way: a late answer then meets a retry or
+    /// an abort.
+    Eager,
+}
+
 /// Network semantics: what the network may do to messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NetworkSemantics {
@@ -293,11 +307,25 @@ pub enum Flaw {
     /// A loss report suspends only the certificates valid at the time: one issued later, from
     /// an application already in flight, is valid on the stolen phone.
     ReportSuspendsOnlyCurrent,
+    /// The SP-TSM's session timer, once its retries are spent, stops without aborting: the
+    /// session waits for an answer that will never come.
+    TimerNeverAborts,
+    /// The SP-TSM sends each step's request before making the step durable (it persists a step
+    /// only when it takes the next one): a crash in between forgets a request already sent.
+    SpTsmAnswersBeforePersisting,
+    /// The CA, asked to abort an application, refuses it from then on but leaves a certificate
+    /// it already issued for it valid.
+    AbortKeepsCertificate,
+    /// The SE issuer's TSM never re-sends a lost request to revoke a retiring SIM's certificates.
+    SeTsmNeverRetries,
+    /// The CA answers "already issued" from an in-memory index of applications rather than from
+    /// its database: after a crash, a retried request is issued again.
+    CaIndexNotDurable,
 }
 
 impl Flaw {
     /// Every flaw, in catalogue order.
-    pub const ALL: [Flaw; 17] = [
+    pub const ALL: [Flaw; 22] = [
         Flaw::SkipIssuedCheck,
         Flaw::NonIdempotentIssue,
         Flaw::RpSkipsStatusCheck,
@@ -315,6 +343,11 @@ impl Flaw {
         Flaw::UncheckedPhoneRevocation,
         Flaw::RpIgnoresOcspNonce,
         Flaw::ReportSuspendsOnlyCurrent,
+        Flaw::TimerNeverAborts,
+        Flaw::SpTsmAnswersBeforePersisting,
+        Flaw::AbortKeepsCertificate,
+        Flaw::SeTsmNeverRetries,
+        Flaw::CaIndexNotDurable,
     ];
 
     fn bit(self) -> u32 {
@@ -347,6 +380,7 @@ mod dimension_tests {
         names_round_trip::<Flaw>();
         names_round_trip::<Thief>();
         names_round_trip::<Role>();
+        names_round_trip::<Timeouts>();
         assert_eq!(Role::SpTsm.name(), "sp-tsm");
         assert_eq!(Thief::KnowsPin.name(), "knows-pin");
         assert_eq!(Medium::GpSe.name(), "gp-se");
@@ -447,6 +481,15 @@ dimension!(Flaw {
     UncheckedPhoneRevocation => "the CA does not check the phone's signature on a revocation",
     RpIgnoresOcspNonce => "the relying party accepts an OCSP answer made for another request",
     ReportSuspendsOnlyCurrent => "a loss report does not cover a certificate issued after it",
+    TimerNeverAborts => "the SP-TSM's timer stops after its retries without aborting the session",
+    SpTsmAnswersBeforePersisting => "the SP-TSM sends a request before making the step durable",
+    AbortKeepsCertificate => "the CA aborts an application but leaves its certificate valid",
+    SeTsmNeverRetries => "the SE issuer's TSM never re-sends a lost revocation request",
+    CaIndexNotDurable => "the CA's already-issued check reads an in-memory index lost on a crash",
+});
+dimension!(Timeouts {
+    Patient => "a timer fires only once what it waits for is lost or stuck at a party that is down",
+    Eager => "a timer may fire at any moment, also while the answer is on its way",
 });
 dimension!(Thief {
     GuessesPin => "the thief does not know the PIN and only guesses (wrongly)",
@@ -548,6 +591,21 @@ pub struct Config {
     pub max_depth: Option<usize>,
     /// Deliberate flaws (empty for the correct protocol).
     pub flaws: Flaws,
+    /// How many of the CA, SP-TSM and SE-TSM may be down at once (each may crash and restart
+    /// any number of times; what it made durable survives, the rest is lost).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crashes: u8,
+    /// When an armed timer may fire.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub timeouts: Timeouts,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_default<T: Default + PartialEq>(t: &T) -> bool {
+    *t == T::default()
 }
 
 /// A configuration that cannot describe a meaningful model.
@@ -584,6 +642,8 @@ impl Default for Config {
             budgets: Budgets::default(),
             max_depth: None,
             flaws: Flaws::NONE,
+            crashes: 0,
+            timeouts: Timeouts::Patient,
         }
     }
 }
@@ -635,10 +695,23 @@ impl Config {
                     .into(),
             ));
         }
+        if self.crashes > 3 {
+            return Err(ConfigError(format!(
+                "crashes must be 0 to 3 (the CA, SP-TSM and SE-TSM are the parties that crash), got {}",
+                self.crashes
+            )));
+        }
         if self.budgets.events == 0 {
             return Err(ConfigError("budget events must be at least 1".into()));
         }
         Ok(())
+    }
+
+    /// Whether parties arm their retry timers: where a message can be lost or a party crash.
+    /// Every recovery step — a retry, an abort, an acknowledgement that a step is done — exists
+    /// only there; elsewhere every answer comes and the protocol is the one without recovery.
+    pub fn timers_armed(&self) -> bool {
+        self.network.lossy || self.crashes > 0
     }
 
     /// Whether the model has an intruder party: a network intruder, or compromised parties whose

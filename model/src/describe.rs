@@ -100,6 +100,8 @@ pub fn message(msg: &Msg) -> String {
         Msg::RevokeForSe { se } => format!("RevokeForSe({se})"),
         Msg::SeRevoked { se } => format!("SeRevoked({se})"),
         Msg::SimRetired { se } => format!("SimRetired({se})"),
+        Msg::Personalised { person, se, app } => format!("Personalised({person}, {se}, {app})"),
+        Msg::AbortIssue { person, app } => format!("AbortIssue({person}, {app})"),
         Msg::LockApplet => "LockApplet".into(),
         Msg::Boot => "Boot".into(),
         Msg::BootStatusQuery { serial } => format!("BootStatusQuery({serial})"),
@@ -244,7 +246,7 @@ fn intruder_choice(c: &IntruderChoice) -> String {
 }
 
 /// One line for a step of the Stateright model.
-pub fn action(topo: &Topology, a: &ActorModelAction<Msg, (), PartyChoice>) -> String {
+pub fn action(topo: &Topology, a: &crate::JpkiAction) -> String {
     match a {
         ActorModelAction::Deliver { src, dst, msg } => {
             format!(
@@ -265,9 +267,15 @@ pub fn action(topo: &Topology, a: &ActorModelAction<Msg, (), PartyChoice>) -> St
         ActorModelAction::SelectRandom { actor, random, .. } => {
             format!("{} chooses: {}", topo.party(*actor), choice(random))
         }
-        ActorModelAction::Timeout(id, _) => format!("{} times out", topo.party(*id)),
-        ActorModelAction::Crash(id) => format!("{} crashes", topo.party(*id)),
-        ActorModelAction::Recover(id) => format!("{} recovers", topo.party(*id)),
+        ActorModelAction::Timeout(id, timer) => {
+            format!("{} times out: {}", topo.party(*id), timer_text(timer))
+        }
+        ActorModelAction::Crash(id) => {
+            format!("{} crashes (loses what it did not make durable)", topo.party(*id))
+        }
+        ActorModelAction::Recover(id) => {
+            format!("{} restarts from its database", topo.party(*id))
+        }
     }
 }
 
@@ -412,10 +420,21 @@ fn render_sp_tsm(out: &mut String, mark: &str, sp: &SpTsmState) {
             None => "nothing in flight".to_string(),
             Some(s) => {
                 let stage = match s.stage {
-                    Stage::Installing => "installing the applet",
-                    Stage::Certifying { .. } => "waiting for the certificate",
+                    Stage::Installing => "installing the applet".to_string(),
+                    Stage::Certifying { .. } => "waiting for the certificate".to_string(),
+                    Stage::Personalising { cert, .. } => {
+                        format!("waiting for the SE to store certificate {}", cert.serial)
+                    }
+                    Stage::Aborting(why) => {
+                        format!("aborting ({why:?}), waiting for the CA to confirm")
+                    }
                 };
-                format!("{} on {} (card {}) {stage}", s.app, s.se, s.card)
+                let tries = if s.attempts > 1 {
+                    format!(", attempt {}", s.attempts)
+                } else {
+                    String::new()
+                };
+                format!("{} on {} (card {}) {stage}{tries}", s.app, s.se, s.card)
             }
         };
         let current = r.current.map_or("no current certificate".to_string(), |c| {
@@ -532,4 +551,12 @@ fn render_se(out: &mut String, mark: &str, se: &SeState) {
             ""
         }
     );
+}
+
+/// A timer, as the counterexample and the Explorer name it.
+pub fn timer_text(t: &crate::recovery::PartyTimer) -> String {
+    match t {
+        crate::recovery::PartyTimer::Session(p) => format!("issuance session of {p}"),
+        crate::recovery::PartyTimer::Retirement(se) => format!("retirement of {se}"),
+    }
 }

@@ -167,6 +167,8 @@ fn route_kinds(msg: &Msg) -> (Kind, &'static [Kind]) {
         Msg::LoginResponse { .. } => (Se, &[Rp]),
         Msg::StatusRequest { .. } => (Rp, &[Ca]),
         Msg::StatusResponse { .. } => (Ca, &[Rp]),
+        Msg::Personalised { .. } => (Se, &[SpTsm]),
+        Msg::AbortIssue { .. } => (SpTsm, &[Ca]),
         // A wrapper is never known by itself: the intruder records what it carries.
         Msg::Intercepted { .. } => (Ca, &[]),
     }

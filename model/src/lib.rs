@@ -24,6 +24,7 @@ pub mod msg;
 pub mod mvno;
 mod name_set;
 pub mod path;
+pub mod recovery;
 pub mod relying_party;
 pub mod se;
 pub mod se_tsm;

@@ -258,6 +258,28 @@ pub enum Msg {
         /// intruder injects.
         genuine: bool,
     },
+    // --- recovery (only where timers are armed: `Config::timers_armed`) ---------------------
+    // Last in the enum, so that every message older than recovery keeps its place in the order
+    // the checker lists actions in.
+    /// SE → SP-TSM: the applet is personalised with the certificate of `app` (the answer to
+    /// `StoreData`, which the SP-TSM re-sends until it comes).
+    Personalised {
+        /// For whom.
+        person: PersonId,
+        /// Which SE.
+        se: SeId,
+        /// Which application.
+        app: AppNo,
+    },
+    /// SP-TSM → CA: give up on `app`: refuse it from now on and revoke any certificate already
+    /// issued for it. The CA answers `IssueRefused`, which the SP-TSM waits for (seed 004 ③: the
+    /// CA, not the SP-TSM's memory, says what is issued).
+    AbortIssue {
+        /// For whom.
+        person: PersonId,
+        /// Which application.
+        app: AppNo,
+    },
 }
 
 /// What happened to a card.

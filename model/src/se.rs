@@ -189,6 +189,22 @@ fn handle<C: Crypto>(
     let owner = Party::Applicant(ctx.cfg.owner_of(se.id));
     match *msg {
         Msg::Install { person, app } if holds_isd_keys(ctx, from) => {
+            // A retried installation (timers armed) is answered again, with the same key.
+            if let (true, Some(a)) = (ctx.cfg.timers_armed(), se.applet) {
+                if a.app == app && a.person == person && a.life == Lifecycle::Installed {
+                    out.send(
+                        Party::SpTsm,
+                        Msg::AppletInstalled {
+                            person,
+                            se: se.id,
+                            app,
+                            key: se.key.map(PublicKey).filter(|_| ctx.cfg.keygen == KeyGen::OnSe),
+                            escrow: None,
+                        },
+                    );
+                    return None;
+                }
+            }
             if se.applet.is_some_and(|a| a.app >= app) {
                 return None; // replay of an old installation, or a duplicate
             }
@@ -234,6 +250,27 @@ fn handle<C: Crypto>(
         }
         Msg::StoreData { app, cert, key } if from == Party::SpTsm => {
             let applet = se.applet.as_mut()?;
+            let person = applet.person;
+            let confirm = |out: &mut Outbox| {
+                // Where timers are armed the SP-TSM waits for this, re-sending until it comes.
+                if ctx.cfg.timers_armed() {
+                    out.send(
+                        Party::SpTsm,
+                        Msg::Personalised {
+                            person,
+                            se: se.id,
+                            app,
+                        },
+                    );
+                }
+            };
+            if applet.app == app
+                && applet.life == Lifecycle::Personalized
+                && se.cert == Some(cert)
+            {
+                confirm(out); // a retried StoreData: already done
+                return None;
+            }
             if applet.app != app || applet.life != Lifecycle::Installed {
                 return None;
             }
@@ -245,6 +282,7 @@ fn handle<C: Crypto>(
             }
             se.cert = Some(cert);
             applet.life = Lifecycle::Personalized;
+            confirm(out);
             Some(SeEffect::Personalise {
                 cert,
                 delivery: key,

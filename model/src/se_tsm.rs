@@ -4,6 +4,9 @@
 //! and whether it is in service, installs the JPKI applet on J-LIS's request (or, for an MVNO's
 //! subscriber, on the authorised MVNO's request: seed 000), and takes SIMs out of service on
 //! porting or disposal, having J-LIS revoke what was bound to them first.
+//!
+//! Where timers are armed, a SIM leaving service keeps a timer that re-sends the revocation
+//! request until the CA confirms it: a SIM is never left half-retired (docs/recovery.md).
 
 use crate::config::Flaw;
 use crate::crypto::Crypto;
@@ -101,6 +104,28 @@ fn handle<C: Crypto>(
         Msg::SeRevoked { se } if from == Party::Ca => retired(ctx, tsm, se, out),
         _ => {}
     }
+}
+
+/// The SE-TSM's transition when the retirement timer of `se` fires: ask the CA again.
+pub fn on_timeout<C: Crypto>(ctx: &Ctx<'_, C>, state: &SeTsmState, se: SeId) -> Step<SeTsmState> {
+    pure(state, |tsm, out| {
+        if retry_armed(ctx, tsm, se) {
+            out.send(Party::Ca, Msg::RevokeForSe { se });
+        }
+    })
+}
+
+fn retry_armed<C: Crypto>(ctx: &Ctx<'_, C>, tsm: &SeTsmState, se: SeId) -> bool {
+    !ctx.flawed(Flaw::SeTsmNeverRetries)
+        && matches!(tsm.service.get(usize::from(se.0)), Some(Service::Retiring(_)))
+}
+
+/// The SEs whose retirement timer is armed in `state` (where timers are armed at all).
+pub fn armed_timers<'a, C: Crypto>(
+    ctx: &'a Ctx<'_, C>,
+    state: &'a SeTsmState,
+) -> impl Iterator<Item = SeId> + 'a {
+    ctx.cfg.all_ses().filter(|se| retry_armed(ctx, state, *se))
 }
 
 fn install<C: Crypto>(

@@ -5,13 +5,24 @@
 //! One issuance per person is in flight at a time; a second application while one is in flight is
 //! refused, and a retried or duplicated application for the same number changes nothing (seed 004:
 //! "even a first issuance must check that nothing is issued yet or that it is revoked").
+//!
+//! Where timers are armed (`Config::timers_armed`: messages can be lost or parties crash), a
+//! session also recovers: its timer re-sends the stage's request up to [`MAX_ATTEMPTS`] times —
+//! every receiver answers a repeated request as it answered the first — then aborts with a typed
+//! [`AbortReason`], having the CA refuse the application and revoke whatever it issued for it
+//! before the session ends (docs/recovery.md). The SP-TSM then also waits for the SE to confirm
+//! personalisation, so that a lost `StoreData` is sent again rather than forgotten.
 
 use crate::config::{Carrier, Flaw, KeyGen, Proofing};
-use crate::crypto::{Certificate, Crypto, Digest, KeyName, PublicKey, Subject};
+use crate::crypto::{Certificate, Crypto, Digest, KeyDelivery, KeyName, PublicKey, Subject};
 use crate::ids::{AppNo, Party, PersonId, SeId, Serial};
 use crate::msg::{Application, Msg};
 use crate::transition::{pure, Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
+
+/// How many times a session sends one stage's request (the first time and the retries) before
+/// its timer aborts the session.
+pub const MAX_ATTEMPTS: u8 = 2;
 
 /// Where an issuance session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -25,6 +36,29 @@ pub enum Stage {
         /// In centre mode, the private key J-LIS generated (to deliver sealed).
         center_key: Option<KeyName>,
     },
+    /// Waiting for the SE to confirm that it stored the certificate (only where timers are
+    /// armed: elsewhere `StoreData` always arrives and the session ends when it is sent).
+    Personalising {
+        /// The certificate sent.
+        cert: Certificate,
+        /// The centre-generated key as delivered, sent again with the certificate.
+        delivery: Option<KeyDelivery>,
+    },
+    /// Given up: waiting for the CA to confirm that the application is refused and anything
+    /// issued for it revoked. The timer re-sends `AbortIssue` until the CA answers.
+    Aborting(AbortReason),
+}
+
+/// Why a session was aborted: which answer never came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbortReason {
+    /// The SE never reported the applet installed.
+    NoInstallation,
+    /// The CA never answered the issue request.
+    NoCertificate,
+    /// The SE never confirmed personalisation.
+    NoPersonalisation,
 }
 
 /// An issuance in flight.
@@ -38,6 +72,26 @@ pub struct IssuanceSession {
     pub card: Serial,
     /// Progress.
     pub stage: Stage,
+    /// How many times the stage's request was sent (1 until a timer retries it; past
+    /// [`MAX_ATTEMPTS`] only with flaw `timer_never_aborts`).
+    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    pub attempts: u8,
+}
+
+fn first_attempt() -> u8 {
+    1
+}
+
+fn is_first_attempt(n: &u8) -> bool {
+    *n == 1
+}
+
+impl IssuanceSession {
+    /// Whether the session's timer is armed (where timers are armed at all): while it has a
+    /// request to re-send, an abort to make, or an abort to confirm.
+    pub fn timer_armed(&self) -> bool {
+        matches!(self.stage, Stage::Aborting(_)) || self.attempts <= MAX_ATTEMPTS
+    }
 }
 
 /// What the SP-TSM knows about one person.
@@ -133,7 +187,7 @@ fn handle<C: Crypto>(
         // A refusal counts only in the stage it answers: a replayed refusal must not cancel a
         // session that has moved on (found by the model checker on a duplicating network).
         Msg::InstallRefused { person, app } if from == Party::SeTsm => {
-            abandon(sp, person, app, |stage| stage == Stage::Installing)
+            end_session(sp, person, app, |stage| stage == Stage::Installing)
         }
         Msg::AppletInstalled {
             person,
@@ -143,9 +197,16 @@ fn handle<C: Crypto>(
             ..
         } if from == Party::Se(se) => applet_installed(ctx, sp, person, se, app, key, out),
         Msg::CertIssued { app, cert } if from == Party::Ca => cert_issued(ctx, sp, app, cert, out),
+        // The CA's refusal ends a session waiting for a certificate, or confirms an abort.
         Msg::IssueRefused { person, app } if from == Party::Ca => {
-            abandon(sp, person, app, |stage| {
-                matches!(stage, Stage::Certifying { .. })
+            end_session(sp, person, app, |stage| {
+                matches!(stage, Stage::Certifying { .. } | Stage::Aborting(_))
+            })
+        }
+        Msg::Personalised { person, se, app } if from == Party::Se(se) => {
+            end_session(sp, person, app, |stage| {
+                matches!(stage, Stage::Personalising { cert, .. }
+                    if matches!(cert.subject, Subject::Phone { se: s, .. } if s == se))
             })
         }
         _ => {}
@@ -153,7 +214,7 @@ fn handle<C: Crypto>(
 }
 
 /// Ends the person's session for `app` if it is in a stage `in_stage` accepts.
-fn abandon(sp: &mut SpTsmState, person: PersonId, app: AppNo, in_stage: impl Fn(Stage) -> bool) {
+fn end_session(sp: &mut SpTsmState, person: PersonId, app: AppNo, in_stage: impl Fn(Stage) -> bool) {
     if let Some(rec) = sp.persons.get_mut(usize::from(person.0)) {
         if rec
             .in_flight
@@ -185,17 +246,49 @@ fn apply<C: Crypto>(ctx: &Ctx<'_, C>, sp: &mut SpTsmState, a: &Application, out:
         se: a.se,
         card: a.card_cert.serial,
         stage: Stage::Installing,
+        attempts: 1,
     });
+    request_install(ctx, a.person, a.se, a.app, out);
+}
+
+/// Asks for the applet: through the SE issuer's TSM, or through the MVNO for its subscribers.
+fn request_install<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    person: PersonId,
+    se: SeId,
+    app: AppNo,
+    out: &mut Outbox,
+) {
     let via = match ctx.cfg.carrier {
         Carrier::Mvno => Party::Mvno,
         Carrier::Mno => Party::SeTsm,
     };
+    out.send(via, Msg::InstallApplet { person, se, app });
+}
+
+/// Asks the CA to certify the session's key, superseding the person's current certificate.
+fn request_cert<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    current: Option<Serial>,
+    person: PersonId,
+    session: &IssuanceSession,
+    key: PublicKey,
+    out: &mut Outbox,
+) {
+    let supersedes = if ctx.flawed(Flaw::SkipIssuedCheck) {
+        None
+    } else {
+        current
+    };
     out.send(
-        via,
-        Msg::InstallApplet {
-            person: a.person,
-            se: a.se,
-            app: a.app,
+        Party::Ca,
+        Msg::IssueCert {
+            person,
+            se: session.se,
+            app: session.app,
+            key,
+            card: session.card,
+            supersedes,
         },
     );
 }
@@ -227,22 +320,8 @@ fn applet_installed<C: Crypto>(
         _ => return,
     };
     session.stage = Stage::Certifying { key, center_key };
-    let supersedes = if ctx.flawed(Flaw::SkipIssuedCheck) {
-        None
-    } else {
-        rec.current
-    };
-    out.send(
-        Party::Ca,
-        Msg::IssueCert {
-            person,
-            se,
-            app,
-            key,
-            card: session.card,
-            supersedes,
-        },
-    );
+    session.attempts = 1;
+    request_cert(ctx, rec.current, person, session, key, out);
 }
 
 fn cert_issued<C: Crypto>(
@@ -274,7 +353,11 @@ fn cert_issued<C: Crypto>(
             ctx.crypto.seal_for(se, k)
         }
     });
-    rec.in_flight = None;
+    rec.in_flight = ctx.cfg.timers_armed().then_some(IssuanceSession {
+        stage: Stage::Personalising { cert, delivery },
+        attempts: 1,
+        ..session
+    });
     rec.current = Some(cert.serial);
     out.send(
         Party::Se(se),
@@ -284,4 +367,82 @@ fn cert_issued<C: Crypto>(
             key: delivery,
         },
     );
+}
+
+/// The SP-TSM's transition when the session timer of `person` fires: re-send the stage's
+/// request, or abort once [`MAX_ATTEMPTS`] are spent, or re-send the abort until the CA confirms.
+pub fn on_timeout<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    state: &SpTsmState,
+    person: PersonId,
+) -> Step<SpTsmState> {
+    pure(state, |sp, out| timeout(ctx, sp, person, out))
+}
+
+fn timeout<C: Crypto>(ctx: &Ctx<'_, C>, sp: &mut SpTsmState, person: PersonId, out: &mut Outbox) {
+    let Some(rec) = sp.persons.get_mut(usize::from(person.0)) else {
+        return;
+    };
+    let current = rec.current;
+    let Some(session) = rec.in_flight.as_mut() else {
+        return;
+    };
+    if !session.timer_armed() {
+        return;
+    }
+    let reason = match session.stage {
+        Stage::Aborting(_) => {
+            out.send(
+                Party::Ca,
+                Msg::AbortIssue {
+                    person,
+                    app: session.app,
+                },
+            );
+            return;
+        }
+        Stage::Installing => AbortReason::NoInstallation,
+        Stage::Certifying { .. } => AbortReason::NoCertificate,
+        Stage::Personalising { .. } => AbortReason::NoPersonalisation,
+    };
+    if session.attempts >= MAX_ATTEMPTS {
+        if ctx.flawed(Flaw::TimerNeverAborts) {
+            // The flawed timer stops here: the session waits for good.
+            session.attempts = MAX_ATTEMPTS + 1;
+            return;
+        }
+        session.stage = Stage::Aborting(reason);
+        out.send(
+            Party::Ca,
+            Msg::AbortIssue {
+                person,
+                app: session.app,
+            },
+        );
+        return;
+    }
+    session.attempts += 1;
+    match session.stage {
+        Stage::Installing => request_install(ctx, person, session.se, session.app, out),
+        Stage::Certifying { key, .. } => request_cert(ctx, current, person, session, key, out),
+        Stage::Personalising { cert, delivery } => out.send(
+            Party::Se(session.se),
+            Msg::StoreData {
+                app: session.app,
+                cert,
+                key: delivery,
+            },
+        ),
+        Stage::Aborting(_) => {}
+    }
+}
+
+/// The persons whose session timer is armed in `state` (where timers are armed at all).
+pub fn armed_timers(state: &SpTsmState) -> impl Iterator<Item = PersonId> + '_ {
+    state
+        .persons
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.in_flight.is_some_and(|s| s.timer_armed()))
+        .map(|(i, _)| PersonId(i as u8))
 }

@@ -18,7 +18,8 @@ use crate::msg::{Application, Msg, StatusEvidence};
 use crate::relying_party::{Acceptance, Rejection, RpState};
 use crate::se::{Applet, SeState};
 use crate::sp_tsm::{IssuanceSession, SpTsmState, Stage};
-use stateright::actor::{Envelope, Id, Network, RandomChoices};
+use crate::recovery::PartyTimer;
+use stateright::actor::{Envelope, Id, Network, RandomChoices, Timers};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -116,6 +117,14 @@ impl Relabel for Party {
             Party::Applicant(x) => Party::Applicant(x.relabel(p)),
             Party::Se(s) => Party::Se(s.relabel(p)),
             other => other,
+        }
+    }
+}
+impl Relabel for PartyTimer {
+    fn relabel(&self, p: &Perm) -> Self {
+        match *self {
+            PartyTimer::Session(person) => PartyTimer::Session(person.relabel(p)),
+            PartyTimer::Retirement(se) => PartyTimer::Retirement(se.relabel(p)),
         }
     }
 }
@@ -385,6 +394,15 @@ impl Relabel for Msg {
                 login: login.relabel(p),
                 evidence: evidence.relabel(p),
             },
+            Personalised { person, se, app } => Personalised {
+                person: person.relabel(p),
+                se: se.relabel(p),
+                app: *app,
+            },
+            AbortIssue { person, app } => AbortIssue {
+                person: person.relabel(p),
+                app: *app,
+            },
             Intercepted {
                 from,
                 to,
@@ -532,6 +550,11 @@ impl Relabel for CaState {
                 r.sort();
                 r
             },
+            issued_index: self
+                .issued_index
+                .iter()
+                .map(|(person, app)| (person.relabel(p), *app))
+                .collect(),
         }
     }
 }
@@ -553,7 +576,13 @@ impl Relabel for SpTsmState {
                             key: key.relabel(p),
                             center_key: center_key.relabel(p),
                         },
+                        Stage::Personalising { cert, delivery } => Stage::Personalising {
+                            cert: cert.relabel(p),
+                            delivery: delivery.relabel(p),
+                        },
+                        Stage::Aborting(why) => Stage::Aborting(why),
                     },
+                    attempts: s.attempts,
                 });
                 r.current = rec.current.relabel(p);
                 *slot = r;
@@ -743,8 +772,24 @@ pub fn relabel_state(state: &JpkiState, p: &Perm) -> JpkiState {
     let n = state.actor_states.len();
     let mut actor_states = state.actor_states.clone();
     let mut random_choices = state.random_choices.clone();
+    let mut timers_set = state.timers_set.clone();
+    let mut actor_storages = state.actor_storages.clone();
+    let mut crashed = state.crashed.clone();
     for ix in 0..n {
         let to = usize::from(p.actor(&topo, Id::from(ix)));
+        if let (Some(slot), Some(timers)) = (timers_set.get_mut(to), state.timers_set.get(ix)) {
+            let mut renamed = Timers::new();
+            for t in timers.iter() {
+                renamed.set(t.relabel(p));
+            }
+            *slot = renamed;
+        }
+        if let (Some(slot), Some(stored)) = (actor_storages.get_mut(to), state.actor_storages.get(ix)) {
+            *slot = stored.as_ref().map(|s| s.relabel(p));
+        }
+        if let (Some(slot), Some(down)) = (crashed.get_mut(to), state.crashed.get(ix)) {
+            *slot = *down;
+        }
         let mut rc = RandomChoices::default();
         if let PartyState::Intruder(s) = &*state.actor_states[ix] {
             let (renamed, moved) = relabel_intruder(s, p);
@@ -763,11 +808,11 @@ pub fn relabel_state(state: &JpkiState, p: &Perm) -> JpkiState {
     JpkiState {
         actor_states,
         network: relabel_network(&state.network, p, &topo),
-        timers_set: state.timers_set.clone(),
+        timers_set,
         random_choices,
-        crashed: state.crashed.clone(),
+        crashed,
         history: state.history,
-        actor_storages: state.actor_storages.clone(),
+        actor_storages,
     }
 }
 

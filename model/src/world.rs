@@ -3,7 +3,7 @@
 //! Properties, the readable counterexample output and the Explorer's state view read the world
 //! through this; nothing here changes state.
 
-use crate::actors::{JpkiState, PartyState, Topology};
+use crate::actors::{JpkiState, PartyActor, PartyState, Topology};
 use crate::applicant::ApplicantState;
 use crate::ca::CaState;
 use crate::config::Config;
@@ -51,6 +51,31 @@ impl<'a> World<'a> {
             se_tsm: se_tsm?,
             rp: rp?,
             state,
+        })
+    }
+
+    /// Whether the world has settled: no party down, no timer armed, and no message in flight
+    /// whose delivery would change anything (a message its receiver ignores — a stale answer,
+    /// a duplicate — stays in Stateright's network for good, since a delivery that changes
+    /// nothing is not a step). Nothing can happen any more but the people's own choices, so
+    /// whatever recovery owes must be done (the quiescence properties).
+    pub fn settled(&self, cfg: &Config) -> bool {
+        if self.state.crashed.iter().any(|&down| down)
+            || self.state.timers_set.iter().any(|t| t.iter().next().is_some())
+        {
+            return false;
+        }
+        let topo = Topology::of(cfg);
+        envelopes(&self.state.network).all(|e| {
+            let Some(receiver) = self.state.actor_states.get(usize::from(e.dst)) else {
+                return true;
+            };
+            let actor = PartyActor {
+                party: topo.party(e.dst),
+                cfg: *cfg,
+            };
+            let step = actor.deliver(receiver, topo.party(e.src), e.msg);
+            step.state == **receiver && step.out.is_empty()
         })
     }
 

@@ -15,6 +15,7 @@ use jpkisim_model::crypto::{KeyDelivery, KeyName, Subject};
 use jpkisim_model::ids::{Epoch, LoginId, Party};
 use jpkisim_model::msg::{CertStatus, Msg, StatusEvidence};
 use jpkisim_model::se::{Lifecycle, AUTH_PIN_TRIES};
+use jpkisim_model::se_tsm::Service;
 use jpkisim_model::{JpkiModel, JpkiState, World};
 use serde::Serialize;
 
@@ -167,6 +168,24 @@ fn ocsp_against_an_intruder(cfg: &Config) -> Result<(), &'static str> {
     } else {
         Err("needs an intruder (--intruder): only an intruder hands the relying party a status answer made for another request")
     }
+}
+
+/// Recovery is owed only where something can be lost and parties answer for what they do: a
+/// compromised party can ask for anything (a certificate for no SE), which is trust's question
+/// (docs/trust.md), not recovery's.
+fn recovering(cfg: &Config) -> Result<(), &'static str> {
+    if !cfg.timers_armed() {
+        return Err("needs something that can be lost, which the parties' timers recover from (--lossy or --crashes N): without loss every answer comes");
+    }
+    if !cfg.compromised.is_empty() {
+        return Err("needs honest parties (no --compromised): a compromised party may ask for a certificate no SE is waiting for");
+    }
+    Ok(())
+}
+
+fn recovering_sims(cfg: &Config) -> Result<(), &'static str> {
+    recovering(cfg)?;
+    sim_only(cfg)
 }
 
 fn two_ses(cfg: &Config) -> Result<(), &'static str> {
@@ -478,6 +497,91 @@ fn status_answer_for_another_request(_cfg: &Config, w: &World<'_>) -> bool {
     })
 }
 
+// ---- recovery (quiescence) ------------------------------------------------------------------
+
+fn issuance_settles(cfg: &Config, w: &World<'_>) -> bool {
+    !w.settled(cfg) || w.sp_tsm.persons.iter().all(|r| r.in_flight.is_none())
+}
+
+fn settled_after_an_application(cfg: &Config, w: &World<'_>) -> bool {
+    w.settled(cfg) && w.sp_tsm.persons.iter().any(|r| r.last_app.is_some())
+}
+
+/// An SE in service whose applet was installed and never got its certificate.
+fn awaiting_certificate<'a>(w: &'a World<'_>) -> impl Iterator<Item = &'a jpkisim_model::se::SeState> + 'a {
+    w.ses().filter(|se| {
+        se.applet.is_some_and(|a| a.life == Lifecycle::Installed)
+            && w.se_tsm.service.get(usize::from(se.id.0)) == Some(&Service::Active)
+    })
+}
+
+fn no_se_half_personalised(cfg: &Config, w: &World<'_>) -> bool {
+    !w.settled(cfg)
+        || awaiting_certificate(w).all(|se| {
+            se.applet
+                .is_some_and(|a| w.ca.refused.binary_search(&(a.person, a.app)).is_ok())
+        })
+}
+
+fn settled_with_an_se_awaiting_its_certificate(cfg: &Config, w: &World<'_>) -> bool {
+    w.settled(cfg) && awaiting_certificate(w).next().is_some()
+}
+
+fn issued_certificates_accounted(cfg: &Config, w: &World<'_>) -> bool {
+    !w.settled(cfg)
+        || phone_certs(w)
+            .filter(|r| r.status().is_live())
+            .all(|r| match (r.se().and_then(|se| w.se(se)), r.cert.subject) {
+                (Some(se), Subject::Phone { app, .. }) => {
+                    se.cert == Some(r.cert)
+                        // The person applied again on the same SE, whose new applet replaced
+                        // this one (docs/recovery.md: a re-application that is then aborted
+                        // leaves the old certificate live without its key).
+                        || se.applet.is_some_and(|a| a.app > app)
+                }
+                _ => false,
+            })
+}
+
+fn settled_after_an_issuance(cfg: &Config, w: &World<'_>) -> bool {
+    w.settled(cfg) && phone_certs(w).next().is_some()
+}
+
+fn retirement_settles(cfg: &Config, w: &World<'_>) -> bool {
+    !w.settled(cfg)
+        || !w
+            .se_tsm
+            .service
+            .iter()
+            .any(|s| matches!(s, Service::Retiring(_)))
+}
+
+fn settled_after_a_retirement(cfg: &Config, w: &World<'_>) -> bool {
+    w.settled(cfg)
+        && w
+            .se_tsm
+            .service
+            .iter()
+            .any(|s| matches!(s, Service::Retiring(_) | Service::Retired(_)))
+}
+
+fn one_certificate_per_application(_cfg: &Config, w: &World<'_>) -> bool {
+    let mut apps: Vec<_> = phone_certs(w)
+        .filter_map(|r| match r.cert.subject {
+            Subject::Phone { person, app, .. } => Some((person, app)),
+            Subject::Card { .. } => None,
+        })
+        .collect();
+    let n = apps.len();
+    apps.sort_unstable();
+    apps.dedup();
+    apps.len() == n
+}
+
+fn a_phone_certificate_issued(_cfg: &Config, w: &World<'_>) -> bool {
+    phone_certs(w).next().is_some()
+}
+
 // ---- reachability -------------------------------------------------------------------------
 
 fn issued(_cfg: &Config, w: &World<'_>) -> bool {
@@ -707,6 +811,26 @@ catalogue! {
         [status_answer_for_another_request: "A status answer made for another request (or for a phone at boot) is delivered for a login."]:
         "A relying party accepts a login on OCSP evidence only if the CA produced it for that login's own request.";
         "Seed 002: only the CRL/OCSP status counts; relying parties pay per OCSP call (lifecycle), so an answer must not be reusable.";
+    Always one_certificate_per_application (always_applies)
+        [a_phone_certificate_issued: "The CA issues a phone certificate."]:
+        "The CA issues at most one certificate per application, however often the request is retried, replayed or the CA restarted.";
+        "Seed 004 ③: even a first issuance must check that nothing is issued yet — in the CA's database, which a retry or a restart does not empty.";
+    Always issuance_settles (recovering)
+        [settled_after_an_application: "The world settles (nothing in flight, no timer armed, nobody down) after the SP-TSM accepted an application."]:
+        "Once nothing is in flight, no timer armed and nobody down, no issuance session is left open: every accepted application was issued, refused or aborted.";
+        "Issue 16 / seed 004 ③: what happens when a message is lost or a server dies in the middle of an issuance; the session must not wait for good.";
+    Always no_se_half_personalised (recovering)
+        [settled_with_an_se_awaiting_its_certificate: "The world settles with an SE in service whose applet still waits for its certificate."]:
+        "Once the world settles, an SE in service whose applet never got its certificate belongs to an application the CA refused for good.";
+        "Issue 16: no SE is left half-personalised by a crash or a lost message without the CA knowing the application is dead.";
+    Always issued_certificates_accounted (recovering)
+        [settled_after_an_issuance: "The world settles after the CA issued a phone certificate."]:
+        "Once the world settles, every usable phone certificate the CA issued is on the SE it names (or that SE was given a newer application's applet).";
+        "Issue 16 / seed 004 ③: a certificate issued and forgotten is a live credential nobody holds; the CA's database must match the SEs.";
+    Always retirement_settles (recovering_sims)
+        [settled_after_a_retirement: "The world settles after a SIM was asked to leave service."]:
+        "Once the world settles, no SIM is left half-retired: every SIM asked to leave service has left it, its certificates revoked.";
+        "Seed 003: SIM disposal and porting; a lost revocation request must not leave a SIM between services.";
     Sometimes issued (always_applies):
         "Some SE holds a personalised applet with a key and a certificate.";
         "Seed 002 / 004: issuance to the phone.";

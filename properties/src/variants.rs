@@ -100,6 +100,21 @@ fn four_wrong_pins(c: Config) -> Config {
     }
 }
 
+/// A network that loses messages, and one counted event (an application, or a SIM leaving
+/// service): recovery's counterexamples need nothing more.
+fn lossy_one_event(mut c: Config) -> Config {
+    c.network.lossy = true;
+    c.budgets.events = 1;
+    c
+}
+
+/// One party may crash (and restart) at a time, and one counted event.
+fn one_crash_one_event(mut c: Config) -> Config {
+    c.crashes = 1;
+    c.budgets.events = 1;
+    c
+}
+
 /// Every variant, in catalogue order.
 pub const ALL: &[Variant] = &[
     Variant {
@@ -239,6 +254,46 @@ pub const ALL: &[Variant] = &[
         violates: "stolen_se_unusable_after_report",
         needs: knows_pin,
         needs_flags: "--thief knows-pin",
+    },
+    Variant {
+        flaw: Flaw::TimerNeverAborts,
+        id: "timer_never_aborts",
+        description: "the SP-TSM's timer stops after its retries and the session waits for good",
+        violates: "issuance_settles",
+        needs: lossy_one_event,
+        needs_flags: "--lossy --events 1",
+    },
+    Variant {
+        flaw: Flaw::SpTsmAnswersBeforePersisting,
+        id: "sp_tsm_answers_before_persisting",
+        description: "the SP-TSM sends a step's request before making the step durable",
+        violates: "no_se_half_personalised",
+        needs: one_crash_one_event,
+        needs_flags: "--crashes 1 --events 1",
+    },
+    Variant {
+        flaw: Flaw::AbortKeepsCertificate,
+        id: "abort_keeps_certificate",
+        description: "the CA aborts an application but leaves the certificate it issued valid",
+        violates: "issued_certificates_accounted",
+        needs: lossy_one_event,
+        needs_flags: "--lossy --events 1",
+    },
+    Variant {
+        flaw: Flaw::SeTsmNeverRetries,
+        id: "se_tsm_never_retries",
+        description: "the SE issuer's TSM never re-sends a lost revocation request",
+        violates: "retirement_settles",
+        needs: lossy_one_event,
+        needs_flags: "--lossy --events 1",
+    },
+    Variant {
+        flaw: Flaw::CaIndexNotDurable,
+        id: "ca_index_not_durable",
+        description: "the CA's already-issued check reads an in-memory index a crash empties",
+        violates: "one_certificate_per_application",
+        needs: one_crash_one_event,
+        needs_flags: "--crashes 1 --events 1",
     },
 ];
 

@@ -163,7 +163,9 @@ fn add_terms<'a>(msg: &'a Msg, t: &mut Terms<'a>) {
         | Msg::Boot
         | Msg::BootStatusQuery { .. }
         | Msg::Authenticate { .. }
-        | Msg::StatusRequest { .. } => {}
+        | Msg::StatusRequest { .. }
+        | Msg::Personalised { .. }
+        | Msg::AbortIssue { .. } => {}
     }
 }
 

@@ -3,7 +3,7 @@
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use jpkisim_model::config::{
     Carrier, Config, DeviceChange, Dimension, Flaw, KeyGen, Medium, Ordering, Proofing,
-    RevocationCheck, Role, Thief,
+    RevocationCheck, Role, Thief, Timeouts,
 };
 use jpkisim_model::ConfigError;
 use jpkisim_properties::variants::{self, Variant};
@@ -68,6 +68,13 @@ pub(crate) struct ConfigFlags {
     /// The network may deliver messages more than once (replays).
     #[arg(long)]
     duplicating: bool,
+    /// How many of the CA, SP-TSM and SE-TSM may be down at once; each may crash and restart
+    /// from its database any number of times (docs/recovery.md) [default: 0].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    crashes: Option<u8>,
+    /// When an armed timer may fire (timers are armed with --lossy or --crashes) [default: patient].
+    #[arg(long, value_parser = dimension::<Timeouts>())]
+    timeouts: Option<Timeouts>,
     /// Budget: applications, all persons together [default: 2].
     #[arg(long)]
     applications: Option<u8>,
@@ -148,6 +155,8 @@ impl ConfigFlags {
         set!(cfg.network.ordering, self.network);
         cfg.network.lossy |= self.lossy;
         cfg.network.duplicating |= self.duplicating;
+        set!(cfg.crashes, self.crashes);
+        set!(cfg.timeouts, self.timeouts);
         set!(cfg.budgets.applications, self.applications);
         set!(cfg.budgets.thefts, self.thefts);
         set!(cfg.budgets.pin_entries, self.pin_entries);

@@ -346,8 +346,10 @@ pub fn offered_of(rc: &RandomChoices<PartyChoice>) -> impl Iterator<Item = (&str
     rc.map.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
 }
 
-/// What a renaming leaves in place: timers, crash flags and storage (all constant in this model,
-/// hashed so that a model that used them would still be told apart). The history is `()` here and
+/// What a renaming leaves in place or is not yet renamed here: timers, crash flags and storage
+/// (set only where timers are armed or parties crash). Hashed as they are, so two states that
+/// differ in them are told apart; two renamings of one state that differ in them are not merged,
+/// which loses reduction but never merges states that differ (docs/recovery.md). The history is `()` here and
 /// hashes to nothing; a model that records one must add it.
 fn rest_part(state: &JpkiState) -> u64 {
     let mut h = hasher();

@@ -17,6 +17,7 @@
 
 use jpkisim_model::actors::{PartyChoice, PartyState};
 use jpkisim_model::msg::Msg;
+use jpkisim_model::recovery::PartyTimer;
 use jpkisim_model::JpkiState;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Envelope, Id, Network, RandomChoices, Timers};
@@ -49,11 +50,11 @@ pub struct Packed {
     /// `(actor, key, choices)` for every actor that offers choices.
     choices: Box<[(u16, Box<str>, Box<[PartyChoice]>)]>,
     /// `(actor, timers)` for every actor with a timer set.
-    timers: Box<[(u16, Box<[()]>)]>,
+    timers: Box<[(u16, Box<[PartyTimer]>)]>,
     /// Actors that are crashed.
     crashed: Box<[u16]>,
-    /// Actors with something in storage.
-    stored: Box<[u16]>,
+    /// `(actor, what its database holds)` for every actor that wrote to one.
+    stored: Box<[(u16, Arc<PartyState>)]>,
 }
 
 fn ix(id: Id) -> u16 {
@@ -111,7 +112,7 @@ impl Packed {
             .iter()
             .enumerate()
             .filter_map(|(i, t)| {
-                let set: Box<[()]> = t.iter().copied().collect();
+                let set: Box<[PartyTimer]> = t.iter().copied().collect();
                 (!set.is_empty()).then_some((i as u16, set))
             })
             .collect();
@@ -122,14 +123,19 @@ impl Packed {
                 .map(|(i, _)| i as u16)
                 .collect()
         };
-        let stored: Vec<bool> = s.actor_storages.iter().map(Option::is_some).collect();
+        let stored = s
+            .actor_storages
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| st.as_ref().map(|st| (i as u16, Arc::new(st.clone()))))
+            .collect();
         Packed {
             actors: s.actor_states.iter().cloned().collect(),
             net,
             choices: choices.into_boxed_slice(),
             timers,
             crashed: flagged(&s.crashed),
-            stored: flagged(&stored),
+            stored,
         }
     }
 
@@ -185,9 +191,9 @@ impl Packed {
             }
         }
         let mut actor_storages = vec![None; n];
-        for &i in self.stored.iter() {
-            if let Some(s) = actor_storages.get_mut(usize::from(i)) {
-                *s = Some(());
+        for (i, st) in self.stored.iter() {
+            if let Some(s) = actor_storages.get_mut(usize::from(*i)) {
+                *s = Some(PartyState::clone(st));
             }
         }
         JpkiState {

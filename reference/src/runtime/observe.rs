@@ -6,7 +6,8 @@ use std::sync::Arc;
 use jpkisim_model::actors::{JpkiState, PartyState};
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue::PropertyDef;
-use stateright::actor::{ActorModelState, Network};
+use jpkisim_model::recovery;
+use stateright::actor::{ActorModelState, Network, Timers};
 
 use crate::wire::Envelope;
 
@@ -28,7 +29,18 @@ pub fn model_state(cfg: &Config, states: &[PartyState], in_flight: &[Envelope]) 
     ActorModelState {
         actor_states: states.iter().cloned().map(Arc::new).collect(),
         network,
-        timers_set: vec![Default::default(); n],
+        // The timers each party's state arms, as the model arms them (so that a world waiting on
+        // a timer is not taken for a settled one).
+        timers_set: states
+            .iter()
+            .map(|s| {
+                let mut t = Timers::new();
+                for timer in recovery::armed(cfg, s) {
+                    t.set(timer);
+                }
+                t
+            })
+            .collect(),
         random_choices: vec![Default::default(); n],
         crashed: vec![false; n],
         history: (),
