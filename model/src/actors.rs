@@ -8,7 +8,7 @@
 
 use crate::applicant::{self, ApplicantState, Choice};
 use crate::ca::{self, CaChoice, CaState};
-use crate::config::{Config, ConfigError, Ordering};
+use crate::config::{Config, ConfigError, Ordering, Timeouts};
 use crate::crypto::{Crypto, Symbolic};
 use crate::ids::{Party, PersonId, SeId};
 use crate::intruder::{self, IntruderChoice, IntruderState};
@@ -526,11 +526,11 @@ fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
             return false;
         }
     }
-    if cfg.timers_armed() && !cfg.network.duplicating && more_than_two_copies(&state.network) {
-        return false;
-    }
-    if recovery::fired_early(cfg, state) {
-        return false;
+    if boundary_reads_network(cfg) {
+        let eager = cfg.timeouts == Timeouts::Eager;
+        if (eager && more_than_two_copies(&state.network)) || recovery::fired_early(cfg, state) {
+            return false;
+        }
     }
     let b = &cfg.budgets;
     let most_certs = usize::from(cfg.persons) * (1 + usize::from(b.card_events))
@@ -560,6 +560,13 @@ fn within_budgets(cfg: &Config, state: &JpkiState) -> bool {
         && total.sim_events <= b.sim_events
         && total.device_events <= b.device_events
         && total.events() <= b.events
+}
+
+/// Whether the model's boundary reads the network, not only the actors' states: where timers are
+/// armed on a network that does not duplicate (patient timers, the copies an eager one makes).
+/// An explorer that judges the boundary from the actors alone must build those successors.
+pub fn boundary_reads_network(cfg: &Config) -> bool {
+    cfg.timers_armed() && !cfg.network.duplicating
 }
 
 /// Whether some message has more than two copies in flight.

@@ -11,7 +11,8 @@ use crate::actors::{JpkiState, PartyState};
 use crate::ca;
 use crate::config::{Config, Flaw, Timeouts};
 use crate::msg::Msg;
-use crate::sp_tsm::{IssuanceSession, Stage};
+use crate::crypto::Subject;
+use crate::sp_tsm::{AbortReason, IssuanceSession, Stage};
 use crate::world::envelopes;
 use crate::crypto::Symbolic;
 use crate::ids::{Party, PersonId, SeId};
@@ -81,7 +82,9 @@ pub fn restart(stored: &PartyState) -> PartyState {
 /// eager timer does is `--timeouts eager`'s). Messages the intruder injects are its own, not the
 /// exchange's, and are not counted.
 pub fn fired_early(cfg: &Config, state: &JpkiState) -> bool {
-    if !cfg.timers_armed() || cfg.timeouts == Timeouts::Eager {
+    // On a duplicating network every message sent stays replayable: a retry adds nothing to it,
+    // and a delivered request is still "on its way". Timers there may fire at any moment.
+    if !cfg.timers_armed() || cfg.timeouts == Timeouts::Eager || cfg.network.duplicating {
         return false;
     }
     let mut sessions: Vec<(PersonId, IssuanceSession)> = Vec::new();
@@ -133,12 +136,31 @@ pub fn fired_early(cfg: &Config, state: &JpkiState) -> bool {
     false
 }
 
-/// Whether `msg` belongs to the exchange the session of `person` waits on in its stage.
+/// Whether `msg` belongs to the exchange the session of `person` waits on in its stage. An
+/// aborting session waits on its abort and on the exchange it gave up, so that an abort, too,
+/// is patient: it comes only once that exchange's request or answer was lost.
 fn of_session(person: PersonId, s: &IssuanceSession, msg: &Msg) -> bool {
     let app = s.app;
-    match (s.stage, msg) {
+    let phase = match s.stage {
+        Stage::Installing => Phase::Install,
+        Stage::Certifying { .. } => Phase::Certify,
+        Stage::Personalising { .. } => Phase::Personalise,
+        Stage::Aborting(why) => {
+            if matches!(msg, Msg::AbortIssue { person: p, app: a } | Msg::IssueRefused { person: p, app: a }
+                if *p == person && *a == app)
+            {
+                return true;
+            }
+            match why {
+                AbortReason::InstallRefused | AbortReason::NoInstallation => Phase::Install,
+                AbortReason::NoCertificate => Phase::Certify,
+                AbortReason::NoPersonalisation => Phase::Personalise,
+            }
+        }
+    };
+    match (phase, msg) {
         (
-            Stage::Installing,
+            Phase::Install,
             Msg::InstallApplet { person: p, app: a, .. }
             | Msg::AuthoriseInstall { person: p, app: a, .. }
             | Msg::Install { person: p, app: a }
@@ -146,24 +168,28 @@ fn of_session(person: PersonId, s: &IssuanceSession, msg: &Msg) -> bool {
             | Msg::AppletInstalled { person: p, app: a, .. },
         ) => *p == person && *a == app,
         (
-            Stage::Certifying { .. },
+            Phase::Certify,
             Msg::IssueCert { person: p, app: a, .. } | Msg::IssueRefused { person: p, app: a },
         ) => *p == person && *a == app,
-        (Stage::Certifying { .. }, Msg::CertIssued { app: a, cert }) => {
-            *a == app && matches!(cert.subject, crate::crypto::Subject::Phone { person: p, .. } if p == person)
+        (Phase::Certify, Msg::CertIssued { app: a, cert }) => {
+            *a == app && matches!(cert.subject, Subject::Phone { person: p, .. } if p == person)
         }
-        (Stage::Personalising { cert, .. }, Msg::StoreData { app: a, cert: c, .. }) => {
-            *a == app && *c == cert
+        (Phase::Personalise, Msg::StoreData { app: a, cert, .. }) => {
+            *a == app && matches!(cert.subject, Subject::Phone { person: p, .. } if p == person)
         }
-        (Stage::Personalising { .. }, Msg::Personalised { person: p, app: a, .. }) => {
+        (Phase::Personalise, Msg::Personalised { person: p, app: a, .. }) => {
             *p == person && *a == app
         }
-        (
-            Stage::Aborting(_),
-            Msg::AbortIssue { person: p, app: a } | Msg::IssueRefused { person: p, app: a },
-        ) => *p == person && *a == app,
         _ => false,
     }
+}
+
+/// The exchanges of an issuance session.
+#[derive(Clone, Copy)]
+enum Phase {
+    Install,
+    Certify,
+    Personalise,
 }
 
 /// Whether `msg` belongs to the revocation exchange of a SIM leaving service.

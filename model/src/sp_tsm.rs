@@ -53,6 +53,8 @@ pub enum Stage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AbortReason {
+    /// The SE issuer's TSM refused to install (the SE is not the person's, or out of service).
+    InstallRefused,
     /// The SE never reported the applet installed.
     NoInstallation,
     /// The CA never answered the issue request.
@@ -187,7 +189,7 @@ fn handle<C: Crypto>(
         // A refusal counts only in the stage it answers: a replayed refusal must not cancel a
         // session that has moved on (found by the model checker on a duplicating network).
         Msg::InstallRefused { person, app } if from == Party::SeTsm => {
-            end_session(sp, person, app, |stage| stage == Stage::Installing)
+            install_refused(ctx, sp, person, app, out)
         }
         Msg::AppletInstalled {
             person,
@@ -211,6 +213,33 @@ fn handle<C: Crypto>(
         }
         _ => {}
     }
+}
+
+/// The SE issuer's TSM refused the installation. Where timers are armed, a retry of the same
+/// request may meanwhile have installed the applet (an eager timer, then the late refusal: found
+/// by the model checker, `no_se_half_personalised` with `--timeouts eager`), so the session ends
+/// only through the CA, which refuses the application for good; elsewhere it ends at once.
+fn install_refused<C: Crypto>(
+    ctx: &Ctx<'_, C>,
+    sp: &mut SpTsmState,
+    person: PersonId,
+    app: AppNo,
+    out: &mut Outbox,
+) {
+    if !ctx.cfg.timers_armed() {
+        end_session(sp, person, app, |stage| stage == Stage::Installing);
+        return;
+    }
+    let Some(session) = sp
+        .persons
+        .get_mut(usize::from(person.0))
+        .and_then(|r| r.in_flight.as_mut())
+        .filter(|s| s.app == app && s.stage == Stage::Installing)
+    else {
+        return;
+    };
+    session.stage = Stage::Aborting(AbortReason::InstallRefused);
+    out.send(Party::Ca, Msg::AbortIssue { person, app });
 }
 
 /// Ends the person's session for `app` if it is in a stage `in_stage` accepts.

@@ -115,6 +115,12 @@ fn one_crash_one_event(mut c: Config) -> Config {
     c
 }
 
+/// A crash and a lost answer: a retry reaches a CA that restarted.
+fn lossy_crash_one_event(mut c: Config) -> Config {
+    c.network.lossy = true;
+    one_crash_one_event(c)
+}
+
 /// Every variant, in catalogue order.
 pub const ALL: &[Variant] = &[
     Variant {
@@ -292,8 +298,8 @@ pub const ALL: &[Variant] = &[
         id: "ca_index_not_durable",
         description: "the CA's already-issued check reads an in-memory index a crash empties",
         violates: "one_certificate_per_application",
-        needs: one_crash_one_event,
-        needs_flags: "--crashes 1 --events 1",
+        needs: lossy_crash_one_event,
+        needs_flags: "--lossy --crashes 1 --events 1",
     },
 ];
 

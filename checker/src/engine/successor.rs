@@ -405,7 +405,8 @@ impl Search {
     /// The fingerprint of the successor of `parent` (with fingerprint parts `parts`) by `action`.
     ///
     /// The model's boundary (the budgets) is evaluated on the parent with the acting actor's new
-    /// state swapped in (and back out): `within_budgets` reads only actor states, and a state
+    /// state swapped in (and back out): `within_budgets` reads only actor states (except where
+    /// `boundary_reads_network`, whose successors are all built), and a state
     /// whose actors did not change is within the boundary like its parent. The engine's tests
     /// check the boundary of every successor against the built one
     /// (`Search::verify_every_step`).
@@ -416,6 +417,10 @@ impl Search {
         act: &Act,
         scratch: &mut Scratch,
     ) -> Glimpse {
+        if jpkisim_model::actors::boundary_reads_network(&self.model.cfg) {
+            // The boundary reads the network (patient timers): judge it on the built successor.
+            return Glimpse::Unknown;
+        }
         let duplicating = matches!(parent.network, Network::UnorderedDuplicating(..));
         let np = self.canon.renamings();
         if let Act::Drop { src, dst, msg } = act {
