@@ -224,6 +224,14 @@ pub enum StoreError {
         /// The event number stored.
         stored: u64,
     },
+    /// SQLite stores integers signed: an event number above `i64::MAX` cannot be kept.
+    #[error("{}: cannot save the state of event {seq}: event numbers above {} do not fit", file.display(), i64::MAX)]
+    SeqTooLarge {
+        /// The database file.
+        file: PathBuf,
+        /// The event number given.
+        seq: u64,
+    },
 }
 
 impl StoreError {
@@ -238,7 +246,8 @@ impl StoreError {
             | StoreError::Db { file, .. }
             | StoreError::Encode { file, .. }
             | StoreError::Decode { file, .. }
-            | StoreError::SeqNotAfter { file, .. } => Some(file),
+            | StoreError::SeqNotAfter { file, .. }
+            | StoreError::SeqTooLarge { file, .. } => Some(file),
         }
     }
 }
@@ -352,10 +361,9 @@ impl PartyStore {
             });
         }
         let Ok(row_seq) = i64::try_from(seq) else {
-            return Err(StoreError::SeqNotAfter {
+            return Err(StoreError::SeqTooLarge {
                 file: self.file.clone(),
                 seq,
-                stored: u64::MAX,
             });
         };
         let body = serde_json::to_vec(state).map_err(|e| StoreError::Encode {

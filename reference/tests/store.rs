@@ -115,6 +115,10 @@ fn a_saved_state_is_loaded_back_after_a_reopen() {
             s.load::<PartyState>().expect("load"),
             Some((17, state.clone()))
         );
+        assert!(matches!(
+            s.save(u64::MAX, state),
+            Err(StoreError::SeqTooLarge { seq: u64::MAX, .. })
+        ));
     }
     let names: Vec<String> = fs::read_dir(tmp.path())
         .expect("ls")
@@ -347,7 +351,7 @@ fn a_run_with_a_state_dir_leaves_each_durable_partys_final_state() {
         // The initial state, and for the CA and J-LIS at least one change in the story (the
         // SE-TSM's service records change only when a SIM is ported).
         let changed = party != Party::SeTsm;
-        assert!(saves >= 1 + u64::from(changed), "{party}: {saves} saves");
+        assert!(saves > u64::from(changed), "{party}: {saves} saves");
         let s = PartyStore::open(tmp.path(), party).expect("reopen");
         let (seq, state) = s.load::<PartyState>().expect("load").expect("a state");
         assert!(
