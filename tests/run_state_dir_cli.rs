@@ -1,10 +1,17 @@
 //! `jpkisim run --state-dir`: a run leaves the CA's, SP-TSM's and SE-TSM's databases behind
 //! without changing what it prints or records; a second run on the same directory is refused
 //! (exit 2, naming the database that holds the earlier state); a truncated or empty database
-//! stops a run before any scenario plays (exit 2, one line naming the file).
+//! stops a run before any scenario plays (exit 2, one line naming the file); a run killed
+//! (SIGKILL) mid-way leaves every database whole, and the next run says they hold state — not
+//! that they are corrupt.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use jpkisim_model::actors::PartyState;
+use jpkisim_model::ids::Party;
+use jpkisim_reference::store::{PartyStore, DURABLE_PARTIES};
 
 fn jpkisim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_jpkisim"))
@@ -148,4 +155,67 @@ fn the_state_dir_is_for_the_in_process_transport() {
         "{}",
         text(&o.stderr)
     );
+}
+
+#[test]
+fn a_run_killed_mid_way_leaves_every_database_whole() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut stores = 0;
+    // A run of every scenario with a state directory takes a few seconds: kill early, midway
+    // and late.
+    for ms in [400u64, 1300, 2600] {
+        let dir = tmp.path().join(format!("killed-{ms}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+            .args(["run", "--scenario", "all", "--seed", "1", "--quiet"])
+            .arg("--state-dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_millis(ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue; // killed before it made the directory
+        };
+        for scenario_dir in entries {
+            let scenario_dir = scenario_dir.expect("entry").path();
+            for party in DURABLE_PARTIES {
+                let store = match PartyStore::open_existing(&scenario_dir, party) {
+                    Ok(Some(s)) => s,
+                    Ok(None) => continue,
+                    Err(e) => panic!("killed after {ms} ms: {e}"),
+                };
+                stores += 1;
+                // Created empty, then the initial state; either way whole and of its party.
+                if let Some((_, state)) = store.load::<PartyState>().expect("load") {
+                    let own = matches!(
+                        (party, &state),
+                        (Party::Ca, PartyState::Ca(_))
+                            | (Party::SpTsm, PartyState::SpTsm(_))
+                            | (Party::SeTsm, PartyState::SeTsm(_))
+                    );
+                    assert!(own, "{}: {state:?}", store.file().display());
+                }
+            }
+        }
+        // Run again on what the kill left: refused for the state it holds, or run, never corrupt.
+        let again = jpkisim(&[
+            "run",
+            "--scenario",
+            "all",
+            "--seed",
+            "1",
+            "--quiet",
+            "--state-dir",
+            path(&dir),
+        ]);
+        let err = text(&again.stderr);
+        assert!(
+            again.status.success() || err.contains("from an earlier run"),
+            "after a kill at {ms} ms: {err}"
+        );
+    }
+    assert!(stores > 0, "no kill came after a store was made");
 }
