@@ -21,6 +21,7 @@ use jpkisim_model::actors::JpkiState;
 
 use crate::runtime::inproc::Simulation;
 use crate::runtime::{Faults, RunError};
+use crate::store::StateDir;
 
 /// What a scenario needs from a runtime: take a choice, let the network settle, read the world
 /// back as a model state. The in-process [`Simulation`] and the UDP director implement it.
@@ -610,7 +611,21 @@ pub struct Run {
 
 /// Plays `scenario` on a fresh in-process world seeded by `seed`.
 pub fn run_inproc(scenario: &Scenario, seed: u64, faults: Faults) -> Result<Run, RunError> {
+    run_inproc_with(scenario, seed, faults, None)
+}
+
+/// Plays `scenario` on a fresh in-process world seeded by `seed`, keeping the durable parties'
+/// states in `state_dir` when given ([`Simulation::with_state_dir`]).
+pub fn run_inproc_with(
+    scenario: &Scenario,
+    seed: u64,
+    faults: Faults,
+    state_dir: Option<StateDir>,
+) -> Result<Run, RunError> {
     let mut world = Simulation::new(scenario.config, seed, faults, scenario.name)?;
+    if let Some(stores) = state_dir {
+        world = world.with_state_dir(stores)?;
+    }
     let result = play(scenario, &mut world, faults);
     Ok(Run {
         simulation: world,

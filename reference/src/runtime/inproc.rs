@@ -6,6 +6,10 @@
 //! After every step the simulation is read back as a model state
 //! ([`Simulation::model_state`]) and every safety property of the catalogue that applies is
 //! checked on it, so a run that breaks one stops there, naming the step.
+//!
+//! With a [`StateDir`] ([`Simulation::with_state_dir`]) the CA's, SP-TSM's and SE-TSM's states
+//! are saved to their databases after every step that changes them, before the step's messages
+//! leave.
 
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
@@ -17,6 +21,7 @@ use stateright::actor::ActorModelAction;
 
 use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, Unreplayable};
 use crate::node::Node;
+use crate::store::StateDir;
 use crate::wire::Envelope;
 
 /// Every party of one run in one process, and the network between them.
@@ -30,6 +35,7 @@ pub struct Simulation {
     /// The recorded trace and the readable log.
     pub journal: Journal,
     check_properties: bool,
+    state_dir: Option<StateDir>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -60,7 +66,64 @@ impl Simulation {
             faults,
             journal: Journal::default(),
             check_properties: true,
+            state_dir: None,
         })
+    }
+
+    /// Keeps the durable parties' states in `stores` from now on: each one's current state is
+    /// saved at once (under the current event number, 0 for a fresh simulation), and after every
+    /// step that changes it its new state is saved — one transaction, synced — before the
+    /// messages the step sends are posted. A party therefore never answers for a state it has
+    /// not made durable.
+    pub fn with_state_dir(mut self, mut stores: StateDir) -> Result<Simulation, RunError> {
+        let step = self.seq();
+        for node in &self.nodes {
+            if let Some(store) = stores.store_mut(node.party()) {
+                store
+                    .save(step, &node.state)
+                    .map_err(|source| RunError::Store { step, source })?;
+            }
+        }
+        self.state_dir = Some(stores);
+        Ok(self)
+    }
+
+    /// The durable parties' stores, when the simulation keeps them.
+    pub fn state_dir(&self) -> Option<&StateDir> {
+        self.state_dir.as_ref()
+    }
+
+    /// A copy of `party`'s state before a step, when the party's state is kept durable.
+    fn durable_before(&self, party: Party) -> Option<PartyState> {
+        let stores = self.state_dir.as_ref()?;
+        stores
+            .stores()
+            .iter()
+            .any(|s| s.party() == party)
+            .then(|| self.node(party).state.clone())
+    }
+
+    /// Saves `party`'s state after event `step` if the step changed it.
+    fn persist(
+        &mut self,
+        party: Party,
+        before: Option<PartyState>,
+        step: u64,
+    ) -> Result<(), RunError> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let ix = usize::from(self.topo.id(party));
+        let state = &self.nodes[ix].state;
+        if *state == before {
+            return Ok(());
+        }
+        if let Some(store) = self.state_dir.as_mut().and_then(|d| d.store_mut(party)) {
+            store
+                .save(step, state)
+                .map_err(|source| RunError::Store { step, source })?;
+        }
+        Ok(())
     }
 
     /// Turns the per-step property check off (the differential test compares states instead).
@@ -128,10 +191,12 @@ impl Simulation {
         }
         self.journal.chose(party, choice);
         let step = self.seq();
+        let before = self.durable_before(party);
         let out = self
             .node_mut(party)
             .choose(choice)
             .map_err(|source| RunError::Diverged { step, source })?;
+        self.persist(party, before, step)?;
         self.post(out);
         self.check()
     }
@@ -149,10 +214,12 @@ impl Simulation {
         let env = self.in_flight.remove(index);
         self.journal.delivered(&env);
         let step = self.seq();
+        let before = self.durable_before(env.to);
         let out = self
             .node_mut(env.to)
             .deliver(&env)
             .map_err(|source| RunError::Diverged { step, source })?;
+        self.persist(env.to, before, step)?;
         self.post(out);
         self.check()
     }

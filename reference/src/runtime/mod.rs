@@ -169,6 +169,14 @@ pub enum RunError {
         /// Why not.
         why: Unreplayable,
     },
+    /// A durable party's state could not be saved (`--state-dir`).
+    #[error("step {step}: durable state: {source}")]
+    Store {
+        /// Event number.
+        step: u64,
+        /// What went wrong, naming the database file.
+        source: crate::store::StoreError,
+    },
     /// The UDP transport failed.
     #[error("transport: {0}")]
     Transport(#[from] TransportError),
