@@ -319,8 +319,10 @@ fn play_udp(
 fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
     use jpkisim_model::describe;
     let mut steps = trace.iter().filter(|e| {
-        matches!(e.kind, EventKind::Deliver | EventKind::Choice)
-            || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
+        matches!(
+            e.kind,
+            EventKind::Deliver | EventKind::Choice | EventKind::Timeout
+        ) || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
     });
     let mut next = steps.next();
     log.iter()
@@ -344,6 +346,15 @@ fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
                         describe::choice(&c)
                     ),
                 ),
+                (EventKind::Timeout, _) => {
+                    // The runtime's line names the timer, which the event does not carry.
+                    let runtime = format!("  ⏱ {}: ", e.party);
+                    if let Some(rest) = line.strip_prefix(&runtime) {
+                        next = steps.next();
+                        return format!("  event {}: ⏱ {}: {rest}", e.seq, e.party);
+                    }
+                    return line.clone();
+                }
                 _ => (
                     format!("  ✗ lost: {} → {peer}: {msg}", e.party),
                     format!("  event {}: ✗ lost: {} → {peer}: {msg}", e.seq, e.party),

@@ -7,12 +7,18 @@
 //! ([`Simulation::model_state`]) and every safety property of the catalogue that applies is
 //! checked on it, so a run that breaks one stops there, naming the step.
 //!
+//! Where the configuration arms timers (`--faults loss`, the model's `--lossy`), a timer fires
+//! only once the network is idle ([`Simulation::settle`]): nothing of any exchange is on its way,
+//! which is what the model's *patient* timers assume (docs/recovery.md). A lost request is then
+//! sent again, and a session that cannot finish is aborted through the CA, as the model does.
+//!
 //! With a [`StateDir`] ([`Simulation::with_state_dir`]) the CA's, SP-TSM's and SE-TSM's states
 //! are saved to their databases after every step that changes them, before the step's messages
 //! leave.
 
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
+use jpkisim_model::recovery::PartyTimer;
 use jpkisim_model::JpkiAction;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue;
@@ -206,6 +212,43 @@ impl Simulation {
         self.node(party).choices().contains(&choice)
     }
 
+    /// Every party's armed timers, in actor order, each party's in the model's order.
+    pub fn armed_timers(&self) -> Vec<(Party, PartyTimer)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.armed().into_iter().map(move |t| (n.party(), t)))
+            .collect()
+    }
+
+    /// Fires `party`'s `timer`, if its state arms it now: the model's timeout transition with
+    /// the party's real crypto, recorded as a `timeout` event, its state saved and its messages
+    /// posted like any other step's, and the safety properties checked after it. Firing it
+    /// while messages are in flight is the caller's choice (an eager timer); [`Simulation::settle`]
+    /// fires timers only when the network is idle.
+    pub fn fire(&mut self, party: Party, timer: PartyTimer) -> Result<(), RunError> {
+        let armed = self.node(party).armed();
+        if !armed.contains(&timer) {
+            return Err(RunError::NotAStep {
+                step: self.seq(),
+                why: Unreplayable::NotArmed {
+                    party,
+                    timer,
+                    armed,
+                },
+            });
+        }
+        self.journal.timed_out(party, timer);
+        let step = self.seq();
+        let before = self.durable_before(party);
+        let out = self
+            .node_mut(party)
+            .fire(timer)
+            .map_err(|source| RunError::Diverged { step, source })?;
+        self.persist(party, before, step)?;
+        self.post(out);
+        self.check()
+    }
+
     /// Delivers the in-flight message at `index`.
     pub fn deliver(&mut self, index: usize) -> Result<(), RunError> {
         if index >= self.in_flight.len() {
@@ -269,9 +312,8 @@ impl Simulation {
             ActorModelAction::SelectRandom { actor, random, .. } => {
                 self.choose(self.topo.party(*actor), *random)
             }
-            ActorModelAction::Timeout(..)
-            | ActorModelAction::Crash(..)
-            | ActorModelAction::Recover(..) => {
+            ActorModelAction::Timeout(id, timer) => self.fire(self.topo.party(*id), *timer),
+            ActorModelAction::Crash(..) | ActorModelAction::Recover(..) => {
                 Err(missing(Unreplayable::NoSuchStep(action.clone())))
             }
         }
@@ -287,13 +329,23 @@ impl Simulation {
         }
     }
 
-    /// Delivers messages until none is left: first in, first out, or in seeded random order with
-    /// the reorder fault.
+    /// Runs the world until nothing more happens without a choice: delivers messages until none
+    /// is left (first in, first out, or in seeded random order with the reorder fault), then
+    /// fires the first armed timer (actor order, then timer order) and delivers again, until the
+    /// network is idle and no timer is armed. Timers firing only on an idle network are the
+    /// model's patient timers. Deliveries and timeouts together are bounded: a world that keeps
+    /// going ends with [`RunError::NoQuiescence`].
     pub fn settle(&mut self) -> Result<(), RunError> {
         const BOUND: usize = 10_000;
         for _ in 0..BOUND {
             if self.in_flight.is_empty() {
-                return Ok(());
+                match self.armed_timers().first() {
+                    None => return Ok(()),
+                    Some(&(party, timer)) => {
+                        self.fire(party, timer)?;
+                        continue;
+                    }
+                }
             }
             let ix = if self.faults.reorder {
                 self.coin.pick(self.in_flight.len())
