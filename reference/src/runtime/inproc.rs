@@ -307,7 +307,9 @@ impl Simulation {
                         })
                     })?;
                 self.drop_message(ix);
-                Ok(())
+                // A loss can leave the world settled with something owed (the quiescence
+                // properties), so the properties are checked after it as after any step.
+                self.check()
             }
             ActorModelAction::SelectRandom { actor, random, .. } => {
                 self.choose(self.topo.party(*actor), *random)
