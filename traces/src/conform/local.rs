@@ -70,6 +70,9 @@ struct Channel {
 const KEEP_CLOSED: usize = 8;
 const KEEP_STATES: usize = 32;
 
+/// What one armed timer's step would do: the party's next state and its sends.
+type TimerStep = (PartyState, Vec<(Party, Msg)>);
+
 /// An observed party's last step.
 #[derive(Clone, Debug)]
 pub(super) struct StepRef {
@@ -91,7 +94,7 @@ pub(super) struct Local<'a> {
     channels: HashMap<(Party, Party), Channel>,
     /// Per party, after a timeout whose timer the event does not name: the steps of the other
     /// armed timers, as (state, sends), until the sends logged after it single one out.
-    alternatives: Vec<Vec<(PartyState, Vec<(Party, Msg)>)>>,
+    alternatives: Vec<Vec<TimerStep>>,
 }
 
 impl<'a> Local<'a> {
@@ -219,7 +222,7 @@ impl<'a> Local<'a> {
                 // The event names the party, not the timer: take the first armed timer's step
                 // and keep the others' until the sends logged after it tell them apart.
                 let actor = &self.model.actors[ix];
-                let mut steps: Vec<(PartyState, Vec<(Party, Msg)>)> = armed
+                let mut steps: Vec<TimerStep> = armed
                     .into_iter()
                     .map(|t: PartyTimer| {
                         let step = actor.timeout(&self.states[ix], t);
