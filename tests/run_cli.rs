@@ -2,6 +2,7 @@
 //! injected faults the program reports every safety property held, bad arguments exit 2, the
 //! recorded traces read back as traces, and a seed replays a run byte for byte.
 
+use jpkisim_reference::runtime::Faults;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -39,24 +40,22 @@ fn assert_all_completed(o: &Output) {
     let lines = summaries(o);
     assert_eq!(lines.len(), SCENARIOS, "{lines:#?}");
     for l in &lines {
-        let want = format!(": completed; {} safety properties held", safety_of(l));
+        let want = format!(
+            ": completed; {} safety properties held",
+            safety_of(l, Faults::default())
+        );
         assert!(l.contains(&want), "{l}");
     }
 }
 
 /// The number of safety properties that apply to the scenario a summary line names (the runtime
 /// checks exactly those on every event).
-fn safety_of(line: &str) -> usize {
-    safety_under(line, "none")
-}
-
-/// [`safety_of`] for a run with `faults`: a lossy network arms the parties' timers, and with
-/// them the recovery properties (docs/recovery.md).
-fn safety_under(line: &str, faults: &str) -> usize {
+/// How many safety properties apply to the scenario of a summary line, run with `faults` (a lossy
+/// network arms timers, and the quiescence properties apply there).
+fn safety_of(line: &str, faults: Faults) -> usize {
     let name = line.split(':').next().unwrap_or_default().trim();
     let s = jpkisim_reference::scenario::by_name(name)
         .unwrap_or_else(|| panic!("no scenario {name:?} in {line}"));
-    let faults = jpkisim_reference::runtime::Faults::parse(faults).expect("known faults");
     let n = jpkisim_properties::applicable_safety(&faults.apply_to(s.config)).count();
     assert!(n >= 10, "{name}: only {n} safety properties apply");
     n
@@ -118,7 +117,7 @@ fn with_faults_every_safety_property_holds_on_both_transports() {
                 assert!(
                     l.contains(&format!(
                         "{} safety properties held on every one of",
-                        safety_under(l, "loss,dup,reorder")
+                        safety_of(l, Faults::parse("loss,dup,reorder").expect("faults"))
                     )),
                     "{l}"
                 );

@@ -22,8 +22,8 @@ use crate::sp_tsm::{self, SpTsmState};
 use crate::transition::{Ctx, Outbox, Step};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork,
-    Network, Out,
+    model_timeout, Actor, ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network,
+    Out,
 };
 use std::borrow::Cow;
 

@@ -271,7 +271,10 @@ pub fn action(topo: &Topology, a: &crate::JpkiAction) -> String {
             format!("{} times out: {}", topo.party(*id), timer_text(timer))
         }
         ActorModelAction::Crash(id) => {
-            format!("{} crashes (loses what it did not make durable)", topo.party(*id))
+            format!(
+                "{} crashes (loses what it did not make durable)",
+                topo.party(*id)
+            )
         }
         ActorModelAction::Recover(id) => {
             format!("{} restarts from its database", topo.party(*id))

@@ -10,15 +10,15 @@
 use crate::actors::{JpkiState, PartyState};
 use crate::ca;
 use crate::config::{Config, Flaw, Timeouts};
-use crate::msg::Msg;
 use crate::crypto::Subject;
-use crate::sp_tsm::{AbortReason, IssuanceSession, Stage};
-use crate::world::envelopes;
 use crate::crypto::Symbolic;
 use crate::ids::{Party, PersonId, SeId};
+use crate::msg::Msg;
 use crate::se_tsm;
 use crate::sp_tsm;
+use crate::sp_tsm::{AbortReason, IssuanceSession, Stage};
 use crate::transition::Ctx;
+use crate::world::envelopes;
 use serde::{Deserialize, Serialize};
 
 /// A party's timer.
@@ -59,7 +59,11 @@ pub fn armed(cfg: &Config, state: &PartyState) -> Vec<PartyTimer> {
 /// new state, since each party commits a step before its messages leave — except the SP-TSM
 /// with flaw `sp_tsm_answers_before_persisting`, which commits a step only when it takes the
 /// next one, so that its database lags its answers by one step.
-pub fn durable_after<'a>(cfg: &Config, before: &'a PartyState, after: &'a PartyState) -> &'a PartyState {
+pub fn durable_after<'a>(
+    cfg: &Config,
+    before: &'a PartyState,
+    after: &'a PartyState,
+) -> &'a PartyState {
     match after {
         PartyState::SpTsm(_) if cfg.flaws.has(Flaw::SpTsmAnswersBeforePersisting) => before,
         _ => after,
@@ -161,15 +165,24 @@ fn of_session(person: PersonId, s: &IssuanceSession, msg: &Msg) -> bool {
     match (phase, msg) {
         (
             Phase::Install,
-            Msg::InstallApplet { person: p, app: a, .. }
-            | Msg::AuthoriseInstall { person: p, app: a, .. }
+            Msg::InstallApplet {
+                person: p, app: a, ..
+            }
+            | Msg::AuthoriseInstall {
+                person: p, app: a, ..
+            }
             | Msg::Install { person: p, app: a }
             | Msg::InstallRefused { person: p, app: a }
-            | Msg::AppletInstalled { person: p, app: a, .. },
+            | Msg::AppletInstalled {
+                person: p, app: a, ..
+            },
         ) => *p == person && *a == app,
         (
             Phase::Certify,
-            Msg::IssueCert { person: p, app: a, .. } | Msg::IssueRefused { person: p, app: a },
+            Msg::IssueCert {
+                person: p, app: a, ..
+            }
+            | Msg::IssueRefused { person: p, app: a },
         ) => *p == person && *a == app,
         (Phase::Certify, Msg::CertIssued { app: a, cert }) => {
             *a == app && matches!(cert.subject, Subject::Phone { person: p, .. } if p == person)
@@ -177,9 +190,12 @@ fn of_session(person: PersonId, s: &IssuanceSession, msg: &Msg) -> bool {
         (Phase::Personalise, Msg::StoreData { app: a, cert, .. }) => {
             *a == app && matches!(cert.subject, Subject::Phone { person: p, .. } if p == person)
         }
-        (Phase::Personalise, Msg::Personalised { person: p, app: a, .. }) => {
-            *p == person && *a == app
-        }
+        (
+            Phase::Personalise,
+            Msg::Personalised {
+                person: p, app: a, ..
+            },
+        ) => *p == person && *a == app,
         _ => false,
     }
 }

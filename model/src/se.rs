@@ -198,7 +198,10 @@ fn handle<C: Crypto>(
                             person,
                             se: se.id,
                             app,
-                            key: se.key.map(PublicKey).filter(|_| ctx.cfg.keygen == KeyGen::OnSe),
+                            key: se
+                                .key
+                                .map(PublicKey)
+                                .filter(|_| ctx.cfg.keygen == KeyGen::OnSe),
                             escrow: None,
                         },
                     );
@@ -264,9 +267,7 @@ fn handle<C: Crypto>(
                     );
                 }
             };
-            if applet.app == app
-                && applet.life == Lifecycle::Personalized
-                && se.cert == Some(cert)
+            if applet.app == app && applet.life == Lifecycle::Personalized && se.cert == Some(cert)
             {
                 confirm(out); // a retried StoreData: already done
                 return None;

@@ -117,7 +117,10 @@ pub fn on_timeout<C: Crypto>(ctx: &Ctx<'_, C>, state: &SeTsmState, se: SeId) -> 
 
 fn retry_armed<C: Crypto>(ctx: &Ctx<'_, C>, tsm: &SeTsmState, se: SeId) -> bool {
     !ctx.flawed(Flaw::SeTsmNeverRetries)
-        && matches!(tsm.service.get(usize::from(se.0)), Some(Service::Retiring(_)))
+        && matches!(
+            tsm.service.get(usize::from(se.0)),
+            Some(Service::Retiring(_))
+        )
 }
 
 /// The SEs whose retirement timer is armed in `state` (where timers are armed at all).

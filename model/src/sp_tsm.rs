@@ -243,7 +243,12 @@ fn install_refused<C: Crypto>(
 }
 
 /// Ends the person's session for `app` if it is in a stage `in_stage` accepts.
-fn end_session(sp: &mut SpTsmState, person: PersonId, app: AppNo, in_stage: impl Fn(Stage) -> bool) {
+fn end_session(
+    sp: &mut SpTsmState,
+    person: PersonId,
+    app: AppNo,
+    in_stage: impl Fn(Stage) -> bool,
+) {
     if let Some(rec) = sp.persons.get_mut(usize::from(person.0)) {
         if rec
             .in_flight

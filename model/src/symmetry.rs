@@ -15,10 +15,10 @@ use crate::crypto::{Certificate, Digest, KeyDelivery, KeyName, PublicKey, Signat
 use crate::ids::{AppNo, LoginId, Party, PersonId, SeId, Serial};
 use crate::intruder::{Forgery, IntruderChoice, IntruderState};
 use crate::msg::{Application, Msg, StatusEvidence};
+use crate::recovery::PartyTimer;
 use crate::relying_party::{Acceptance, Rejection, RpState};
 use crate::se::{Applet, SeState};
 use crate::sp_tsm::{IssuanceSession, SpTsmState, Stage};
-use crate::recovery::PartyTimer;
 use stateright::actor::{Envelope, Id, Network, RandomChoices, Timers};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -784,7 +784,9 @@ pub fn relabel_state(state: &JpkiState, p: &Perm) -> JpkiState {
             }
             *slot = renamed;
         }
-        if let (Some(slot), Some(stored)) = (actor_storages.get_mut(to), state.actor_storages.get(ix)) {
+        if let (Some(slot), Some(stored)) =
+            (actor_storages.get_mut(to), state.actor_storages.get(ix))
+        {
             *slot = stored.as_ref().map(|s| s.relabel(p));
         }
         if let (Some(slot), Some(down)) = (crashed.get_mut(to), state.crashed.get(ix)) {

@@ -61,7 +61,11 @@ impl<'a> World<'a> {
     /// whatever recovery owes must be done (the quiescence properties).
     pub fn settled(&self, cfg: &Config) -> bool {
         if self.state.crashed.iter().any(|&down| down)
-            || self.state.timers_set.iter().any(|t| t.iter().next().is_some())
+            || self
+                .state
+                .timers_set
+                .iter()
+                .any(|t| t.iter().next().is_some())
         {
             return false;
         }

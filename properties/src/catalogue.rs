@@ -508,7 +508,9 @@ fn settled_after_an_application(cfg: &Config, w: &World<'_>) -> bool {
 }
 
 /// An SE in service whose applet was installed and never got its certificate.
-fn awaiting_certificate<'a>(w: &'a World<'_>) -> impl Iterator<Item = &'a jpkisim_model::se::SeState> + 'a {
+fn awaiting_certificate<'a>(
+    w: &'a World<'_>,
+) -> impl Iterator<Item = &'a jpkisim_model::se::SeState> + 'a {
     w.ses().filter(|se| {
         se.applet.is_some_and(|a| a.life == Lifecycle::Installed)
             && w.se_tsm.service.get(usize::from(se.id.0)) == Some(&Service::Active)
@@ -529,9 +531,8 @@ fn settled_with_an_se_awaiting_its_certificate(cfg: &Config, w: &World<'_>) -> b
 
 fn issued_certificates_accounted(cfg: &Config, w: &World<'_>) -> bool {
     !w.settled(cfg)
-        || phone_certs(w)
-            .filter(|r| r.status().is_live())
-            .all(|r| match (r.se().and_then(|se| w.se(se)), r.cert.subject) {
+        || phone_certs(w).filter(|r| r.status().is_live()).all(|r| {
+            match (r.se().and_then(|se| w.se(se)), r.cert.subject) {
                 (Some(se), Subject::Phone { app, .. }) => {
                     se.cert == Some(r.cert)
                         // The person applied again on the same SE, whose new applet replaced
@@ -540,7 +541,8 @@ fn issued_certificates_accounted(cfg: &Config, w: &World<'_>) -> bool {
                         || se.applet.is_some_and(|a| a.app > app)
                 }
                 _ => false,
-            })
+            }
+        })
 }
 
 fn settled_after_an_issuance(cfg: &Config, w: &World<'_>) -> bool {
@@ -558,8 +560,7 @@ fn retirement_settles(cfg: &Config, w: &World<'_>) -> bool {
 
 fn settled_after_a_retirement(cfg: &Config, w: &World<'_>) -> bool {
     w.settled(cfg)
-        && w
-            .se_tsm
+        && w.se_tsm
             .service
             .iter()
             .any(|s| matches!(s, Service::Retiring(_) | Service::Retired(_)))

@@ -8,7 +8,8 @@
 //! as APDUs ([`device`]), runs each party ([`node`]) in a [`runtime`] (in process or over UDP)
 //! that delivers messages and reads the world back as a model state to check the properties.
 //! Every random choice comes from one seed ([`seed`]). Scenarios ([`scenario`]) script
-//! the applicant's choices; [`export`] writes a run's PKI for openssl.
+//! the applicant's choices; [`export`] writes a run's PKI for openssl; [`store`] keeps the CA's,
+//! SP-TSM's and SE-TSM's durable state in a database per party under `--state-dir`.
 
 pub mod backend;
 pub mod device;
@@ -18,4 +19,5 @@ pub mod pki;
 pub mod runtime;
 pub mod scenario;
 pub mod seed;
+pub mod store;
 pub mod wire;

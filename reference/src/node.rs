@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jpkisim_model::actors::{PartyActor, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
 use jpkisim_model::intruder;
+use jpkisim_model::recovery::{self, PartyTimer};
 use jpkisim_model::Config;
 use jpkisim_model::{Effect, PartyStep};
 
@@ -132,6 +133,20 @@ impl Node {
     /// Takes one of the party's choices.
     pub fn choose(&mut self, choice: PartyChoice) -> Result<Vec<Envelope>, Divergence> {
         let step = self.actor.choose_with(&self.crypto, &self.state, choice);
+        self.finish(step)
+    }
+
+    /// The timers the party's state arms now, in the model's order ([`recovery::armed`]): none
+    /// where the configuration loses nothing and crashes nothing.
+    pub fn armed(&self) -> Vec<PartyTimer> {
+        recovery::armed(&self.actor.cfg, &self.state)
+    }
+
+    /// Fires one of the party's timers: the model's timeout transition with the real backend
+    /// (a retry or an abort), its messages sealed like any other step's. The caller decides when
+    /// a timer may fire (the in-process runtime: only once the network is idle).
+    pub fn fire(&mut self, timer: PartyTimer) -> Result<Vec<Envelope>, Divergence> {
+        let step = self.actor.timeout_with(&self.crypto, &self.state, timer);
         self.finish(step)
     }
 

@@ -21,6 +21,7 @@ use jpkisim_model::actors::JpkiState;
 
 use crate::runtime::inproc::Simulation;
 use crate::runtime::{Faults, RunError};
+use crate::store::StateDir;
 
 /// What a scenario needs from a runtime: take a choice, let the network settle, read the world
 /// back as a model state. The in-process [`Simulation`] and the UDP director implement it.
@@ -241,6 +242,11 @@ fn forge_first(
 const SE0: SeId = SeId(0);
 const SE1: SeId = SeId(1);
 
+/// An application. Its retry is a fresh application: once the network is idle the SP-TSM's
+/// timers have either finished the session or aborted it through the CA, which refuses that
+/// application number for good, so sending the same application again (`Reapply`) would be
+/// ignored; a new one is what a person whose phone reported a failure does. It also covers an
+/// application lost on its way to the SP-TSM.
 fn apply(se: SeId) -> ScriptStep {
     step(
         Choice::Apply { se },
@@ -248,7 +254,7 @@ fn apply(se: SeId) -> ScriptStep {
             Goal::PhoneCert(se, CertStatus::Valid),
             Goal::Personalized(se),
         ],
-        Some(Choice::Reapply),
+        Some(Choice::Apply { se }),
     )
 }
 
@@ -327,7 +333,7 @@ pub fn all() -> Vec<Scenario> {
                         Goal::Personalized(SE1),
                         Goal::PhoneCert(SE0, CertStatus::Revoked),
                     ],
-                    Some(Choice::Reapply),
+                    Some(Choice::Apply { se: SE1 }),
                 ),
                 login(SE1, true, Goal::Accepted(1)),
                 login(SE0, true, Goal::Rejected(1)),
@@ -379,12 +385,17 @@ pub fn all() -> Vec<Scenario> {
                 step(Choice::Steal { se: SE0 }, &[], None),
                 step(Choice::ThiefGuessesPin { se: SE0 }, &[], None),
                 step(Choice::ThiefGuessesPin { se: SE0 }, &[], None),
+                // A guess lost on its way to the SE is no guess: the thief guesses again.
                 step(
                     Choice::ThiefGuessesPin { se: SE0 },
                     &[Goal::PinBlocked(SE0)],
-                    None,
+                    Some(Choice::ThiefGuessesPin { se: SE0 }),
                 ),
-                step(Choice::ThiefGuessesPin { se: SE0 }, &[Goal::PinBlocked(SE0)], None),
+                step(
+                    Choice::ThiefGuessesPin { se: SE0 },
+                    &[Goal::PinBlocked(SE0)],
+                    Some(Choice::ThiefGuessesPin { se: SE0 }),
+                ),
                 step(
                     Choice::ReportLoss,
                     &[Goal::PhoneCert(SE0, CertStatus::Suspended)],
@@ -610,7 +621,21 @@ pub struct Run {
 
 /// Plays `scenario` on a fresh in-process world seeded by `seed`.
 pub fn run_inproc(scenario: &Scenario, seed: u64, faults: Faults) -> Result<Run, RunError> {
+    run_inproc_with(scenario, seed, faults, None)
+}
+
+/// Plays `scenario` on a fresh in-process world seeded by `seed`, keeping the durable parties'
+/// states in `state_dir` when given ([`Simulation::with_state_dir`]).
+pub fn run_inproc_with(
+    scenario: &Scenario,
+    seed: u64,
+    faults: Faults,
+    state_dir: Option<StateDir>,
+) -> Result<Run, RunError> {
     let mut world = Simulation::new(scenario.config, seed, faults, scenario.name)?;
+    if let Some(stores) = state_dir {
+        world = world.with_state_dir(stores)?;
+    }
     let result = play(scenario, &mut world, faults);
     Ok(Run {
         simulation: world,

@@ -3,8 +3,14 @@
 //! UDP, prints a readable log, checks every safety property on every step, and records the trace.
 //!
 //! The log numbers each step by its event in the recorded trace (`event 12`), the number
-//! `conform` and `explore --trace` use. Output paths (`--record`, `--pki-out`) are checked before
-//! any scenario runs.
+//! `conform` and `explore --trace` use. Output paths (`--record`, `--pki-out`, `--state-dir`) are
+//! checked before any scenario runs.
+//!
+//! `--state-dir DIR` keeps the CA's, SP-TSM's and SE-TSM's states in their databases
+//! (`jpkisim_reference::store`). A run plays each scenario from a fresh world, so it refuses a
+//! directory whose databases already hold a state (exit 2, naming the file) rather than write
+//! over an earlier run's record, and a database that is corrupt or truncated stops it the same
+//! way before any scenario runs.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,6 +22,7 @@ use jpkisim_reference::export;
 use jpkisim_reference::runtime::udp;
 use jpkisim_reference::runtime::Faults;
 use jpkisim_reference::scenario::{self, Scenario, ScenarioOutcome};
+use jpkisim_reference::store::StateDir;
 use jpkisim_traces::{Event, EventKind, Fault, Header, Recorder};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -53,6 +60,12 @@ pub(crate) struct Args {
     /// (in-process transport).
     #[arg(long, value_name = "DIR")]
     pki_out: Option<PathBuf>,
+    /// Keep the CA's, SP-TSM's and SE-TSM's states in SQLite databases in DIR (`ca.db`,
+    /// `sp-tsm.db`, `se-tsm.db`; DIR/<scenario>/ for `all`), each saved in a synced transaction
+    /// after every step that changes it, before the step's messages leave (in-process
+    /// transport). DIR must hold no state from an earlier run; a corrupt database exits 2.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
     /// Print only the summary line of each scenario, not the step log.
     #[arg(long)]
     quiet: bool,
@@ -61,6 +74,10 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> ExitCode {
     if args.pki_out.is_some() && args.transport == Transport::Udp {
         eprintln!("error: --pki-out is available with --transport inproc only");
+        return ExitCode::from(2);
+    }
+    if args.state_dir.is_some() && args.transport == Transport::Udp {
+        eprintln!("error: --state-dir is available with --transport inproc only");
         return ExitCode::from(2);
     }
     if args.list {
@@ -101,6 +118,15 @@ pub(crate) fn run(args: Args) -> ExitCode {
     .and_then(|()| match &args.pki_out {
         Some(p) => super::output::dir("--pki-out", p),
         None => Ok(()),
+    })
+    .and_then(|()| match &args.state_dir {
+        Some(p) => super::output::dir("--state-dir", p).and_then(|()| {
+            chosen.iter().try_for_each(|s| {
+                StateDir::check_fresh(&per_scenario(p, s, chosen.len() > 1))
+                    .map_err(|e| format!("--state-dir: {e}"))
+            })
+        }),
+        None => Ok(()),
     });
     if let Err(e) = checked {
         eprintln!("error: {e}");
@@ -119,13 +145,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
         };
         let outcome = match args.transport {
             Transport::Inproc => {
-                let pki_dir = args.pki_out.as_ref().map(|d| {
-                    if chosen.len() > 1 {
-                        d.join(s.name)
-                    } else {
-                        d.clone()
-                    }
-                });
+                let many = chosen.len() > 1;
+                let pki_dir = args.pki_out.as_ref().map(|d| per_scenario(d, s, many));
+                let state_dir = args.state_dir.as_ref().map(|d| per_scenario(d, s, many));
                 play_inproc(
                     s,
                     seed,
@@ -133,6 +155,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
                     args.quiet,
                     record_to.as_deref(),
                     pki_dir.as_deref(),
+                    state_dir.as_deref(),
                 )
             }
             Transport::Udp => play_udp(s, seed, faults, args.quiet, record_to.as_deref()),
@@ -158,6 +181,16 @@ fn random_seed() -> u64 {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     (t as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// The directory of one scenario's output under `dir`: `dir` itself for one scenario,
+/// `dir/<scenario>` for `all`.
+fn per_scenario(dir: &Path, s: &Scenario, many: bool) -> PathBuf {
+    if many {
+        dir.join(s.name)
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 fn record_path(record: Option<&Path>, s: &Scenario, many: bool) -> Result<Option<PathBuf>, String> {
@@ -202,8 +235,13 @@ fn play_inproc(
     quiet: bool,
     record: Option<&Path>,
     pki_out: Option<&Path>,
+    state_dir: Option<&Path>,
 ) -> Result<String, String> {
-    let run = scenario::run_inproc(s, seed, faults).map_err(|e| e.to_string())?;
+    let stores = state_dir
+        .map(StateDir::open_fresh)
+        .transpose()
+        .map_err(|e| format!("--state-dir: {e}"))?;
+    let run = scenario::run_inproc_with(s, seed, faults, stores).map_err(|e| e.to_string())?;
     if let Some(dir) = pki_out {
         let files = export::write_pki(&run.simulation, dir)
             .map_err(|e| format!("--pki-out {}: {e}", dir.display()))?;
@@ -226,8 +264,16 @@ fn play_inproc(
         write_trace(path, &header, &run.simulation.journal.trace)?;
     }
     let outcome = run.result.map_err(|e| e.to_string())?;
+    let durable = match run.simulation.state_dir() {
+        Some(d) => format!(
+            "; {} durable states saved in {}",
+            d.stores().iter().map(|s| s.saves()).sum::<u64>(),
+            d.dir().display()
+        ),
+        None => String::new(),
+    };
     Ok(format!(
-        "{}; {} APDUs answered by the emulated SEs",
+        "{}; {} APDUs answered by the emulated SEs{durable}",
         summary(
             &outcome,
             run.simulation.journal.trace.len(),
@@ -273,8 +319,10 @@ fn play_udp(
 fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
     use jpkisim_model::describe;
     let mut steps = trace.iter().filter(|e| {
-        matches!(e.kind, EventKind::Deliver | EventKind::Choice)
-            || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
+        matches!(
+            e.kind,
+            EventKind::Deliver | EventKind::Choice | EventKind::Timeout
+        ) || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
     });
     let mut next = steps.next();
     log.iter()
@@ -298,6 +346,15 @@ fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
                         describe::choice(&c)
                     ),
                 ),
+                (EventKind::Timeout, _) => {
+                    // The runtime's line names the timer, which the event does not carry.
+                    let runtime = format!("  ⏱ {}: ", e.party);
+                    if let Some(rest) = line.strip_prefix(&runtime) {
+                        next = steps.next();
+                        return format!("  event {}: ⏱ {}: {rest}", e.seq, e.party);
+                    }
+                    return line.clone();
+                }
                 _ => (
                     format!("  ✗ lost: {} → {peer}: {msg}", e.party),
                     format!("  event {}: ✗ lost: {} → {peer}: {msg}", e.seq, e.party),

@@ -61,7 +61,9 @@ pub enum EventKind {
     Send,
     /// `party` received `msg` from `peer` and acted on it.
     Deliver,
-    /// A timer of `party` fired (the model has no timers: a retry shows up as a new send).
+    /// A timer of `party` fired: the model's `Timeout` step of that party (a retry or an abort,
+    /// whose messages follow as sends). The event names the party, not the timer: the checker
+    /// takes whichever armed timer makes the recorded sends match.
     Timeout,
     /// `party` made the environment choice `choice` (an applicant's action, a CRL publication).
     Choice,

@@ -6,9 +6,19 @@
 //! After every step the simulation is read back as a model state
 //! ([`Simulation::model_state`]) and every safety property of the catalogue that applies is
 //! checked on it, so a run that breaks one stops there, naming the step.
+//!
+//! Where the configuration arms timers (`--faults loss`, the model's `--lossy`), a timer fires
+//! only once the network is idle ([`Simulation::settle`]): nothing of any exchange is on its way,
+//! which is what the model's *patient* timers assume (docs/recovery.md). A lost request is then
+//! sent again, and a session that cannot finish is aborted through the CA, as the model does.
+//!
+//! With a [`StateDir`] ([`Simulation::with_state_dir`]) the CA's, SP-TSM's and SE-TSM's states
+//! are saved to their databases after every step that changes them, before the step's messages
+//! leave.
 
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
+use jpkisim_model::recovery::PartyTimer;
 use jpkisim_model::JpkiAction;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue;
@@ -17,6 +27,7 @@ use stateright::actor::ActorModelAction;
 
 use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, Unreplayable};
 use crate::node::Node;
+use crate::store::StateDir;
 use crate::wire::Envelope;
 
 /// Every party of one run in one process, and the network between them.
@@ -30,6 +41,7 @@ pub struct Simulation {
     /// The recorded trace and the readable log.
     pub journal: Journal,
     check_properties: bool,
+    state_dir: Option<StateDir>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -60,7 +72,64 @@ impl Simulation {
             faults,
             journal: Journal::default(),
             check_properties: true,
+            state_dir: None,
         })
+    }
+
+    /// Keeps the durable parties' states in `stores` from now on: each one's current state is
+    /// saved at once (under the current event number, 0 for a fresh simulation), and after every
+    /// step that changes it its new state is saved — one transaction, synced — before the
+    /// messages the step sends are posted. A party therefore never answers for a state it has
+    /// not made durable.
+    pub fn with_state_dir(mut self, mut stores: StateDir) -> Result<Simulation, RunError> {
+        let step = self.seq();
+        for node in &self.nodes {
+            if let Some(store) = stores.store_mut(node.party()) {
+                store
+                    .save(step, &node.state)
+                    .map_err(|source| RunError::Store { step, source })?;
+            }
+        }
+        self.state_dir = Some(stores);
+        Ok(self)
+    }
+
+    /// The durable parties' stores, when the simulation keeps them.
+    pub fn state_dir(&self) -> Option<&StateDir> {
+        self.state_dir.as_ref()
+    }
+
+    /// A copy of `party`'s state before a step, when the party's state is kept durable.
+    fn durable_before(&self, party: Party) -> Option<PartyState> {
+        let stores = self.state_dir.as_ref()?;
+        stores
+            .stores()
+            .iter()
+            .any(|s| s.party() == party)
+            .then(|| self.node(party).state.clone())
+    }
+
+    /// Saves `party`'s state after event `step` if the step changed it.
+    fn persist(
+        &mut self,
+        party: Party,
+        before: Option<PartyState>,
+        step: u64,
+    ) -> Result<(), RunError> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let ix = usize::from(self.topo.id(party));
+        let state = &self.nodes[ix].state;
+        if *state == before {
+            return Ok(());
+        }
+        if let Some(store) = self.state_dir.as_mut().and_then(|d| d.store_mut(party)) {
+            store
+                .save(step, state)
+                .map_err(|source| RunError::Store { step, source })?;
+        }
+        Ok(())
     }
 
     /// Turns the per-step property check off (the differential test compares states instead).
@@ -128,10 +197,12 @@ impl Simulation {
         }
         self.journal.chose(party, choice);
         let step = self.seq();
+        let before = self.durable_before(party);
         let out = self
             .node_mut(party)
             .choose(choice)
             .map_err(|source| RunError::Diverged { step, source })?;
+        self.persist(party, before, step)?;
         self.post(out);
         self.check()
     }
@@ -139,6 +210,43 @@ impl Simulation {
     /// Whether `choice` is enabled for `party` now.
     pub fn enabled(&self, party: Party, choice: PartyChoice) -> bool {
         self.node(party).choices().contains(&choice)
+    }
+
+    /// Every party's armed timers, in actor order, each party's in the model's order.
+    pub fn armed_timers(&self) -> Vec<(Party, PartyTimer)> {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.armed().into_iter().map(move |t| (n.party(), t)))
+            .collect()
+    }
+
+    /// Fires `party`'s `timer`, if its state arms it now: the model's timeout transition with
+    /// the party's real crypto, recorded as a `timeout` event, its state saved and its messages
+    /// posted like any other step's, and the safety properties checked after it. Firing it
+    /// while messages are in flight is the caller's choice (an eager timer); [`Simulation::settle`]
+    /// fires timers only when the network is idle.
+    pub fn fire(&mut self, party: Party, timer: PartyTimer) -> Result<(), RunError> {
+        let armed = self.node(party).armed();
+        if !armed.contains(&timer) {
+            return Err(RunError::NotAStep {
+                step: self.seq(),
+                why: Unreplayable::NotArmed {
+                    party,
+                    timer,
+                    armed,
+                },
+            });
+        }
+        self.journal.timed_out(party, timer);
+        let step = self.seq();
+        let before = self.durable_before(party);
+        let out = self
+            .node_mut(party)
+            .fire(timer)
+            .map_err(|source| RunError::Diverged { step, source })?;
+        self.persist(party, before, step)?;
+        self.post(out);
+        self.check()
     }
 
     /// Delivers the in-flight message at `index`.
@@ -149,10 +257,12 @@ impl Simulation {
         let env = self.in_flight.remove(index);
         self.journal.delivered(&env);
         let step = self.seq();
+        let before = self.durable_before(env.to);
         let out = self
             .node_mut(env.to)
             .deliver(&env)
             .map_err(|source| RunError::Diverged { step, source })?;
+        self.persist(env.to, before, step)?;
         self.post(out);
         self.check()
     }
@@ -197,14 +307,15 @@ impl Simulation {
                         })
                     })?;
                 self.drop_message(ix);
-                Ok(())
+                // A loss can leave the world settled with something owed (the quiescence
+                // properties), so the properties are checked after it as after any step.
+                self.check()
             }
             ActorModelAction::SelectRandom { actor, random, .. } => {
                 self.choose(self.topo.party(*actor), *random)
             }
-            ActorModelAction::Timeout(..)
-            | ActorModelAction::Crash(..)
-            | ActorModelAction::Recover(..) => {
+            ActorModelAction::Timeout(id, timer) => self.fire(self.topo.party(*id), *timer),
+            ActorModelAction::Crash(..) | ActorModelAction::Recover(..) => {
                 Err(missing(Unreplayable::NoSuchStep(action.clone())))
             }
         }
@@ -220,13 +331,23 @@ impl Simulation {
         }
     }
 
-    /// Delivers messages until none is left: first in, first out, or in seeded random order with
-    /// the reorder fault.
+    /// Runs the world until nothing more happens without a choice: delivers messages until none
+    /// is left (first in, first out, or in seeded random order with the reorder fault), then
+    /// fires the first armed timer (actor order, then timer order) and delivers again, until the
+    /// network is idle and no timer is armed. Timers firing only on an idle network are the
+    /// model's patient timers. Deliveries and timeouts together are bounded: a world that keeps
+    /// going ends with [`RunError::NoQuiescence`].
     pub fn settle(&mut self) -> Result<(), RunError> {
         const BOUND: usize = 10_000;
         for _ in 0..BOUND {
             if self.in_flight.is_empty() {
-                return Ok(());
+                match self.armed_timers().first() {
+                    None => return Ok(()),
+                    Some(&(party, timer)) => {
+                        self.fire(party, timer)?;
+                        continue;
+                    }
+                }
             }
             let ix = if self.faults.reorder {
                 self.coin.pick(self.in_flight.len())

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use jpkisim_model::actors::PartyChoice;
 use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
+use jpkisim_model::recovery::PartyTimer;
 use jpkisim_model::{describe, Config, JpkiAction, Topology};
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
@@ -169,6 +170,14 @@ pub enum RunError {
         /// Why not.
         why: Unreplayable,
     },
+    /// A durable party's state could not be saved (`--state-dir`).
+    #[error("step {step}: durable state: {source}")]
+    Store {
+        /// Event number.
+        step: u64,
+        /// What went wrong, naming the database file.
+        source: crate::store::StoreError,
+    },
     /// The UDP transport failed.
     #[error("transport: {0}")]
     Transport(#[from] TransportError),
@@ -187,7 +196,21 @@ pub enum Unreplayable {
         /// The message.
         msg: Msg,
     },
-    /// The model has steps (timers, crashes) the reference does not run.
+    /// The step fires a timer the party's state does not arm here.
+    #[error(
+        "{party} has no timer on the {} armed (armed: {})",
+        describe::timer_text(timer),
+        timers_text(armed)
+    )]
+    NotArmed {
+        /// Whose timer.
+        party: Party,
+        /// The timer.
+        timer: PartyTimer,
+        /// The timers the party's state arms.
+        armed: Vec<PartyTimer>,
+    },
+    /// The model has steps (crashes and restarts) the reference does not run.
     #[error("the reference runs no such step: {0:?}")]
     NoSuchStep(JpkiAction),
 }
@@ -210,6 +233,17 @@ impl From<std::io::Error> for TransportError {
     fn from(e: std::io::Error) -> Self {
         TransportError::Io(Arc::new(e))
     }
+}
+
+fn timers_text(timers: &[PartyTimer]) -> String {
+    if timers.is_empty() {
+        return "none".into();
+    }
+    timers
+        .iter()
+        .map(describe::timer_text)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn choices_text(choices: &[PartyChoice]) -> String {
@@ -285,6 +319,16 @@ impl Journal {
             env.from,
             env.to,
             describe::message(&env.msg)
+        ));
+    }
+
+    /// A timer of a party fired (the trace names the party only: which of its timers is the
+    /// one whose sends follow, as the conformance checker finds it).
+    pub fn timed_out(&mut self, party: Party, timer: PartyTimer) {
+        self.record(Event::timeout(party));
+        self.log.push(format!(
+            "  ⏱ {party}: timer on the {} fires",
+            describe::timer_text(&timer)
         ));
     }
 

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use jpkisim_model::actors::{JpkiState, PartyState};
+use jpkisim_model::recovery;
 use jpkisim_model::{Config, Topology};
 use jpkisim_properties::catalogue::PropertyDef;
-use jpkisim_model::recovery;
 use stateright::actor::{ActorModelState, Network, Timers};
 
 use crate::wire::Envelope;

@@ -28,6 +28,12 @@ pub(super) enum Reason {
         choice: PartyChoice,
         offered: Vec<PartyChoice>,
     },
+    /// A timer of the party fires, but its state arms none.
+    NoTimerArmed {
+        party: Party,
+        /// Whether the configuration arms timers at all (`--lossy`, `--crashes`).
+        timers_armed: bool,
+    },
     /// The party takes a step while sends of its previous step are still missing from the log.
     SendsNotLogged {
         party: Party,
@@ -127,6 +133,20 @@ impl Reason {
                     },
                 ]
             }
+            Reason::NoTimerArmed {
+                party,
+                timers_armed,
+            } => vec![
+                format!(
+                    "a timer of {party} fires here, but {} state arms no timer",
+                    possessive(*party)
+                ),
+                if *timers_armed {
+                    "a party arms a timer only while it waits for an answer that a lost message or a crash could keep from coming (the SP-TSM on an open issuance session, the SE issuer's TSM on a SIM leaving service)".to_string()
+                } else {
+                    "the configuration arms no timers at all: nothing can be lost and nothing crashes (timers need --lossy or --crashes)".to_string()
+                },
+            ],
             Reason::SendsNotLogged {
                 party,
                 step,
@@ -247,6 +267,7 @@ impl Reason {
     pub(super) fn party(&self) -> Option<Party> {
         match self {
             Reason::ChoiceNotOffered { party, .. }
+            | Reason::NoTimerArmed { party, .. }
             | Reason::SendsNotLogged { party, .. }
             | Reason::NotSentByStep { party, .. } => Some(*party),
             Reason::BehindOnChannel { to, .. } | Reason::NotInFlight { to, .. } => Some(*to),

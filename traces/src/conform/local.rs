@@ -19,6 +19,7 @@ use jpkisim_model::actors::{PartyActor, PartyState};
 use jpkisim_model::config::Ordering;
 use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
+use jpkisim_model::recovery::{self, PartyTimer};
 use jpkisim_model::{Config, JpkiModel, Topology};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
@@ -69,6 +70,9 @@ struct Channel {
 const KEEP_CLOSED: usize = 8;
 const KEEP_STATES: usize = 32;
 
+/// What one armed timer's step would do: the party's next state and its sends.
+type TimerStep = (PartyState, Vec<(Party, Msg)>);
+
 /// An observed party's last step.
 #[derive(Clone, Debug)]
 pub(super) struct StepRef {
@@ -88,6 +92,9 @@ pub(super) struct Local<'a> {
     outputs: Vec<Vec<Output>>,
     last_step: Vec<Option<StepRef>>,
     channels: HashMap<(Party, Party), Channel>,
+    /// Per party, after a timeout whose timer the event does not name: the steps of the other
+    /// armed timers, as (state, sends), until the sends logged after it single one out.
+    alternatives: Vec<Vec<TimerStep>>,
 }
 
 impl<'a> Local<'a> {
@@ -108,6 +115,7 @@ impl<'a> Local<'a> {
             outputs: vec![Vec::new(); n],
             last_step: vec![None; n],
             channels: HashMap::new(),
+            alternatives: vec![Vec::new(); n],
         }
     }
 
@@ -201,13 +209,38 @@ impl<'a> Local<'a> {
                 self.took_step(at, e, step.state, out);
                 Ok(())
             }
-            EventKind::Timeout => Ok(()),
+            EventKind::Timeout => {
+                self.no_missing_sends(e.party)?;
+                let ix = self.ix(e.party);
+                let armed = recovery::armed(&self.cfg, &self.states[ix]);
+                if armed.is_empty() {
+                    return ruled_out(Reason::NoTimerArmed {
+                        party: e.party,
+                        timers_armed: self.cfg.timers_armed(),
+                    });
+                }
+                // The event names the party, not the timer: take the first armed timer's step
+                // and keep the others' until the sends logged after it tell them apart.
+                let actor = &self.model.actors[ix];
+                let mut steps: Vec<TimerStep> = armed
+                    .into_iter()
+                    .map(|t: PartyTimer| {
+                        let step = actor.timeout(&self.states[ix], t);
+                        (step.state, actor.outgoing(step.out))
+                    })
+                    .collect();
+                let (state, out) = steps.remove(0);
+                self.took_step(at, e, state, out);
+                self.alternatives[ix] = steps;
+                Ok(())
+            }
             EventKind::Fault => self.fault(at, e),
         }
     }
 
     fn took_step(&mut self, at: Mark, e: &Rc<Event>, state: PartyState, out: Vec<(Party, Msg)>) {
         let ix = self.ix(e.party);
+        self.alternatives[ix].clear();
         let h = &mut self.history[ix];
         if h.len() > KEEP_STATES {
             h.remove(1); // keep the initial state
@@ -245,6 +278,7 @@ impl<'a> Local<'a> {
             return Ok(());
         };
         let ix = self.ix(e.party);
+        self.switch_timer(ix, to, msg);
         let outputs = &mut self.outputs[ix];
         if let Some(o) = outputs
             .iter_mut()
@@ -277,6 +311,69 @@ impl<'a> Local<'a> {
             sent: outputs.iter().map(|o| (o.to, o.msg.clone())).collect(),
             already_logged: already,
         })
+    }
+
+    /// After a timeout: if the step taken for it did not send `msg` to `to` (unlogged) but
+    /// another armed timer's step did, and also made every send logged since, that timer is the
+    /// one that fired — its step replaces the first one.
+    fn switch_timer(&mut self, ix: usize, to: Party, msg: &Msg) {
+        if self.alternatives[ix].is_empty()
+            || self.outputs[ix]
+                .iter()
+                .any(|o| o.logged.is_none() && o.to == to && &o.msg == msg)
+        {
+            return;
+        }
+        let logged: Vec<(Party, &Msg, Mark)> = self.outputs[ix]
+            .iter()
+            .filter_map(|o| o.logged.map(|at| (o.to, &o.msg, at)))
+            .collect();
+        let fits = |out: &Vec<(Party, Msg)>| {
+            let mut left: Vec<&(Party, Msg)> = out.iter().collect();
+            for (t, m) in logged.iter().map(|(t, m, _)| (*t, *m)).chain([(to, msg)]) {
+                match left.iter().position(|(t2, m2)| *t2 == t && m2 == m) {
+                    Some(i) => {
+                        left.remove(i);
+                    }
+                    None => return false,
+                }
+            }
+            true
+        };
+        let Some(i) = self.alternatives[ix].iter().position(|(_, out)| fits(out)) else {
+            return;
+        };
+        let (state, out) = self.alternatives[ix].remove(i);
+        let marks: Vec<(Party, Msg, Mark)> = logged
+            .into_iter()
+            .map(|(t, m, at)| (t, m.clone(), at))
+            .collect();
+        let old_state = std::mem::replace(&mut self.states[ix], state.clone());
+        let old_out: Vec<(Party, Msg)> = self.outputs[ix]
+            .iter()
+            .map(|o| (o.to, o.msg.clone()))
+            .collect();
+        self.alternatives[ix].push((old_state, old_out));
+        if let Some(last) = self.history[ix].back_mut() {
+            last.1 = state;
+        }
+        let mut outputs: Vec<Output> = out
+            .into_iter()
+            .map(|(to, msg)| Output {
+                to,
+                msg,
+                logged: None,
+            })
+            .collect();
+        for (t, m, at) in marks {
+            if let Some(o) = outputs
+                .iter_mut()
+                .find(|o| o.logged.is_none() && o.to == t && o.msg == m)
+            {
+                o.logged = Some(at);
+            }
+        }
+        self.outputs[ix] = outputs;
     }
 
     /// A delivery (or, `lost`, a loss) of `msg` from observed `from` to observed `to` takes one

@@ -279,6 +279,7 @@ impl Check<'_> {
                 actor: id(e.party),
                 choice,
             },
+            (EventKind::Timeout, _, _, _, _) => Want::Timeout { actor: id(e.party) },
             (EventKind::Fault, Some(to), Some(msg), _, Some(Fault::Lost)) => Want::Lost {
                 src: id(e.party),
                 dst: id(to),
@@ -646,6 +647,10 @@ impl Check<'_> {
                 "{} cannot choose \"{}\" here: the model does not offer it in any run",
                 self.topo.party(*actor),
                 describe::choice(choice)
+            )),
+            Want::Timeout { actor } => why.push(format!(
+                "no timer of {} is armed here in any run (a timer fires only while its party waits for an answer)",
+                self.topo.party(*actor)
             )),
             Want::Lost { src, dst, msg } | Want::InFlight { src, dst, msg } => {
                 let to = self.topo.party(*dst);

@@ -42,6 +42,7 @@ use crate::format::Event;
 use jpkisim_model::actors::{PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
+use jpkisim_model::recovery::{self, PartyTimer};
 use jpkisim_model::world::envelopes;
 use jpkisim_model::{Config, JpkiAction, JpkiModel, JpkiState, Topology};
 use jpkisim_properties::catalogue::PropertyDef;
@@ -63,6 +64,9 @@ pub(super) enum Want {
     Deliver { src: Id, dst: Id, msg: Msg },
     /// The network loses `msg` from `src` to `dst`.
     Lost { src: Id, dst: Id, msg: Msg },
+    /// One of `actor`'s armed timers fires (the event does not say which: every armed one is a
+    /// match, and the events after it tell them apart).
+    Timeout { actor: Id },
     /// `msg` from `src` to `dst` is in flight (a duplication or reordering the network allows).
     InFlight { src: Id, dst: Id, msg: Msg },
 }
@@ -574,7 +578,11 @@ impl<'a> Search<'a> {
         let mut skipped: Option<u16> = None;
         for a in hidden {
             let c = match a {
-                ActorModelAction::SelectRandom { .. } => cost + 1 + u16::from(settling),
+                // A timer, like a choice, usually waits for the network to settle (patient
+                // timers: docs/recovery.md), and costs as much.
+                ActorModelAction::SelectRandom { .. } | ActorModelAction::Timeout(..) => {
+                    cost + 1 + u16::from(settling)
+                }
                 _ => cost,
             };
             if c > self.cap {
@@ -731,6 +739,12 @@ impl<'a> Search<'a> {
                 }
                 actor.choose(s, c)
             }
+            Input::Timer(t) => {
+                if !recovery::armed(&self.cfg, s).contains(&t) {
+                    return None;
+                }
+                actor.timeout(s, t)
+            }
         };
         Some((step.state, actor.outgoing(step.out)))
     }
@@ -758,12 +772,15 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Whether `a` is an unobserved step: a delivery to or a choice of an unobserved party, or
+    /// Whether `a` is an unobserved step: a delivery to, a choice or a timeout of an unobserved
+    /// party, or
     /// on a lossy FIFO network the loss of a message at the head of a channel to one.
     fn hidden_step(&self, a: &JpkiAction) -> bool {
         match a {
             ActorModelAction::Deliver { dst, .. } => self.hidden_id(*dst),
             ActorModelAction::SelectRandom { actor, .. } => self.hidden_id(*actor),
+            // An unobserved party's retry or abort, which an observed party may then receive.
+            ActorModelAction::Timeout(actor, _) => self.hidden_id(*actor),
             ActorModelAction::Drop(e) => {
                 matches!(
                     self.cfg.network.ordering,
@@ -797,6 +814,18 @@ impl<'a> Search<'a> {
                         matches!(x, ActorModelAction::SelectRandom { actor: a, random: r, .. }
                             if a == actor && r == choice)
                     })
+                    .filter_map(|x| {
+                        let next = self.model.next_state(state, x.clone())?;
+                        Some((normalise(&self.cfg, next), vec![x]))
+                    })
+                    .collect()
+            }
+            Want::Timeout { actor } => {
+                let mut actions = Vec::new();
+                self.model.actions(state, &mut actions);
+                actions
+                    .into_iter()
+                    .filter(|x| matches!(x, ActorModelAction::Timeout(a, _) if a == actor))
                     .filter_map(|x| {
                         let next = self.model.next_state(state, x.clone())?;
                         Some((normalise(&self.cfg, next), vec![x]))
@@ -900,11 +929,13 @@ impl<'a> Search<'a> {
     }
 }
 
-/// What a party's step takes in: a delivered message (with its sender) or one of its choices.
+/// What a party's step takes in: a delivered message (with its sender), one of its choices, or
+/// one of its timers firing.
 #[derive(Clone, Copy)]
 enum Input<'a> {
     Msg(Id, &'a Msg),
     Choice(PartyChoice),
+    Timer(PartyTimer),
 }
 
 impl<'a> Input<'a> {
@@ -915,6 +946,7 @@ impl<'a> Input<'a> {
             ActorModelAction::SelectRandom { actor, random, .. } => {
                 Some((*actor, Input::Choice(*random)))
             }
+            ActorModelAction::Timeout(actor, timer) => Some((*actor, Input::Timer(*timer))),
             _ => None,
         }
     }
@@ -930,7 +962,9 @@ fn bit(id: Id) -> u32 {
 fn dangling_after(dangling: u32, a: &JpkiAction) -> u32 {
     match a {
         ActorModelAction::Deliver { src, dst, .. } => (dangling & !bit(*src)) | bit(*dst),
-        ActorModelAction::SelectRandom { actor, .. } => dangling | bit(*actor),
+        ActorModelAction::SelectRandom { actor, .. } | ActorModelAction::Timeout(actor, _) => {
+            dangling | bit(*actor)
+        }
         // A loss on a FIFO channel counts as a step of the receiver, whose next delivery from
         // that channel it makes possible.
         ActorModelAction::Drop(e) => dangling | bit(e.dst),
