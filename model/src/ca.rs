@@ -51,6 +51,11 @@ impl CertRecord {
         }
     }
 
+    /// Whether this is a phone certificate issued for the person's application `app`.
+    pub fn answers(&self, person: PersonId, app: AppNo) -> bool {
+        matches!(self.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app)
+    }
+
     /// The SE, for a phone certificate.
     pub fn se(&self) -> Option<SeId> {
         match self.cert.subject {
@@ -142,9 +147,7 @@ impl CaState {
     /// The phone certificate issued for the person's application `app` (the first, should a
     /// flawed CA have issued more).
     pub fn issued_for(&self, person: PersonId, app: AppNo) -> Option<&CertRecord> {
-        self.certs.iter().find(
-            |r| matches!(r.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app),
-        )
+        self.certs.iter().find(|r| r.answers(person, app))
     }
 
     /// Records that `(person, app)` is refused for good.
@@ -504,7 +507,7 @@ fn abort_issue<C: Crypto>(
     ca.refuse(person, app);
     if !ctx.flawed(Flaw::AbortKeepsCertificate) {
         ca.set_status(
-            |r| matches!(r.cert.subject, Subject::Phone { person: p, app: a, .. } if p == person && a == app),
+            |r| r.answers(person, app),
             CertStatus::is_live,
             CertStatus::Revoked,
         );

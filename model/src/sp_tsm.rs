@@ -238,8 +238,20 @@ fn install_refused<C: Crypto>(
     else {
         return;
     };
-    session.stage = Stage::Aborting(AbortReason::InstallRefused);
-    out.send(Party::Ca, Msg::AbortIssue { person, app });
+    abort(session, person, AbortReason::InstallRefused, out);
+}
+
+/// Gives the session up for `why` (or asks again): the CA must refuse the application for good
+/// and revoke what it issued for it before the session ends.
+fn abort(session: &mut IssuanceSession, person: PersonId, why: AbortReason, out: &mut Outbox) {
+    session.stage = Stage::Aborting(why);
+    out.send(
+        Party::Ca,
+        Msg::AbortIssue {
+            person,
+            app: session.app,
+        },
+    );
 }
 
 /// Ends the person's session for `app` if it is in a stage `in_stage` accepts.
@@ -425,16 +437,7 @@ fn timeout<C: Crypto>(ctx: &Ctx<'_, C>, sp: &mut SpTsmState, person: PersonId, o
         return;
     }
     let reason = match session.stage {
-        Stage::Aborting(_) => {
-            out.send(
-                Party::Ca,
-                Msg::AbortIssue {
-                    person,
-                    app: session.app,
-                },
-            );
-            return;
-        }
+        Stage::Aborting(why) => return abort(session, person, why, out),
         Stage::Installing => AbortReason::NoInstallation,
         Stage::Certifying { .. } => AbortReason::NoCertificate,
         Stage::Personalising { .. } => AbortReason::NoPersonalisation,
@@ -445,15 +448,7 @@ fn timeout<C: Crypto>(ctx: &Ctx<'_, C>, sp: &mut SpTsmState, person: PersonId, o
             session.attempts = MAX_ATTEMPTS + 1;
             return;
         }
-        session.stage = Stage::Aborting(reason);
-        out.send(
-            Party::Ca,
-            Msg::AbortIssue {
-                person,
-                app: session.app,
-            },
-        );
-        return;
+        return abort(session, person, reason, out);
     }
     session.attempts += 1;
     match session.stage {
