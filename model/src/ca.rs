@@ -95,7 +95,7 @@ pub struct CaState {
     pub refused: Vec<(PersonId, AppNo)>,
     /// Only with flaw `ca_index_not_durable`: the applications issued since the CA last started,
     /// which the flawed CA consults instead of its database and loses in a crash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub issued_index: Vec<(PersonId, AppNo)>,
 }
 

@@ -64,7 +64,7 @@ pub enum AbortReason {
 }
 
 /// An issuance in flight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 pub struct IssuanceSession {
     /// Application number.
     pub app: AppNo,
@@ -76,7 +76,7 @@ pub struct IssuanceSession {
     pub stage: Stage,
     /// How many times the stage's request was sent (1 until a timer retries it; past
     /// [`MAX_ATTEMPTS`] only with flaw `timer_never_aborts`).
-    #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+    #[serde(default = "first_attempt")]
     pub attempts: u8,
 }
 
@@ -84,8 +84,25 @@ fn first_attempt() -> u8 {
     1
 }
 
-fn is_first_attempt(n: &u8) -> bool {
-    *n == 1
+/// Written for people (JSON: traces, counterexamples, the Explorer) without `attempts` while it
+/// is 1, so that a session reads as it did before recovery; written whole for machines (the
+/// cluster's bincode frames), whose formats cannot skip a field.
+impl Serialize for IssuanceSession {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let whole = !s.is_human_readable() || self.attempts != 1;
+        let mut st = s.serialize_struct("IssuanceSession", if whole { 5 } else { 4 })?;
+        st.serialize_field("app", &self.app)?;
+        st.serialize_field("se", &self.se)?;
+        st.serialize_field("card", &self.card)?;
+        st.serialize_field("stage", &self.stage)?;
+        if whole {
+            st.serialize_field("attempts", &self.attempts)?;
+        } else {
+            st.skip_field("attempts")?;
+        }
+        st.end()
+    }
 }
 
 impl IssuanceSession {
