@@ -472,14 +472,20 @@ fn expand_chunks(
     }
 }
 
+/// A shard with the candidate lists it must merge, one list per expanding thread.
+type ShardWork<'a> = (&'a mut Shard, Vec<Vec<Candidate>>);
+
 /// The merge phase: inserts each shard's candidates in path order; returns the next frontier in
 /// path order.
+// A frontier entry is boxed so that moving frontiers between levels and threads moves pointers,
+// not whole open states.
+#[allow(clippy::vec_box)]
 fn merge_level(
     visited: &mut Visited,
     by_shard: Vec<Vec<Vec<Candidate>>>,
     threads: usize,
 ) -> Vec<Box<Open>> {
-    let work: Mutex<Vec<(&mut Shard, Vec<Vec<Candidate>>)>> = Mutex::new(
+    let work: Mutex<Vec<ShardWork<'_>>> = Mutex::new(
         visited
             .shards_mut()
             .iter_mut()

@@ -306,7 +306,7 @@ impl Search {
             if !inside {
                 continue;
             }
-            let (fp, built_parts) = self.canon.fingerprint(&next, Some((&*parent, parts)));
+            let (fp, built_parts) = self.canon.fingerprint(&next, Some((parent, parts)));
             if let Glimpse::Fingerprint(q) = glimpse {
                 if q != fp || worker.scratch.parts(&self.canon, parts) != built_parts {
                     return Err(diverged(
@@ -376,6 +376,9 @@ impl Search {
 }
 
 /// A successor, as [`Search::successors`] reports it.
+// Successors live for one expansion; boxing the built state would cost an allocation per
+// successor on the hot path to save stack space that is not short.
+#[allow(clippy::large_enum_variant)]
 pub enum Successor {
     /// Known by its fingerprint only; [`Search::build`] builds it.
     Glimpsed {

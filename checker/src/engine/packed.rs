@@ -31,6 +31,12 @@ pub struct Env {
     msg: Msg,
 }
 
+/// One ordered flow: sender, receiver and the messages in order.
+type Flow = (u16, u16, Box<[Msg]>);
+
+/// One actor's offered choices: the actor, the choice key and the choices.
+type Offer = (u16, Box<str>, Box<[PartyChoice]>);
+
 /// The network, packed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Net {
@@ -39,7 +45,7 @@ enum Net {
     /// Unordered, non-duplicating: each envelope and how many copies are in flight.
     Multiset(Box<[(Env, u32)]>),
     /// Ordered: each flow's messages in order.
-    Ordered(Box<[(u16, u16, Box<[Msg]>)]>),
+    Ordered(Box<[Flow]>),
 }
 
 /// A global state, packed.
@@ -48,7 +54,7 @@ pub struct Packed {
     actors: Box<[Arc<PartyState>]>,
     net: Net,
     /// `(actor, key, choices)` for every actor that offers choices.
-    choices: Box<[(u16, Box<str>, Box<[PartyChoice]>)]>,
+    choices: Box<[Offer]>,
     /// `(actor, timers)` for every actor with a timer set.
     timers: Box<[(u16, Box<[PartyTimer]>)]>,
     /// Actors that are crashed.
