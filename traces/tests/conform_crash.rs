@@ -671,3 +671,32 @@ print(f'{len(lines) - 1} lines valid, the bad one refused')
     );
     assert!(said.contains("the bad one refused"), "{said}");
 }
+
+/// The golden `recorded/model-crash-sp-tsm-restarts.ndjson` is this file's SP-TSM crash run
+/// (the goldens test snapshots its verdict; `jpkisim conform` tests can use it). To make it
+/// again: `JPKISIM_WRITE_CRASH_GOLDEN=1 cargo test -p jpkisim-traces --test conform_crash`.
+#[test]
+fn the_crash_golden_is_this_run() {
+    let (cfg, path) = sp_tsm_crash_run();
+    let ev = events(cfg, &path);
+    let all = Topology::of(&cfg).parties();
+    let header = Header::new(cfg, all).with_source(
+        "model: the SP-TSM crashes mid-issuance, the CA's answer is lost, it restarts and its timer retries (traces/tests/conform_crash.rs)",
+    );
+    let mut rec = Recorder::new(Vec::new(), &header).expect("header");
+    for e in ev {
+        rec.record(e).expect("event");
+    }
+    let made = String::from_utf8(rec.into_inner().expect("flush")).expect("utf-8");
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("recorded")
+        .join("model-crash-sp-tsm-restarts.ndjson");
+    if std::env::var_os("JPKISIM_WRITE_CRASH_GOLDEN").is_some() {
+        std::fs::write(&file, &made).expect("golden written");
+    }
+    let golden = std::fs::read_to_string(&file).expect("the golden exists");
+    assert_eq!(
+        golden, made,
+        "the golden is this run (see the doc comment to remake it)"
+    );
+}
