@@ -31,6 +31,10 @@ pub(crate) struct Args {
     /// The most model states the search explores (beyond one per event).
     #[arg(long, value_name = "N", alias = "max-frontier", default_value_t = Options::default().max_states)]
     max_states: usize,
+    /// How many of the CA, SP-TSM and SE-TSM may be down at once, instead of the header's
+    /// `crashes`: a log with `crash` and `restart` events conforms only where parties crash.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=3))]
+    crashes: Option<u8>,
     /// Print the verdict as JSON.
     #[arg(long)]
     json: bool,
@@ -135,6 +139,7 @@ fn options(args: &Args) -> Result<Options, String> {
         hidden_steps: args.hidden_steps,
         max_states: args.max_states,
         keep_run: args.explore,
+        crashes: args.crashes,
     })
 }
 
@@ -145,7 +150,7 @@ fn check_trace(args: &Args) -> Result<(Header, Checked, Vec<Event>), String> {
     let opts = options(args)?;
     let (header, events) = match Reader::open(&args.file) {
         Ok(reader) if args.itf_out.is_none() && !args.explore => {
-            let header = reader.header().clone();
+            let header = with_crashes(args, reader.header().clone());
             drop(reader);
             let verdict = conform_file(&args.file, &opts).map_err(|e| e.to_string())?;
             let checked = Checked {
@@ -179,10 +184,20 @@ fn check_trace(args: &Args) -> Result<(Header, Checked, Vec<Event>), String> {
         },
         Err(e) => return Err(e.to_string()),
     };
+    // The configuration checked is the one written (ITF) and reported (JUnit).
+    let header = with_crashes(args, header);
     let plain: Vec<Event> = events.iter().map(|(e, _)| e.clone()).collect();
     write_itf(args, &header, &plain)?;
     let checked = check(&header, &events, &opts).map_err(|e| e.to_string())?;
     Ok((header, checked, plain))
+}
+
+/// The header with `--crashes` in its configuration, if given.
+fn with_crashes(args: &Args, mut header: Header) -> Header {
+    if let Some(n) = args.crashes {
+        header.config.crashes = n;
+    }
+    header
 }
 
 /// The file as an ITF document (a JSON object with a `states` array), if it is JSON at all.
@@ -343,8 +358,14 @@ fn event_numbers(
         .iter()
         .filter(|e| {
             observed.contains(&e.party)
-                && (matches!(e.kind, EventKind::Deliver | EventKind::Choice)
-                    || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost)))
+                && (matches!(
+                    e.kind,
+                    EventKind::Deliver
+                        | EventKind::Choice
+                        | EventKind::Timeout
+                        | EventKind::Crash
+                        | EventKind::Restart
+                ) || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost)))
         })
         .peekable();
     let Some(mut state) = model.init_states().into_iter().next() else {

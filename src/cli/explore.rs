@@ -227,9 +227,14 @@ fn open_trace(
             let stepped: Vec<&Event> = events
                 .iter()
                 .filter(|e| {
-                    matches!(e.kind, EventKind::Deliver | EventKind::Choice)
-                        || (e.kind == EventKind::Fault
-                            && e.fault == Some(jpkisim_traces::Fault::Lost))
+                    matches!(
+                        e.kind,
+                        EventKind::Deliver
+                            | EventKind::Choice
+                            | EventKind::Crash
+                            | EventKind::Restart
+                    ) || (e.kind == EventKind::Fault
+                        && e.fault == Some(jpkisim_traces::Fault::Lost))
                 })
                 .collect();
             let owned: Vec<Event> = stepped.iter().map(|e| (*e).clone()).collect();

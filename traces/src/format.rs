@@ -69,6 +69,13 @@ pub enum EventKind {
     Choice,
     /// The network did `fault` to `msg` from `party` to `peer`.
     Fault,
+    /// `party` crashed: the model's `Crash` step of that party. It loses what it did not make
+    /// durable and takes no step until it restarts; messages to it stay in flight and its timers
+    /// are cancelled. Only the party is named (no peer, message or choice).
+    Crash,
+    /// `party` restarted from its database after a crash: the model's `Recover` step, which runs
+    /// the party's start from what it stored (re-arming the timers that state arms).
+    Restart,
 }
 
 /// What the network did to a message.
@@ -95,7 +102,8 @@ pub struct Event {
     /// What happened.
     pub kind: EventKind,
     /// The party that acted: the sender of a send, the receiver of a delivery, the chooser of a
-    /// choice, the sender of a faulted message.
+    /// choice, the sender of a faulted message, the party whose timer fired, that crashed or that
+    /// restarted.
     pub party: Party,
     /// The other end of a send, delivery or fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,6 +167,16 @@ impl Event {
     /// A timer of `party` fired.
     pub fn timeout(party: Party) -> Event {
         Event::bare(EventKind::Timeout, party)
+    }
+
+    /// `party` crashed (see [`EventKind::Crash`]).
+    pub fn crash(party: Party) -> Event {
+        Event::bare(EventKind::Crash, party)
+    }
+
+    /// `party` restarted from its database (see [`EventKind::Restart`]).
+    pub fn restart(party: Party) -> Event {
+        Event::bare(EventKind::Restart, party)
     }
 
     /// The network did `fault` to `msg` sent by `from` to `to`.
@@ -254,6 +272,28 @@ impl Event {
             }
             EventKind::Timeout => {
                 need(self.msg.is_none(), "msg", "a timeout has no message")?;
+                need(
+                    self.choice.is_none(),
+                    "choice",
+                    "only a choice event has a choice",
+                )?;
+                need(
+                    self.fault.is_none(),
+                    "fault",
+                    "only a fault event has a fault",
+                )
+            }
+            EventKind::Crash | EventKind::Restart => {
+                need(
+                    self.peer.is_none(),
+                    "peer",
+                    "a crash or restart names only its party (no peer)",
+                )?;
+                need(
+                    self.msg.is_none(),
+                    "msg",
+                    "a crash or restart has no message",
+                )?;
                 need(
                     self.choice.is_none(),
                     "choice",

@@ -2,15 +2,15 @@
 //!
 //! Used to produce model-generated golden traces, the long trace of `jpkisim bench conform`, and
 //! to turn a counterexample path or an ITF trace into a jpkisim trace. Each model step becomes the
-//! event of the acting party (a delivery, a choice, or a loss) followed by the sends it made, in
-//! the order the recorder of a real party would log them.
+//! event of the acting party (a delivery, a choice, a timer firing, a loss, a crash or a restart)
+//! followed by the sends it made, in the order the recorder of a real party would log them.
 
 use crate::format::{Event, Fault};
 use jpkisim_model::JpkiAction;
 use jpkisim_model::{JpkiModel, JpkiState, Topology};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use stateright::actor::ActorModelAction;
+use stateright::actor::{Actor, ActorModelAction, Command, Out};
 use stateright::Model;
 
 /// The events a fully observed system logs for the model step `action` taken in `state`.
@@ -42,6 +42,18 @@ pub fn events_of_step(model: &JpkiModel, state: &JpkiState, action: &JpkiAction)
                 a.outgoing(step.out),
             )
         }
+        ActorModelAction::Timeout(actor, timer) => {
+            let ix = usize::from(*actor);
+            let (Some(a), Some(s)) = (model.actors.get(ix), state.actor_states.get(ix)) else {
+                return Vec::new();
+            };
+            let step = a.timeout(s, *timer);
+            (
+                Event::timeout(topo.party(*actor)),
+                topo.party(*actor),
+                a.outgoing(step.out),
+            )
+        }
         ActorModelAction::Drop(e) => {
             return vec![Event::fault(
                 Fault::Lost,
@@ -50,7 +62,26 @@ pub fn events_of_step(model: &JpkiModel, state: &JpkiState, action: &JpkiAction)
                 e.msg.clone(),
             )]
         }
-        _ => return Vec::new(),
+        ActorModelAction::Crash(actor) => return vec![Event::crash(topo.party(*actor))],
+        ActorModelAction::Recover(actor) => {
+            // The restart is the party's start from its storage; whatever that start sends
+            // (already routed) follows it.
+            let ix = usize::from(*actor);
+            let (Some(a), Some(stored)) = (model.actors.get(ix), state.actor_storages.get(ix))
+            else {
+                return Vec::new();
+            };
+            let mut o = Out::new();
+            a.on_start(*actor, stored, &mut o);
+            let sent = o
+                .iter()
+                .filter_map(|c| match c {
+                    Command::Send(to, msg) => Some((topo.party(*to), msg.clone())),
+                    _ => None,
+                })
+                .collect();
+            (Event::restart(topo.party(*actor)), topo.party(*actor), sent)
+        }
     };
     std::iter::once(first)
         .chain(out.into_iter().map(|(to, msg)| Event::send(actor, to, msg)))

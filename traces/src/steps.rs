@@ -1,7 +1,8 @@
 //! A recorded trace as the readable steps `jpkisim explore --trace` replays.
 //!
-//! Only a fully observed trace names every model step: its deliveries, choices and losses are the
-//! steps, in order (sends, timeouts and duplications are not steps of their own). A trace observed
+//! Only a fully observed trace names every model step: its deliveries, choices, losses, crashes
+//! and restarts are the steps, in order (sends, timeouts and duplications are not steps of their
+//! own). A trace observed
 //! from fewer parties has unobserved steps that the Explorer cannot guess; the conformance
 //! checker finds them, the Explorer does not.
 
@@ -33,6 +34,8 @@ pub fn readable_steps(topo: &Topology, events: &[Event]) -> Vec<String> {
                         msg: msg.clone(),
                     })
                 }
+                (EventKind::Crash, ..) => ActorModelAction::Crash(topo.id(e.party)),
+                (EventKind::Restart, ..) => ActorModelAction::Recover(topo.id(e.party)),
                 _ => return None,
             };
             Some(describe::action(topo, &action))

@@ -13,7 +13,11 @@ fn recorded_events_read_back_numbered_and_unchanged() {
         persons: 1,
         ..Config::default()
     };
-    let observed = vec![Party::Applicant(PersonId(0)), Party::Se(SeId(0))];
+    let observed = vec![
+        Party::Applicant(PersonId(0)),
+        Party::Se(SeId(0)),
+        Party::SpTsm,
+    ];
     let header = Header::new(cfg, observed).with_source("test");
     let events = vec![
         Event::choice(
@@ -31,6 +35,8 @@ fn recorded_events_read_back_numbered_and_unchanged() {
             Msg::LockApplet,
         ),
         Event::timeout(Party::Se(SeId(0))),
+        Event::crash(Party::SpTsm),
+        Event::restart(Party::SpTsm),
     ];
     let mut rec = Recorder::new(Vec::new(), &header).expect("header written");
     for (i, e) in events.iter().enumerate() {
@@ -76,9 +82,7 @@ fn a_header_with_the_old_numbered_sets_reads_with_their_old_meaning() {
         "{}\n{rest}",
         header.replace(r#""flaws":["skip_issued_check"]"#, r#""flaws":131072"#)
     );
-    let e = Reader::new(unknown.as_bytes(), "unknown.ndjson")
-        .err()
-        .expect("a bit no flaw had");
+    let e = Reader::new(unknown.as_bytes(), "unknown.ndjson").expect_err("a bit no flaw had");
     let text = e.to_string();
     assert!(
         text.contains("unknown.ndjson") && text.contains("list of names"),

@@ -29,18 +29,20 @@ fn def<'a>(s: &'a Value, name: &str) -> &'a Value {
 fn enumerations_match_the_format() {
     let s = schema();
     let kinds = strings(&def(&s, "event")["properties"]["kind"]["enum"]);
-    let want: BTreeSet<String> = ["send", "deliver", "timeout", "choice", "fault"]
-        .iter()
-        .map(|k| {
-            let kind: jpkisim_traces::EventKind =
-                serde_json::from_value(Value::String(k.to_string())).expect("a kind");
-            serde_json::to_value(kind)
-                .expect("json")
-                .as_str()
-                .expect("str")
-                .to_string()
-        })
-        .collect();
+    let want: BTreeSet<String> = [
+        "send", "deliver", "timeout", "choice", "fault", "crash", "restart",
+    ]
+    .iter()
+    .map(|k| {
+        let kind: jpkisim_traces::EventKind =
+            serde_json::from_value(Value::String(k.to_string())).expect("a kind");
+        serde_json::to_value(kind)
+            .expect("json")
+            .as_str()
+            .expect("str")
+            .to_string()
+    })
+    .collect();
     assert_eq!(kinds, want);
     for f in strings(&def(&s, "event")["properties"]["fault"]["enum"]) {
         serde_json::from_value::<jpkisim_traces::Fault>(Value::String(f.clone()))

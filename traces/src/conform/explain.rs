@@ -76,6 +76,33 @@ pub(super) enum Reason {
         to: Party,
         msg: Msg,
     },
+    /// A crash or restart where the configuration lets no party crash.
+    CrashesOff { party: Party, kind: EventKind },
+    /// A crash of a party the model never lets crash.
+    CannotCrash {
+        party: Party,
+        /// The parties the model does let crash.
+        crashable: Vec<Party>,
+    },
+    /// A crash while as many parties are down as the configuration allows at once.
+    TooManyDown {
+        party: Party,
+        down: Vec<Party>,
+        crashes: u8,
+    },
+    /// A restart of a party that is running (it has not crashed since its start or last restart).
+    RestartWhileUp {
+        party: Party,
+        restarted: Option<Mark>,
+    },
+    /// A step of a party that crashed and has not restarted.
+    WhileDown {
+        party: Party,
+        kind: EventKind,
+        peer: Option<Party>,
+        msg: Option<Msg>,
+        crash: Mark,
+    },
 }
 
 /// "event 12".
@@ -260,12 +287,87 @@ impl Reason {
                 describe::message(msg),
                 the(*from)
             )],
+            Reason::CrashesOff { party, kind } => vec![
+                format!(
+                    "{party} {} here, but the configuration lets no party crash (crashes: 0)",
+                    if *kind == EventKind::Crash { "crashes" } else { "restarts" }
+                ),
+                "a log with crash and restart events is checked in a model where parties crash: pass --crashes N (N: the most parties down at once, at least 1)".to_string(),
+            ],
+            Reason::CannotCrash { party, crashable } => vec![format!(
+                "{party} crashes here, but the model never crashes {}: {}",
+                the(*party),
+                if crashable.is_empty() {
+                    "it crashes no party at all".to_string()
+                } else {
+                    format!(
+                        "it crashes only {} (a crash of any other party is outside its boundary)",
+                        crashable
+                            .iter()
+                            .map(|p| the(*p))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            )],
+            Reason::TooManyDown {
+                party,
+                down,
+                crashes,
+            } => vec![format!(
+                "{party} crashes here, but {} {} down already and the configuration lets at most {crashes} be down at once (--crashes {crashes})",
+                down.iter().map(|p| the(*p)).collect::<Vec<_>>().join(", "),
+                if down.len() == 1 { "is" } else { "are" }
+            )],
+            Reason::RestartWhileUp { party, restarted } => vec![format!(
+                "{} restarts here, but the model has it running: it has not crashed {} (a party restarts only after a crash)",
+                the(*party),
+                match restarted {
+                    Some(r) => format!("since its restart at {}", name(*r)),
+                    None => "at all".to_string(),
+                }
+            )],
+            Reason::WhileDown {
+                party,
+                kind,
+                peer,
+                msg,
+                crash,
+            } => {
+                let down = format!(
+                    "{party} crashed at {} and has not restarted since",
+                    name(*crash)
+                );
+                let msg = msg.as_ref().map(describe::message).unwrap_or_default();
+                let peer = peer.map(|p| p.to_string()).unwrap_or_default();
+                vec![match kind {
+                    EventKind::Deliver => format!(
+                        "{party} cannot receive {msg} from {peer}: {down}; the model keeps messages to a crashed party in flight until it restarts"
+                    ),
+                    EventKind::Send => format!(
+                        "{party} cannot send {msg} to {peer}: {down}, and a crashed party takes no step"
+                    ),
+                    EventKind::Choice => format!(
+                        "{party} cannot choose here: {down}, and a crashed party takes no step"
+                    ),
+                    EventKind::Timeout => format!(
+                        "no timer of {party} can fire: {down}; a crash cancels a party's timers and its restart re-arms them"
+                    ),
+                    EventKind::Crash => format!("{party} cannot crash again: {down}"),
+                    _ => format!("{down}, and a crashed party takes no step"),
+                }]
+            }
         }
     }
 
     /// The party whose state the diagnosis is about.
     pub(super) fn party(&self) -> Option<Party> {
         match self {
+            Reason::CrashesOff { party, .. }
+            | Reason::CannotCrash { party, .. }
+            | Reason::TooManyDown { party, .. }
+            | Reason::RestartWhileUp { party, .. }
+            | Reason::WhileDown { party, .. } => Some(*party),
             Reason::ChoiceNotOffered { party, .. }
             | Reason::NoTimerArmed { party, .. }
             | Reason::SendsNotLogged { party, .. }
@@ -579,6 +681,8 @@ pub fn describe_event(e: &Event) -> String {
             e.choice.as_ref().map(describe::choice).unwrap_or_default()
         ),
         EventKind::Timeout => format!("a timer of {} fires", e.party),
+        EventKind::Crash => format!("{} crashes", e.party),
+        EventKind::Restart => format!("{} restarts from its database", e.party),
         EventKind::Fault => format!(
             "the network {} {msg} from {} to {peer}",
             match e.fault {

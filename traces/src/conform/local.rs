@@ -10,6 +10,12 @@
 //! What it cannot decide — a delivery from an unobserved sender, a loss of a message an
 //! unobserved party may already have received — is left to the search ([`super::search`]).
 //!
+//! A crash and a restart of an observed party are its own steps too: while it is down it takes
+//! no step (it neither receives, sends, chooses nor times out), and its restart is the model's
+//! start from what it stored — which this replay keeps by running each step through the
+//! model's actor as the model does (its `Save`s), so that the state after a restart is the
+//! model's.
+//!
 //! Memory stays bounded on long traces: per party the last few states, per channel the messages
 //! in flight and the last few delivered.
 
@@ -21,6 +27,9 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
 use jpkisim_model::recovery::{self, PartyTimer};
 use jpkisim_model::{Config, JpkiModel, Topology};
+use stateright::actor::{Actor, ActorModelAction, Command, Id, Out};
+use stateright::Model;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
@@ -70,8 +79,17 @@ struct Channel {
 const KEEP_CLOSED: usize = 8;
 const KEEP_STATES: usize = 32;
 
-/// What one armed timer's step would do: the party's next state and its sends.
-type TimerStep = (PartyState, Vec<(Party, Msg)>);
+/// What one armed timer's step would do: the party's next state, its sends, and what its
+/// database holds after it.
+type TimerStep = (PartyState, Vec<(Party, Msg)>, Option<PartyState>);
+
+/// A party's input to one step, as far as its database is concerned.
+#[derive(Clone, Copy)]
+enum Input<'m> {
+    Msg(Party, &'m Msg),
+    Choice(jpkisim_model::actors::PartyChoice),
+    Timer(PartyTimer),
+}
 
 /// An observed party's last step.
 #[derive(Clone, Debug)]
@@ -93,8 +111,17 @@ pub(super) struct Local<'a> {
     last_step: Vec<Option<StepRef>>,
     channels: HashMap<(Party, Party), Channel>,
     /// Per party, after a timeout whose timer the event does not name: the steps of the other
-    /// armed timers, as (state, sends), until the sends logged after it single one out.
+    /// armed timers, as (state, sends, database), until the sends logged after it single one out.
     alternatives: Vec<Vec<TimerStep>>,
+    /// Per party, what its database holds (the model's storage; kept only where parties crash).
+    stored: Vec<Option<PartyState>>,
+    /// Per party, the crash it has not restarted from yet.
+    down: Vec<Option<Mark>>,
+    /// Per party, its last restart.
+    restarted: Vec<Option<Mark>>,
+    /// Per party, whether the model lets it crash: a crash from the initial state stays within
+    /// the model's boundary (the model, not this crate, says which parties crash).
+    may_crash: Vec<bool>,
 }
 
 impl<'a> Local<'a> {
@@ -105,6 +132,24 @@ impl<'a> Local<'a> {
             .map(|s| VecDeque::from([(None, s.clone())]))
             .collect();
         let n = states.len();
+        let init = model.init_states().into_iter().next();
+        let stored = init
+            .as_ref()
+            .map(|st| st.actor_storages.clone())
+            .unwrap_or_else(|| vec![None; n]);
+        let may_crash = (0..n)
+            .map(|ix| {
+                init.as_ref().is_some_and(|st| {
+                    let crash = ActorModelAction::Crash(Id::from(ix));
+                    let mut offered = Vec::new();
+                    model.actions(st, &mut offered);
+                    offered.contains(&crash)
+                        && model
+                            .next_state(st, crash)
+                            .is_some_and(|next| model.within_boundary(&next))
+                })
+            })
+            .collect();
         Local {
             model,
             topo: Topology::of(&cfg),
@@ -116,7 +161,41 @@ impl<'a> Local<'a> {
             last_step: vec![None; n],
             channels: HashMap::new(),
             alternatives: vec![Vec::new(); n],
+            stored,
+            down: vec![None; n],
+            restarted: vec![None; n],
+            may_crash,
         }
+    }
+
+    /// The parties the model lets crash (see `may_crash`).
+    pub(super) fn crashable(&self) -> Vec<Party> {
+        self.topo
+            .parties()
+            .into_iter()
+            .filter(|p| self.may_crash.get(self.ix(*p)).copied().unwrap_or(false))
+            .collect()
+    }
+
+    /// What party `ix`'s database holds after its step on `input` from `before`: the model
+    /// actor's last `Save` of that step, else what it held. Only where parties crash (elsewhere
+    /// nothing reads it).
+    fn stored_after(&self, ix: usize, before: &PartyState, input: Input<'_>) -> Option<PartyState> {
+        if self.cfg.crashes == 0 {
+            return None;
+        }
+        let actor = &self.model.actors[ix];
+        let id = Id::from(ix);
+        let mut state = Cow::Borrowed(before);
+        let mut o = Out::new();
+        match input {
+            Input::Msg(from, msg) => {
+                actor.on_msg(id, &mut state, self.topo.id(from), msg.clone(), &mut o)
+            }
+            Input::Choice(c) => actor.on_random(id, &mut state, &c, &mut o),
+            Input::Timer(t) => actor.on_timeout(id, &mut state, &t, &mut o),
+        }
+        last_save(&o).or_else(|| self.stored[ix].clone())
     }
 
     fn ix(&self, p: Party) -> usize {
@@ -170,7 +249,24 @@ impl<'a> Local<'a> {
     /// Checks the event at `at` against the observed parties' books and applies it. `Err` is a
     /// proof that no run of the model has this event here.
     pub(super) fn step(&mut self, at: Mark, e: &Rc<Event>) -> Result<(), Box<Reason>> {
+        let ix = self.ix(e.party);
+        if let (Some(crash), false) = (
+            self.down[ix],
+            matches!(e.kind, EventKind::Restart | EventKind::Fault),
+        ) {
+            // A crashed party takes no step until it restarts (a fault of a message it sent
+            // before is the network's doing).
+            return ruled_out(Reason::WhileDown {
+                party: e.party,
+                kind: e.kind,
+                peer: e.peer,
+                msg: e.msg.clone(),
+                crash,
+            });
+        }
         match e.kind {
+            EventKind::Crash => self.crash(at, e),
+            EventKind::Restart => self.restart(at, e),
             EventKind::Send => self.send(at, e),
             EventKind::Deliver => {
                 self.no_missing_sends(e.party)?;
@@ -180,13 +276,13 @@ impl<'a> Local<'a> {
                 if self.is_observed(from) {
                     self.take(at, from, e.party, msg, false)?;
                 }
-                let ix = self.ix(e.party);
                 let actor = &self.model.actors[ix];
                 let step = actor.deliver(&self.states[ix], from, msg);
                 // Sends go where the model routes them (through the intruder on a link it
                 // controls), as a recording system logs them.
                 let out = actor.outgoing(step.out);
-                self.took_step(at, e, step.state, out);
+                let stored = self.stored_after(ix, &self.states[ix], Input::Msg(from, msg));
+                self.took_step(at, e, step.state, out, stored);
                 Ok(())
             }
             EventKind::Choice => {
@@ -194,7 +290,6 @@ impl<'a> Local<'a> {
                 let Some(choice) = e.choice else {
                     return Ok(());
                 };
-                let ix = self.ix(e.party);
                 let actor = &self.model.actors[ix];
                 let offered = actor.choices(&self.states[ix]);
                 if !offered.contains(&choice) {
@@ -206,12 +301,12 @@ impl<'a> Local<'a> {
                 }
                 let step = actor.choose(&self.states[ix], choice);
                 let out = actor.outgoing(step.out);
-                self.took_step(at, e, step.state, out);
+                let stored = self.stored_after(ix, &self.states[ix], Input::Choice(choice));
+                self.took_step(at, e, step.state, out, stored);
                 Ok(())
             }
             EventKind::Timeout => {
                 self.no_missing_sends(e.party)?;
-                let ix = self.ix(e.party);
                 let armed = recovery::armed(&self.cfg, &self.states[ix]);
                 if armed.is_empty() {
                     return ruled_out(Reason::NoTimerArmed {
@@ -226,11 +321,12 @@ impl<'a> Local<'a> {
                     .into_iter()
                     .map(|t: PartyTimer| {
                         let step = actor.timeout(&self.states[ix], t);
-                        (step.state, actor.outgoing(step.out))
+                        let stored = self.stored_after(ix, &self.states[ix], Input::Timer(t));
+                        (step.state, actor.outgoing(step.out), stored)
                     })
                     .collect();
-                let (state, out) = steps.remove(0);
-                self.took_step(at, e, state, out);
+                let (state, out, stored) = steps.remove(0);
+                self.took_step(at, e, state, out, stored);
                 self.alternatives[ix] = steps;
                 Ok(())
             }
@@ -238,9 +334,94 @@ impl<'a> Local<'a> {
         }
     }
 
-    fn took_step(&mut self, at: Mark, e: &Rc<Event>, state: PartyState, out: Vec<(Party, Msg)>) {
+    /// A crash of an observed party: the configuration must let parties crash, the model must
+    /// let this one crash, no more may be down at once than the configuration allows, and its
+    /// last step's sends must all be logged (a model step and its sends are one). Its state
+    /// stays as it was until the restart replaces it from its database.
+    fn crash(&mut self, at: Mark, e: &Rc<Event>) -> Result<(), Box<Reason>> {
+        let ix = self.ix(e.party);
+        if self.cfg.crashes == 0 {
+            return ruled_out(Reason::CrashesOff {
+                party: e.party,
+                kind: e.kind,
+            });
+        }
+        if !self.may_crash[ix] {
+            return ruled_out(Reason::CannotCrash {
+                party: e.party,
+                crashable: self.crashable(),
+            });
+        }
+        let down: Vec<Party> = self
+            .topo
+            .parties()
+            .into_iter()
+            .filter(|p| self.down[self.ix(*p)].is_some())
+            .collect();
+        if down.len() >= usize::from(self.cfg.crashes) {
+            return ruled_out(Reason::TooManyDown {
+                party: e.party,
+                down,
+                crashes: self.cfg.crashes,
+            });
+        }
+        self.no_missing_sends(e.party)?;
+        self.down[ix] = Some(at);
+        self.alternatives[ix].clear();
+        self.outputs[ix].clear();
+        self.last_step[ix] = Some(StepRef {
+            at,
+            event: Rc::clone(e),
+        });
+        Ok(())
+    }
+
+    /// A restart of an observed party: only after its crash, into the state the model's start
+    /// makes of what its database holds (and with whatever that start sends).
+    fn restart(&mut self, at: Mark, e: &Rc<Event>) -> Result<(), Box<Reason>> {
+        let ix = self.ix(e.party);
+        if self.cfg.crashes == 0 {
+            return ruled_out(Reason::CrashesOff {
+                party: e.party,
+                kind: e.kind,
+            });
+        }
+        if self.down[ix].is_none() {
+            return ruled_out(Reason::RestartWhileUp {
+                party: e.party,
+                restarted: self.restarted[ix],
+            });
+        }
+        let actor = &self.model.actors[ix];
+        let mut o = Out::new();
+        let state = actor.on_start(Id::from(ix), &self.stored[ix], &mut o);
+        let out: Vec<(Party, Msg)> = o
+            .iter()
+            .filter_map(|c| match c {
+                Command::Send(to, msg) => Some((self.topo.party(*to), msg.clone())),
+                _ => None,
+            })
+            .collect();
+        let stored = last_save(&o).or_else(|| self.stored[ix].clone());
+        self.down[ix] = None;
+        self.restarted[ix] = Some(at);
+        self.took_step(at, e, state, out, stored);
+        Ok(())
+    }
+
+    fn took_step(
+        &mut self,
+        at: Mark,
+        e: &Rc<Event>,
+        state: PartyState,
+        out: Vec<(Party, Msg)>,
+        stored: Option<PartyState>,
+    ) {
         let ix = self.ix(e.party);
         self.alternatives[ix].clear();
+        if self.cfg.crashes > 0 {
+            self.stored[ix] = stored;
+        }
         let h = &mut self.history[ix];
         if h.len() > KEEP_STATES {
             h.remove(1); // keep the initial state
@@ -340,20 +521,24 @@ impl<'a> Local<'a> {
             }
             true
         };
-        let Some(i) = self.alternatives[ix].iter().position(|(_, out)| fits(out)) else {
+        let Some(i) = self.alternatives[ix]
+            .iter()
+            .position(|(_, out, _)| fits(out))
+        else {
             return;
         };
-        let (state, out) = self.alternatives[ix].remove(i);
+        let (state, out, stored) = self.alternatives[ix].remove(i);
         let marks: Vec<(Party, Msg, Mark)> = logged
             .into_iter()
             .map(|(t, m, at)| (t, m.clone(), at))
             .collect();
         let old_state = std::mem::replace(&mut self.states[ix], state.clone());
+        let old_stored = std::mem::replace(&mut self.stored[ix], stored);
         let old_out: Vec<(Party, Msg)> = self.outputs[ix]
             .iter()
             .map(|o| (o.to, o.msg.clone()))
             .collect();
-        self.alternatives[ix].push((old_state, old_out));
+        self.alternatives[ix].push((old_state, old_out, old_stored));
         if let Some(last) = self.history[ix].back_mut() {
             last.1 = state;
         }
@@ -479,6 +664,18 @@ impl<'a> Local<'a> {
         // duplicating network may still hold another copy.
         Ok(())
     }
+}
+
+/// The last state a step's commands write to the database.
+fn last_save<A>(o: &Out<A>) -> Option<A::Storage>
+where
+    A: Actor,
+    A::Storage: Clone,
+{
+    o.iter().rev().find_map(|c| match c {
+        Command::Save(s) => Some(s.clone()),
+        _ => None,
+    })
 }
 
 fn ruled_out(r: Reason) -> Result<(), Box<Reason>> {

@@ -58,6 +58,11 @@ pub struct Options {
     pub max_states: usize,
     /// Keep the model run found ([`Checked::run`], for the Explorer). Costs memory on long traces.
     pub keep_run: bool,
+    /// How many parties may be down at once, instead of the header's `crashes`: a log of a run
+    /// whose party processes were killed and restarted (`crash` and `restart` events) is a
+    /// behaviour only of a model where they crash (`jpkisim conform --crashes N`). `None`: the
+    /// header's.
+    pub crashes: Option<u8>,
 }
 
 impl Default for Options {
@@ -67,6 +72,7 @@ impl Default for Options {
             hidden_steps: 32,
             max_states: 150_000,
             keep_run: false,
+            crashes: None,
         }
     }
 }
@@ -151,7 +157,10 @@ fn check_stream(
     opts: &Options,
 ) -> Result<Checked, ConformError> {
     let observed = observed_parties(header, opts)?;
-    let cfg = header.config;
+    let mut cfg = header.config;
+    if let Some(n) = opts.crashes {
+        cfg.crashes = n;
+    }
     let model = jpkisim_model::build(cfg).map_err(|e| ConformError::Options(e.to_string()))?;
     let topo = Topology::of(&cfg);
     let mask: Vec<bool> = topo
@@ -280,6 +289,8 @@ impl Check<'_> {
                 choice,
             },
             (EventKind::Timeout, _, _, _, _) => Want::Timeout { actor: id(e.party) },
+            (EventKind::Crash, _, _, _, _) => Want::Crash { actor: id(e.party) },
+            (EventKind::Restart, _, _, _, _) => Want::Recover { actor: id(e.party) },
             (EventKind::Fault, Some(to), Some(msg), _, Some(Fault::Lost)) => Want::Lost {
                 src: id(e.party),
                 dst: id(to),
@@ -652,6 +663,31 @@ impl Check<'_> {
                 "no timer of {} is armed here in any run (a timer fires only while its party waits for an answer)",
                 self.topo.party(*actor)
             )),
+            Want::Crash { actor } => {
+                let p = self.topo.party(*actor);
+                let down: Vec<String> = distinct(candidates.iter().map(|st| {
+                    let names: Vec<String> = st
+                        .crashed
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &d)| d)
+                        .map(|(i, _)| self.topo.party(i.into()).to_string())
+                        .collect();
+                    names.join(", ")
+                }));
+                why.push(format!(
+                    "{p} cannot crash here in any run: the model crashes a party only while fewer than {} are down (--crashes {}), and only a party it lets crash",
+                    self.cfg.crashes, self.cfg.crashes
+                ));
+                let down: Vec<String> = down.into_iter().filter(|d| !d.is_empty()).collect();
+                if !down.is_empty() {
+                    why.push(format!("down there: {}", down.join("; ")));
+                }
+            }
+            Want::Recover { actor } => why.push(format!(
+                "{} restarts here, but in every run the model has it running (a party restarts only after a crash)",
+                self.topo.party(*actor)
+            )),
             Want::Lost { src, dst, msg } | Want::InFlight { src, dst, msg } => {
                 let to = self.topo.party(*dst);
                 why.push(format!(
@@ -719,6 +755,9 @@ impl Check<'_> {
                 for a in &actions {
                     let e = match a {
                         ActorModelAction::Deliver { src, dst, msg } if observed(*dst) => {
+                            if st.crashed.get(usize::from(*dst)).copied().unwrap_or(false) {
+                                continue; // a crashed party receives nothing
+                            }
                             let from = self.topo.party(*src);
                             let to = self.topo.party(*dst);
                             if self.observed(from)
@@ -735,6 +774,22 @@ impl Check<'_> {
                             if observed(*actor) =>
                         {
                             Event::choice(self.topo.party(*actor), *random)
+                        }
+                        ActorModelAction::Recover(actor) if observed(*actor) => {
+                            Event::restart(self.topo.party(*actor))
+                        }
+                        ActorModelAction::Crash(actor)
+                            if observed(*actor)
+                                && matches!(event.kind, EventKind::Crash | EventKind::Restart) =>
+                        {
+                            // Listed only where a crash or restart diverged: elsewhere every
+                            // list would name the crashes the model always allows.
+                            match self.model.next_state(st, a.clone()) {
+                                Some(n) if self.model.within_boundary(&n) => {
+                                    Event::crash(self.topo.party(*actor))
+                                }
+                                _ => continue,
+                            }
                         }
                         ActorModelAction::Drop(en) if observed(en.src) => Event::fault(
                             Fault::Lost,

@@ -69,6 +69,10 @@ pub(super) enum Want {
     Timeout { actor: Id },
     /// `msg` from `src` to `dst` is in flight (a duplication or reordering the network allows).
     InFlight { src: Id, dst: Id, msg: Msg },
+    /// `actor` crashes (the model's `Crash` step, within its boundary).
+    Crash { actor: Id },
+    /// `actor` restarts from its database (the model's `Recover` step).
+    Recover { actor: Id },
 }
 
 /// One event the search matches: the event, and what it asks.
@@ -580,9 +584,10 @@ impl<'a> Search<'a> {
             let c = match a {
                 // A timer, like a choice, usually waits for the network to settle (patient
                 // timers: docs/recovery.md), and costs as much.
-                ActorModelAction::SelectRandom { .. } | ActorModelAction::Timeout(..) => {
-                    cost + 1 + u16::from(settling)
-                }
+                ActorModelAction::SelectRandom { .. }
+                | ActorModelAction::Timeout(..)
+                | ActorModelAction::Crash(_)
+                | ActorModelAction::Recover(_) => cost + 1 + u16::from(settling),
                 _ => cost,
             };
             if c > self.cap {
@@ -596,6 +601,9 @@ impl<'a> Search<'a> {
             let Some(next) = self.model.next_state(state, a.clone()) else {
                 continue; // a step that changes nothing is never needed
             };
+            if !self.keeps_boundary(state, &a, &next) {
+                continue;
+            }
             let p = if self.limits.settle_first {
                 let mut p = pending.clone();
                 if let ActorModelAction::Deliver { src, dst, msg } = &a {
@@ -677,7 +685,6 @@ impl<'a> Search<'a> {
                 None => return true,
             }
         }
-        let actor_of = |a: &JpkiAction| Input::of(a).map(|(r, _)| r);
         let sent = |i: usize| -> Vec<(Id, Msg)> {
             self.sends(&before[i], std::slice::from_ref(steps[i]))
                 .into_iter()
@@ -772,8 +779,8 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Whether `a` is an unobserved step: a delivery to, a choice or a timeout of an unobserved
-    /// party, or
+    /// Whether `a` is an unobserved step: a delivery to, a choice, a timeout, a crash or a restart
+    /// of an unobserved party, or
     /// on a lossy FIFO network the loss of a message at the head of a channel to one.
     fn hidden_step(&self, a: &JpkiAction) -> bool {
         match a {
@@ -781,13 +788,17 @@ impl<'a> Search<'a> {
             ActorModelAction::SelectRandom { actor, .. } => self.hidden_id(*actor),
             // An unobserved party's retry or abort, which an observed party may then receive.
             ActorModelAction::Timeout(actor, _) => self.hidden_id(*actor),
+            // An unobserved party's crash and restart (its restart may re-arm a timer, or lose
+            // what it did not make durable).
+            ActorModelAction::Crash(actor) | ActorModelAction::Recover(actor) => {
+                self.hidden_id(*actor)
+            }
             ActorModelAction::Drop(e) => {
                 matches!(
                     self.cfg.network.ordering,
                     jpkisim_model::config::Ordering::Ordered
                 ) && self.hidden_id(e.dst)
             }
-            _ => false,
         }
     }
 
@@ -832,6 +843,8 @@ impl<'a> Search<'a> {
                     })
                     .collect()
             }
+            Want::Crash { actor } => self.own_step(state, &ActorModelAction::Crash(*actor)),
+            Want::Recover { actor } => self.own_step(state, &ActorModelAction::Recover(*actor)),
             Want::Deliver { src, dst, msg } => self.deliver(state, *src, *dst, msg),
             Want::Lost { src, dst, msg } => {
                 let env = Envelope {
@@ -869,6 +882,37 @@ impl<'a> Search<'a> {
         }
     }
 
+    /// The crash or restart `step`, if the model offers it in `state` (a restart only of a
+    /// crashed party, a crash only while fewer are down than the configuration allows) and, for
+    /// a crash, if it stays within the model's boundary.
+    fn own_step(&self, state: &JpkiState, step: &JpkiAction) -> Vec<(JpkiState, Vec<JpkiAction>)> {
+        let mut actions = Vec::new();
+        self.model.actions(state, &mut actions);
+        if !actions.contains(step) {
+            return Vec::new();
+        }
+        match self.model.next_state(state, step.clone()) {
+            Some(next) if self.keeps_boundary(state, step, &next) => {
+                vec![(normalise(&self.cfg, next), vec![step.clone()])]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether step `a` from `state` to `next` is one the model takes: a crash that leaves the
+    /// model's boundary (of a party the model does not let crash) is not. Only crashes are
+    /// judged so: a recorded run may go where the checker's budgets do not.
+    pub(super) fn keeps_boundary(
+        &self,
+        state: &JpkiState,
+        a: &JpkiAction,
+        next: &JpkiState,
+    ) -> bool {
+        !matches!(a, ActorModelAction::Crash(_))
+            || self.model.within_boundary(next)
+            || !self.model.within_boundary(state)
+    }
+
     /// `dst` receives `msg` from `src`. A delivery the receiver ignores still uses the message up
     /// (the model would keep it in flight; a real network delivers a send once unless it
     /// duplicates). On a lossy FIFO network the messages ahead of it may have been lost.
@@ -879,6 +923,15 @@ impl<'a> Search<'a> {
         dst: Id,
         msg: &Msg,
     ) -> Vec<(JpkiState, Vec<JpkiAction>)> {
+        if state
+            .crashed
+            .get(usize::from(dst))
+            .copied()
+            .unwrap_or(false)
+        {
+            // A crashed party receives nothing: the message stays in flight until it restarts.
+            return Vec::new();
+        }
         let mut state = state.clone();
         let mut steps = Vec::new();
         if let Network::Ordered(channels) = &state.network {
@@ -952,6 +1005,15 @@ impl<'a> Input<'a> {
     }
 }
 
+/// The party whose step `a` is: the receiver of a delivery, the chooser, the party whose timer
+/// fired, that crashed or restarted (`None` for a loss).
+fn actor_of(a: &JpkiAction) -> Option<Id> {
+    match a {
+        ActorModelAction::Crash(actor) | ActorModelAction::Recover(actor) => Some(*actor),
+        _ => Input::of(a).map(|(r, _)| r),
+    }
+}
+
 fn bit(id: Id) -> u32 {
     1u32.checked_shl(usize::from(id) as u32).unwrap_or(0)
 }
@@ -962,13 +1024,13 @@ fn bit(id: Id) -> u32 {
 fn dangling_after(dangling: u32, a: &JpkiAction) -> u32 {
     match a {
         ActorModelAction::Deliver { src, dst, .. } => (dangling & !bit(*src)) | bit(*dst),
-        ActorModelAction::SelectRandom { actor, .. } | ActorModelAction::Timeout(actor, _) => {
-            dangling | bit(*actor)
-        }
+        ActorModelAction::SelectRandom { actor, .. }
+        | ActorModelAction::Timeout(actor, _)
+        | ActorModelAction::Crash(actor)
+        | ActorModelAction::Recover(actor) => dangling | bit(*actor),
         // A loss on a FIFO channel counts as a step of the receiver, whose next delivery from
         // that channel it makes possible.
         ActorModelAction::Drop(e) => dangling | bit(e.dst),
-        _ => dangling,
     }
 }
 
