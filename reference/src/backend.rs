@@ -191,6 +191,19 @@ fn access_mac(code: [u8; 16], message: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+/// The durable part of a backend ([`RealCrypto::snapshot`]): kept in a party's database next to
+/// its model state, so that a restarted CA can still show the DER of every certificate it
+/// issued and a restarted TSM can still pass on what it received.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackendSnapshot {
+    /// Every artifact the backend holds.
+    pub artifacts: Vec<Artifact>,
+    /// The names of the private keys it holds (derived from the seed again at restart).
+    pub private: Vec<KeyName>,
+    /// The number of the last CRL it signed.
+    pub crl_number: u64,
+}
+
 /// What one party's backend holds and has learned.
 #[derive(Default)]
 struct Store {
@@ -358,6 +371,60 @@ impl RealCrypto {
             .iter()
             .map(|(e, d)| (e.clone(), d.clone()))
             .collect()
+    }
+
+    /// What this backend holds, for a durable party's database: every public artifact it made or
+    /// took in, the names of the private keys it holds, and the CRL number. No private key
+    /// material: every private key of the reference is derived from the run's seed, so a
+    /// restarted party derives again what [`BackendSnapshot::private`] names.
+    pub fn snapshot(&self) -> BackendSnapshot {
+        let s = lock(&self.store);
+        let mut artifacts: Vec<Artifact> = Vec::new();
+        artifacts.extend(s.certs.iter().map(|(cert, der)| Artifact::Certificate {
+            cert: *cert,
+            der: der.clone(),
+        }));
+        artifacts.extend(s.sigs.iter().map(|(sig, bytes)| Artifact::Signature {
+            sig: *sig,
+            bytes: bytes.clone(),
+        }));
+        artifacts.extend(s.announced.iter().filter_map(|(key, k)| {
+            let spki = k.to_public_key_der().ok()?.as_bytes().to_vec();
+            Some(Artifact::PublicKey { key: *key, spki })
+        }));
+        artifacts.extend(
+            s.sealed
+                .iter()
+                .map(|(delivery, bytes)| Artifact::KeyDelivery {
+                    delivery: *delivery,
+                    bytes: bytes.clone(),
+                }),
+        );
+        artifacts.extend(s.statuses.iter().map(|(evidence, der)| Artifact::Status {
+            evidence: evidence.clone(),
+            der: der.clone(),
+        }));
+        BackendSnapshot {
+            artifacts,
+            private: s.private.keys().copied().collect(),
+            crl_number: s.crl_number,
+        }
+    }
+
+    /// Takes back what [`RealCrypto::snapshot`] saved, after a restart: the artifacts are taken in
+    /// (and certificates checked) as if they arrived again, and the named private keys derived
+    /// from the seed again.
+    pub fn restore(&self, snapshot: &BackendSnapshot) {
+        self.import(&snapshot.artifacts);
+        for name in &snapshot.private {
+            match derived_key(self.prov.seed, &key_label(*name)) {
+                Ok(k) => {
+                    lock(&self.store).private.insert(*name, k);
+                }
+                Err(e) => self.problem(CryptoProblem::KeyGeneration(Arc::new(e))),
+            }
+        }
+        lock(&self.store).crl_number = snapshot.crl_number;
     }
 
     /// Takes in what arrived with a message. Certificates are checked against the trust anchor

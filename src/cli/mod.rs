@@ -14,6 +14,7 @@ mod conform;
 mod explore;
 mod junit;
 mod matrix;
+mod node;
 mod output;
 mod run;
 mod trust;
@@ -46,6 +47,9 @@ enum Command {
     Explore(explore::Args),
     /// Run the reference implementation's scenarios (real crypto, emulated SE) and record traces.
     Run(run::Args),
+    /// Run one party of the reference implementation as its own process (what `run --transport
+    /// processes` starts for each party).
+    Node(node::Args),
     /// Check every studied design against every property and print the table.
     Matrix(matrix::Args),
     /// Check every property against each compromised party, the intruder and a thief who knows
@@ -63,6 +67,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Card(args) => card::run(args),
         Command::Explore(args) => explore::run(args),
         Command::Run(args) => run::run(args),
+        Command::Node(args) => node::run(args),
         Command::Matrix(args) => matrix::run(args),
         Command::Trust(args) => trust::run(args),
         Command::Conform(args) => conform::run(args),

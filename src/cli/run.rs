@@ -20,6 +20,8 @@ use std::process::ExitCode;
 use jpkisim_model::Topology;
 use jpkisim_reference::export;
 use jpkisim_reference::runtime::udp;
+
+mod processes;
 use jpkisim_reference::runtime::Faults;
 use jpkisim_reference::scenario::{self, Scenario, ScenarioOutcome};
 use jpkisim_reference::store::StateDir;
@@ -31,6 +33,9 @@ pub(crate) enum Transport {
     Inproc,
     /// Stateright's actor runtime, one UDP socket per party on 127.0.0.1.
     Udp,
+    /// Every party its own OS process (`jpkisim node`) with its own UDP socket, the durable
+    /// ones with their own database; the director is the network and may kill them (`--crash`).
+    Processes,
 }
 
 #[derive(clap::Args)]
@@ -66,18 +71,29 @@ pub(crate) struct Args {
     /// transport). DIR must hold no state from an earlier run; a corrupt database exits 2.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// Kill (SIGKILL) the CA's, SP-TSM's or SE-TSM's process at up to N seeded points, spread
+    /// over the scenarios, and restart it from its database (`--transport processes`). The run
+    /// then follows the model with `--crashes 1` and audits the databases at the end.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    crash: u32,
     /// Print only the summary line of each scenario, not the step log.
     #[arg(long)]
     quiet: bool,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
-    if args.pki_out.is_some() && args.transport == Transport::Udp {
+    if args.pki_out.is_some() && args.transport != Transport::Inproc {
         eprintln!("error: --pki-out is available with --transport inproc only");
         return ExitCode::from(2);
     }
     if args.state_dir.is_some() && args.transport == Transport::Udp {
-        eprintln!("error: --state-dir is available with --transport inproc only");
+        eprintln!("error: --state-dir is available with --transport inproc or processes only");
+        return ExitCode::from(2);
+    }
+    if args.crash > 0 && args.transport != Transport::Processes {
+        eprintln!(
+            "error: --crash needs --transport processes (only there is a party a process to kill)"
+        );
         return ExitCode::from(2);
     }
     if args.list {
@@ -135,7 +151,8 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let seed = args.seed.unwrap_or_else(random_seed);
     println!("seed: {seed}  (replay with --seed {seed})");
     let mut failed = false;
-    for s in &chosen {
+    let mut processes = processes::Tally::new(args.crash, seed, args.state_dir.as_deref());
+    for (i, s) in chosen.iter().enumerate() {
         let record_to = match record_path(args.record.as_deref(), s, chosen.len() > 1) {
             Ok(p) => p,
             Err(e) => {
@@ -159,6 +176,14 @@ pub(crate) fn run(args: Args) -> ExitCode {
                 )
             }
             Transport::Udp => play_udp(s, seed, faults, args.quiet, record_to.as_deref()),
+            Transport::Processes => processes.play(
+                s,
+                chosen.len() - i,
+                chosen.len() > 1,
+                faults,
+                args.quiet,
+                record_to.as_deref(),
+            ),
         };
         match outcome {
             Ok(line) => println!("{}: {line}", s.name),
@@ -167,6 +192,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
                 failed = true;
             }
         }
+    }
+    if args.transport == Transport::Processes {
+        failed |= !processes.finish();
     }
     if failed {
         ExitCode::from(1)
@@ -321,7 +349,11 @@ fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
     let mut steps = trace.iter().filter(|e| {
         matches!(
             e.kind,
-            EventKind::Deliver | EventKind::Choice | EventKind::Timeout
+            EventKind::Deliver
+                | EventKind::Choice
+                | EventKind::Timeout
+                | EventKind::Crash
+                | EventKind::Restart
         ) || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
     });
     let mut next = steps.next();
@@ -346,12 +378,17 @@ fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
                         describe::choice(&c)
                     ),
                 ),
-                (EventKind::Timeout, _) => {
-                    // The runtime's line names the timer, which the event does not carry.
-                    let runtime = format!("  ⏱ {}: ", e.party);
+                (EventKind::Timeout | EventKind::Crash | EventKind::Restart, _) => {
+                    // The runtime's line says more (which timer; why) than the event carries.
+                    let mark = match e.kind {
+                        EventKind::Timeout => "⏱",
+                        EventKind::Crash => "☠",
+                        _ => "↻",
+                    };
+                    let runtime = format!("  {mark} {}: ", e.party);
                     if let Some(rest) = line.strip_prefix(&runtime) {
                         next = steps.next();
-                        return format!("  event {}: ⏱ {}: {rest}", e.seq, e.party);
+                        return format!("  event {}: {mark} {}: {rest}", e.seq, e.party);
                     }
                     return line.clone();
                 }

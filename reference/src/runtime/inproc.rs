@@ -15,6 +15,12 @@
 //! With a [`StateDir`] ([`Simulation::with_state_dir`]) the CA's, SP-TSM's and SE-TSM's states
 //! are saved to their databases after every step that changes them, before the step's messages
 //! leave.
+//!
+//! A model counterexample that crashes a party replays here too ([`Simulation::crash`],
+//! [`Simulation::recover`]): the simulation keeps, for each party that may crash, what the model
+//! says it made durable (`recovery::durable_after`) with its backend's artifacts, and a recovered
+//! party restarts from that (`recovery::restart`) with a fresh backend that takes the artifacts
+//! back — so the flaws that lose something in a crash lose it here with real crypto as well.
 
 use jpkisim_model::actors::{JpkiState, PartyChoice, PartyState};
 use jpkisim_model::ids::Party;
@@ -26,9 +32,11 @@ use jpkisim_traces::{Event, Fault};
 use stateright::actor::ActorModelAction;
 
 use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, Unreplayable};
-use crate::node::Node;
+use crate::backend::{BackendSnapshot, RealCrypto};
+use crate::node::{Divergence, Node};
 use crate::store::StateDir;
 use crate::wire::Envelope;
+use jpkisim_model::recovery;
 
 /// Every party of one run in one process, and the network between them.
 pub struct Simulation {
@@ -42,6 +50,10 @@ pub struct Simulation {
     pub journal: Journal,
     check_properties: bool,
     state_dir: Option<StateDir>,
+    /// Which parties are down (crashed, not yet recovered), in actor order.
+    down: Vec<bool>,
+    /// For each party that may crash: what it made durable, and its backend's artifacts.
+    durable: Vec<Option<(PartyState, BackendSnapshot)>>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -63,10 +75,17 @@ impl Simulation {
         stream: &str,
     ) -> Result<Simulation, RunError> {
         let cfg = faults.apply_to(cfg);
+        let nodes = provision(cfg, seed)?;
+        let durable = nodes
+            .iter()
+            .map(|n| recovery::crashable(n.party()).then(|| (n.state.clone(), n.crypto.snapshot())))
+            .collect();
         Ok(Simulation {
             cfg,
             topo: Topology::of(&cfg),
-            nodes: provision(cfg, seed)?,
+            down: vec![false; nodes.len()],
+            durable,
+            nodes,
             in_flight: Vec::new(),
             coin: FaultCoin::new(seed, &format!("schedule/{stream}")),
             faults,
@@ -99,17 +118,15 @@ impl Simulation {
         self.state_dir.as_ref()
     }
 
-    /// A copy of `party`'s state before a step, when the party's state is kept durable.
+    /// A copy of `party`'s state before a step, when the party keeps a durable state (it may
+    /// crash).
     fn durable_before(&self, party: Party) -> Option<PartyState> {
-        let stores = self.state_dir.as_ref()?;
-        stores
-            .stores()
-            .iter()
-            .any(|s| s.party() == party)
-            .then(|| self.node(party).state.clone())
+        recovery::crashable(party).then(|| self.node(party).state.clone())
     }
 
-    /// Saves `party`'s state after event `step` if the step changed it.
+    /// Makes `party`'s state after event `step` durable if the step changed it: what the model
+    /// saves (`recovery::durable_after`) with the backend's artifacts, and — with a state
+    /// directory — the state in the party's database.
     fn persist(
         &mut self,
         party: Party,
@@ -124,6 +141,10 @@ impl Simulation {
         if *state == before {
             return Ok(());
         }
+        self.durable[ix] = Some((
+            recovery::durable_after(&self.cfg, &before, state).clone(),
+            self.nodes[ix].crypto.snapshot(),
+        ));
         if let Some(store) = self.state_dir.as_mut().and_then(|d| d.store_mut(party)) {
             store
                 .save(step, state)
@@ -216,7 +237,9 @@ impl Simulation {
     pub fn armed_timers(&self) -> Vec<(Party, PartyTimer)> {
         self.nodes
             .iter()
-            .flat_map(|n| n.armed().into_iter().map(move |t| (n.party(), t)))
+            .zip(&self.down)
+            .filter(|(_, down)| !**down)
+            .flat_map(|(n, _)| n.armed().into_iter().map(move |t| (n.party(), t)))
             .collect()
     }
 
@@ -226,6 +249,7 @@ impl Simulation {
     /// while messages are in flight is the caller's choice (an eager timer); [`Simulation::settle`]
     /// fires timers only when the network is idle.
     pub fn fire(&mut self, party: Party, timer: PartyTimer) -> Result<(), RunError> {
+        self.up(party)?;
         let armed = self.node(party).armed();
         if !armed.contains(&timer) {
             return Err(RunError::NotAStep {
@@ -254,6 +278,7 @@ impl Simulation {
         if index >= self.in_flight.len() {
             return Ok(());
         }
+        self.up(self.in_flight[index].to)?;
         let env = self.in_flight.remove(index);
         self.journal.delivered(&env);
         let step = self.seq();
@@ -315,10 +340,71 @@ impl Simulation {
                 self.choose(self.topo.party(*actor), *random)
             }
             ActorModelAction::Timeout(id, timer) => self.fire(self.topo.party(*id), *timer),
-            ActorModelAction::Crash(..) | ActorModelAction::Recover(..) => {
-                Err(missing(Unreplayable::NoSuchStep(action.clone())))
-            }
+            ActorModelAction::Crash(id) => self.crash(self.topo.party(*id)),
+            ActorModelAction::Recover(id) => self.recover(self.topo.party(*id)),
         }
+    }
+
+    /// Whether `party` is down.
+    pub fn is_down(&self, party: Party) -> bool {
+        self.down[usize::from(self.topo.id(party))]
+    }
+
+    fn up(&self, party: Party) -> Result<(), RunError> {
+        if self.is_down(party) {
+            return Err(RunError::NotAStep {
+                step: self.seq(),
+                why: Unreplayable::Down { party },
+            });
+        }
+        Ok(())
+    }
+
+    /// `party` crashes (the model's `Crash`): it takes no step, and its timers do not fire,
+    /// until it recovers; messages to it stay in flight. Only a party that may crash
+    /// (`recovery::crashable`) and is up can.
+    pub fn crash(&mut self, party: Party) -> Result<(), RunError> {
+        let step = self.seq();
+        let why = if !recovery::crashable(party) {
+            Some(Unreplayable::NotCrashable { party })
+        } else if self.is_down(party) {
+            Some(Unreplayable::Down { party })
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(RunError::NotAStep { step, why });
+        }
+        let ix = usize::from(self.topo.id(party));
+        self.down[ix] = true;
+        self.journal.crashed(party);
+        self.check()
+    }
+
+    /// A crashed `party` recovers (the model's `Recover`): its state is what it made durable, as
+    /// the design restarts it (`recovery::restart`), and its backend is a fresh one that takes
+    /// back the artifacts it had made durable.
+    pub fn recover(&mut self, party: Party) -> Result<(), RunError> {
+        let step = self.seq();
+        let ix = usize::from(self.topo.id(party));
+        let Some((stored, snapshot)) = self.durable[ix].clone().filter(|_| self.down[ix]) else {
+            return Err(RunError::NotAStep {
+                step,
+                why: Unreplayable::NotDown { party },
+            });
+        };
+        let prov = std::sync::Arc::clone(self.nodes[ix].crypto.provisioning());
+        let crypto = RealCrypto::new(party, prov).map_err(|e| RunError::Diverged {
+            step,
+            source: Divergence::from(e),
+        })?;
+        crypto.restore(&snapshot);
+        let node = &mut self.nodes[ix];
+        node.crypto = crypto;
+        node.state = recovery::restart(&stored);
+        self.down[ix] = false;
+        self.journal.restarted(party);
+        self.check()
     }
 
     /// Drops the in-flight message at `index` (a loss the caller chose, e.g. replaying a
@@ -340,7 +426,11 @@ impl Simulation {
     pub fn settle(&mut self) -> Result<(), RunError> {
         const BOUND: usize = 10_000;
         for _ in 0..BOUND {
-            if self.in_flight.is_empty() {
+            // Messages to a party that is down wait for it in flight.
+            let deliverable: Vec<usize> = (0..self.in_flight.len())
+                .filter(|&i| !self.is_down(self.in_flight[i].to))
+                .collect();
+            if deliverable.is_empty() {
                 match self.armed_timers().first() {
                     None => return Ok(()),
                     Some(&(party, timer)) => {
@@ -350,9 +440,9 @@ impl Simulation {
                 }
             }
             let ix = if self.faults.reorder {
-                self.coin.pick(self.in_flight.len())
+                deliverable[self.coin.pick(deliverable.len())]
             } else {
-                0
+                deliverable[0]
             };
             if ix != 0 {
                 let event = {
@@ -370,7 +460,12 @@ impl Simulation {
     /// in flight. This is the abstraction of the reference state the differential test compares
     /// (chips are compared with their SE's state on every step, see [`crate::device`]).
     pub fn model_state(&self) -> JpkiState {
-        observe::model_state(&self.cfg, &self.party_states(), &self.in_flight)
+        observe::model_state_with_crashed(
+            &self.cfg,
+            &self.party_states(),
+            &self.in_flight,
+            &self.down,
+        )
     }
 
     /// How many APDUs the emulated SEs have answered in this run.

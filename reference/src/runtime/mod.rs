@@ -9,6 +9,7 @@
 
 pub mod inproc;
 pub mod observe;
+pub mod processes;
 pub mod udp;
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use jpkisim_model::actors::PartyChoice;
 use jpkisim_model::ids::Party;
 use jpkisim_model::msg::Msg;
 use jpkisim_model::recovery::PartyTimer;
-use jpkisim_model::{describe, Config, JpkiAction, Topology};
+use jpkisim_model::{describe, Config, Topology};
 use jpkisim_traces::{Event, Fault};
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
@@ -181,6 +182,9 @@ pub enum RunError {
     /// The UDP transport failed.
     #[error("transport: {0}")]
     Transport(#[from] TransportError),
+    /// A party process failed or could not be reached (processes transport).
+    #[error("processes: {0}")]
+    Processes(#[source] processes::ProcessError),
 }
 
 /// Why a model step cannot be replayed on the reference.
@@ -210,9 +214,24 @@ pub enum Unreplayable {
         /// The timers the party's state arms.
         armed: Vec<PartyTimer>,
     },
-    /// The model has steps (crashes and restarts) the reference does not run.
-    #[error("the reference runs no such step: {0:?}")]
-    NoSuchStep(JpkiAction),
+    /// The step is a crash of a party that never crashes.
+    #[error("{party} does not crash (only the CA, the SP-TSM and the SE-TSM do)")]
+    NotCrashable {
+        /// Who.
+        party: Party,
+    },
+    /// The step needs a party that is down (crashed, not recovered).
+    #[error("{party} is down")]
+    Down {
+        /// Who.
+        party: Party,
+    },
+    /// The step recovers a party that is not down.
+    #[error("{party} is not down: it has nothing to recover from")]
+    NotDown {
+        /// Who.
+        party: Party,
+    },
 }
 
 /// Why the UDP transport failed.
@@ -330,6 +349,21 @@ impl Journal {
             "  ⏱ {party}: timer on the {} fires",
             describe::timer_text(&timer)
         ));
+    }
+
+    /// A party's process was killed (the model's `Crash`): it loses what it had not committed.
+    pub fn crashed(&mut self, party: Party) {
+        self.record(Event::crash(party));
+        self.log.push(format!(
+            "  ☠ {party}: crashes (what it had not committed is lost)"
+        ));
+    }
+
+    /// A killed party's process was started again on its database (the model's `Recover`).
+    pub fn restarted(&mut self, party: Party) {
+        self.record(Event::restart(party));
+        self.log
+            .push(format!("  ↻ {party}: restarted from its database"));
     }
 
     /// A party took a choice.

@@ -14,6 +14,18 @@ use crate::wire::Envelope;
 /// The model state of a world whose parties are in `states` (actor order) with `in_flight`
 /// messages (artifacts dropped: the model has terms only).
 pub fn model_state(cfg: &Config, states: &[PartyState], in_flight: &[Envelope]) -> JpkiState {
+    model_state_with_crashed(cfg, states, in_flight, &vec![false; states.len()])
+}
+
+/// [`model_state`] of a world in which the parties marked in `crashed` (actor order) are down:
+/// their timers are cancelled, as the model's `Crash` cancels them, and the world is not
+/// settled while any is down.
+pub fn model_state_with_crashed(
+    cfg: &Config,
+    states: &[PartyState],
+    in_flight: &[Envelope],
+    crashed: &[bool],
+) -> JpkiState {
     let topo = Topology::of(cfg);
     let n = states.len();
     let envelopes = in_flight.iter().map(|e| stateright::actor::Envelope {
@@ -33,16 +45,19 @@ pub fn model_state(cfg: &Config, states: &[PartyState], in_flight: &[Envelope]) 
         // a timer is not taken for a settled one).
         timers_set: states
             .iter()
-            .map(|s| {
+            .zip(crashed)
+            .map(|(s, down)| {
                 let mut t = Timers::new();
-                for timer in recovery::armed(cfg, s) {
-                    t.set(timer);
+                if !down {
+                    for timer in recovery::armed(cfg, s) {
+                        t.set(timer);
+                    }
                 }
                 t
             })
             .collect(),
         random_choices: vec![Default::default(); n],
-        crashed: vec![false; n],
+        crashed: crashed.to_vec(),
         history: (),
         actor_storages: vec![None; n],
     }
