@@ -63,6 +63,62 @@ fn each_verdict_has_its_exit_code() {
     );
 }
 
+/// A log with a crash and a restart conforms where parties crash: its header's `crashes`, or
+/// `--crashes N` over a header without them; without either the crash diverges, naming the flag.
+#[test]
+fn crashes_are_checked_where_parties_crash() {
+    let g = golden("model-crash-sp-tsm-restarts.ndjson");
+    let o = jpkisim(&["conform", path(&g)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = jpkisim(&["conform", path(&g), "--crashes", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with("diverges at event 13 (line 14): SP-TSM crashes"),
+        "{out}"
+    );
+    assert!(out.contains("pass --crashes N"), "{out}");
+    // The same log under a header without crashes, checked with --crashes 1.
+    let text = std::fs::read_to_string(&g).expect("golden reads");
+    assert!(text.contains(r#""crashes":1"#));
+    let f = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash-without-crashes.ndjson");
+    std::fs::write(&f, text.replacen(r#""crashes":1"#, r#""crashes":0"#, 1)).expect("written");
+    let o = jpkisim(&["conform", path(&f)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pass --crashes N"));
+    let itf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash-with-crashes.itf.json");
+    let o = jpkisim(&[
+        "conform",
+        path(&f),
+        "--crashes",
+        "1",
+        "--itf-out",
+        path(&itf),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // The ITF written carries the configuration checked, so it conforms without the flag.
+    let o = jpkisim(&["conform", path(&itf)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // More than the three crashable parties is a bad flag.
+    let o = jpkisim(&["conform", path(&g), "--crashes", "4"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
 #[test]
 fn an_itf_trace_without_states_is_bad_input() {
     let f = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-states.itf.json");

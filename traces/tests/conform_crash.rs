@@ -149,6 +149,22 @@ fn sp_tsm_crash_run() -> (Config, Vec<JpkiAction>) {
     (cfg, d.path)
 }
 
+/// The SP-TSM crashes while the CA's answer is on its way to it, and receives it after its
+/// restart: the message waited in flight while it was down.
+fn sp_tsm_crash_answer_waits_run() -> (Config, Vec<JpkiAction>) {
+    let cfg = config();
+    let mut d = until_cert_issued(cfg);
+    let sp = d.id(Party::SpTsm);
+    d.take("SP-TSM crashes", |a| *a == ActorModelAction::Crash(sp));
+    d.take("SP-TSM restarts", |a| *a == ActorModelAction::Recover(sp));
+    d.take("CertIssued delivered after the restart", |a| {
+        matches!(a, ActorModelAction::Deliver { dst, msg, .. } if *dst == sp && is_cert_issued(msg))
+    });
+    let topo = d.topo;
+    d.deliver_until("issued", |st| issued(&topo, st));
+    (cfg, d.path)
+}
+
 /// The CA crashes after its answer is on its way and restarts before the SP-TSM's next
 /// message to it; nothing is lost and no timer is needed.
 fn ca_crash_run() -> (Config, Vec<JpkiAction>) {
@@ -232,7 +248,11 @@ fn the_runs_have_their_crash_restart_and_retry() {
 
 #[test]
 fn a_crash_and_restart_conform_where_parties_crash() {
-    for (name, (cfg, path)) in [("SP-TSM", sp_tsm_crash_run()), ("CA", ca_crash_run())] {
+    for (name, (cfg, path)) in [
+        ("SP-TSM", sp_tsm_crash_run()),
+        ("SP-TSM, answer waiting", sp_tsm_crash_answer_waits_run()),
+        ("CA", ca_crash_run()),
+    ] {
         let ev = events(cfg, &path);
         let t = text(cfg, &ev);
         for observed in [None, Some(Party::SpTsm), Some(Party::Ca)] {
