@@ -30,6 +30,7 @@ pub mod explorer;
 pub mod explorer_http;
 pub mod html;
 pub mod http;
+pub mod liveness;
 pub mod markdown;
 pub mod matrix;
 pub mod shortest;

@@ -7,7 +7,7 @@
 //! state ([`armed`]), so that the Stateright adapter and the reference runtime arm the same ones.
 //! Timers exist only where `Config::timers_armed` says something can be lost.
 
-use crate::actors::{JpkiState, PartyState};
+use crate::actors::{JpkiState, PartyActor, PartyState, Topology};
 use crate::ca;
 use crate::config::{Config, Flaw, Timeouts};
 use crate::crypto::Subject;
@@ -114,13 +114,33 @@ pub fn fired_early(cfg: &Config, state: &JpkiState) -> bool {
     if sessions.is_empty() && retiring.is_empty() {
         return false;
     }
+    let topo = Topology::of(cfg);
+    // A request its addressee would take without effect (the applet it was for is locked) is not
+    // on its way to anything: a timer does not wait for it. Counting it made a patient timer
+    // wait for ever (found by `jpkisim liveness`). Only messages to others than the timers'
+    // owners are judged so: the timer's own firing leaves their addressees as they were, while
+    // an answer to the owner may be one it ignores only because its timer fired early.
+    let live = |e: &stateright::actor::Envelope<&Msg>| {
+        if matches!(topo.party(e.dst), Party::SpTsm | Party::SeTsm) {
+            return true;
+        }
+        let Some(receiver) = state.actor_states.get(usize::from(e.dst)) else {
+            return true;
+        };
+        let actor = PartyActor {
+            party: topo.party(e.dst),
+            cfg: *cfg,
+        };
+        let step = actor.deliver(receiver, topo.party(e.src), e.msg);
+        step.state != **receiver || !step.out.is_empty()
+    };
     let genuine = envelopes(&state.network).filter_map(|e| match e.msg {
         Msg::Intercepted { genuine: false, .. } => None,
-        Msg::Intercepted { msg, .. } => Some(&**msg),
-        other => Some(other),
+        Msg::Intercepted { msg, .. } => Some((&**msg, None)),
+        other => Some((other, Some(e))),
     });
     let mut counts = vec![0u8; sessions.len() + retiring.len()];
-    for msg in genuine {
+    for (msg, env) in genuine {
         if let Some(i) = sessions
             .iter()
             .position(|(p, s)| of_session(*p, s, msg))
@@ -131,6 +151,9 @@ pub fn fired_early(cfg: &Config, state: &JpkiState) -> bool {
                     .map(|i| i + sessions.len())
             })
         {
+            if env.as_ref().is_some_and(|e| !live(e)) {
+                continue;
+            }
             counts[i] += 1;
             if counts[i] > 1 {
                 return true;

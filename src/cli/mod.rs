@@ -13,6 +13,7 @@ mod config_flags;
 mod conform;
 mod explore;
 mod junit;
+mod liveness;
 mod matrix;
 mod node;
 mod output;
@@ -50,6 +51,10 @@ enum Command {
     /// Run one party of the reference implementation as its own process (what `run --transport
     /// processes` starts for each party).
     Node(node::Args),
+    /// Decide whether every fair run eventually settles with each quiescence property holding
+    /// (fair-loss links, fair timers and restarts; finitely many crashes): the whole graph, for
+    /// small configurations.
+    Liveness(liveness::Args),
     /// Check every studied design against every property and print the table.
     Matrix(matrix::Args),
     /// Check every property against each compromised party, the intruder and a thief who knows
@@ -68,6 +73,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Explore(args) => explore::run(args),
         Command::Run(args) => run::run(args),
         Command::Node(args) => node::run(args),
+        Command::Liveness(args) => liveness::run(args),
         Command::Matrix(args) => matrix::run(args),
         Command::Trust(args) => trust::run(args),
         Command::Conform(args) => conform::run(args),
