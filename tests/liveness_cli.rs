@@ -24,11 +24,12 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn recovery_is_live_where_parties_crash_and_messages_are_lost() {
-    for flags in [
-        ["--crashes", "1", "--persons", "1", "--events", "2"],
-        ["--lossy", "--persons", "1", "--events", "2"],
-    ] {
-        let o = jpkisim(&[&["liveness"][..], &flags[..]].concat());
+    let configs: [&[&str]; 2] = [
+        &["--crashes", "1", "--persons", "1", "--events", "2"],
+        &["--lossy", "--persons", "1", "--events", "2"],
+    ];
+    for flags in configs {
+        let o = jpkisim(&[&["liveness"][..], flags].concat());
         let out = text(&o);
         assert_eq!(o.status.code(), Some(0), "{flags:?}: {out}");
         for id in [

@@ -348,7 +348,6 @@ fn event_numbers(
     recorded: &[Event],
     observed: &[Party],
 ) -> Vec<u64> {
-    use jpkisim_traces::{EventKind, Fault};
     use stateright::Model as _;
     let same = |a: &Event, b: &Event| {
         (a.kind, a.party, a.peer, &a.msg, a.choice, a.fault)
@@ -356,17 +355,7 @@ fn event_numbers(
     };
     let mut steps = recorded
         .iter()
-        .filter(|e| {
-            observed.contains(&e.party)
-                && (matches!(
-                    e.kind,
-                    EventKind::Deliver
-                        | EventKind::Choice
-                        | EventKind::Timeout
-                        | EventKind::Crash
-                        | EventKind::Restart
-                ) || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost)))
-        })
+        .filter(|e| observed.contains(&e.party) && e.is_step())
         .peekable();
     let Some(mut state) = model.init_states().into_iter().next() else {
         return Vec::new();

@@ -25,7 +25,7 @@ mod processes;
 use jpkisim_reference::runtime::Faults;
 use jpkisim_reference::scenario::{self, Scenario, ScenarioOutcome};
 use jpkisim_reference::store::StateDir;
-use jpkisim_traces::{Event, EventKind, Fault, Header, Recorder};
+use jpkisim_traces::{Event, EventKind, Header, Recorder};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Transport {
@@ -346,16 +346,7 @@ fn play_udp(
 /// step event of the trace (a delivery, a choice, a loss); any other line passes as it is.
 fn numbered_log(log: &[String], trace: &[Event]) -> Vec<String> {
     use jpkisim_model::describe;
-    let mut steps = trace.iter().filter(|e| {
-        matches!(
-            e.kind,
-            EventKind::Deliver
-                | EventKind::Choice
-                | EventKind::Timeout
-                | EventKind::Crash
-                | EventKind::Restart
-        ) || (e.kind == EventKind::Fault && e.fault == Some(Fault::Lost))
-    });
+    let mut steps = trace.iter().filter(|e| e.is_step());
     let mut next = steps.next();
     log.iter()
         .map(|line| {

@@ -124,6 +124,20 @@ pub struct Event {
 }
 
 impl Event {
+    /// Whether the event is a step of the model of its own: a delivery, a choice, a timeout, a
+    /// crash, a restart or a loss (sends, duplications and reorderings are not). Logs number
+    /// these; the Explorer opens a run at them.
+    pub fn is_step(&self) -> bool {
+        matches!(
+            self.kind,
+            EventKind::Deliver
+                | EventKind::Choice
+                | EventKind::Timeout
+                | EventKind::Crash
+                | EventKind::Restart
+        ) || (self.kind == EventKind::Fault && self.fault == Some(Fault::Lost))
+    }
+
     fn bare(kind: EventKind, party: Party) -> Event {
         Event {
             seq: 0,

@@ -31,7 +31,7 @@ use jpkisim_properties::catalogue;
 use jpkisim_traces::{Event, Fault};
 use stateright::actor::ActorModelAction;
 
-use super::{observe, provision, Fate, FaultCoin, Faults, Journal, RunError, Unreplayable};
+use super::{observe, provision, FaultCoin, Faults, Journal, RunError, Unreplayable};
 use crate::backend::{BackendSnapshot, RealCrypto};
 use crate::node::{Divergence, Node};
 use crate::store::StateDir;
@@ -190,19 +190,13 @@ impl Simulation {
     }
 
     fn post(&mut self, envs: Vec<Envelope>) {
-        for env in envs {
-            self.journal.sent(&env);
-            match self.coin.fate(self.faults, false) {
-                Fate::Lost => self.journal.fault(Fault::Lost, &env),
-                Fate::Sent { copies, .. } => {
-                    if copies > 1 {
-                        self.journal.fault(Fault::Duplicated, &env);
-                        self.in_flight.push(env.clone());
-                    }
-                    self.in_flight.push(env);
-                }
-            }
-        }
+        super::post(
+            &mut self.journal,
+            &mut self.coin,
+            self.faults,
+            &mut self.in_flight,
+            envs,
+        );
     }
 
     /// Runs a party's choice, if the model enables it now.
@@ -439,18 +433,13 @@ impl Simulation {
                     }
                 }
             }
-            let ix = if self.faults.reorder {
-                deliverable[self.coin.pick(deliverable.len())]
-            } else {
-                deliverable[0]
-            };
-            if ix != 0 {
-                let event = {
-                    let env = &self.in_flight[ix];
-                    Event::fault(Fault::Reordered, env.from, env.to, env.msg.clone())
-                };
-                self.journal.record(event);
-            }
+            let ix = super::next_delivery(
+                &mut self.journal,
+                &mut self.coin,
+                self.faults,
+                &self.in_flight,
+                &deliverable,
+            );
             self.deliver(ix)?;
         }
         Err(RunError::NoQuiescence(BOUND))

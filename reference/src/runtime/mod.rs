@@ -373,6 +373,58 @@ impl Journal {
     }
 }
 
+/// Puts what a step sent on the network, each message as the fault coin decides (lost, or sent
+/// once or twice), recording every send and fault: both deterministic runtimes (in-process and
+/// processes) post this way, so the same seed gives them the same trace.
+pub(crate) fn post(
+    journal: &mut Journal,
+    coin: &mut FaultCoin,
+    faults: Faults,
+    in_flight: &mut Vec<Envelope>,
+    envs: Vec<Envelope>,
+) {
+    for env in envs {
+        journal.sent(&env);
+        match coin.fate(faults, false) {
+            Fate::Lost => journal.fault(Fault::Lost, &env),
+            Fate::Sent { copies, .. } => {
+                if copies > 1 {
+                    journal.fault(Fault::Duplicated, &env);
+                    in_flight.push(env.clone());
+                }
+                in_flight.push(env);
+            }
+        }
+    }
+}
+
+/// Which of the `deliverable` in-flight messages (indices, in order) goes next: the first, or
+/// with the reorder fault one the coin picks, recorded as reordered when it is not the first in
+/// flight.
+pub(crate) fn next_delivery(
+    journal: &mut Journal,
+    coin: &mut FaultCoin,
+    faults: Faults,
+    in_flight: &[Envelope],
+    deliverable: &[usize],
+) -> usize {
+    let ix = if faults.reorder {
+        deliverable[coin.pick(deliverable.len())]
+    } else {
+        deliverable[0]
+    };
+    if ix != 0 {
+        let env = &in_flight[ix];
+        journal.record(Event::fault(
+            Fault::Reordered,
+            env.from,
+            env.to,
+            env.msg.clone(),
+        ));
+    }
+    ix
+}
+
 /// Every party of `cfg` in its initial state, with keys, chips and PINs from `seed`, and each
 /// applicant holding the certificate their card carries.
 pub fn provision(cfg: Config, seed: u64) -> Result<Vec<Node>, RunError> {

@@ -35,12 +35,11 @@ use jpkisim_model::ids::Party;
 use jpkisim_model::recovery::{self, PartyTimer};
 use jpkisim_model::world::World;
 use jpkisim_model::{Config, Topology};
-use jpkisim_traces::{Event, Fault};
 
 pub use crash::{Crash, CrashPlan, CrashPoint};
 use protocol::{DatagramError, Durable, FromParty, Input, PeerEntry, Peers, Restored, ToParty};
 
-use super::{observe, Fate, FaultCoin, Faults, Journal, RunError};
+use super::{observe, FaultCoin, Faults, Journal, RunError};
 use crate::scenario::{self, Driver, PlayError, Scenario, ScenarioOutcome};
 use crate::store::{PartyStore, StoreError, DURABLE_PARTIES};
 use crate::wire::{Artifact, Envelope};
@@ -389,19 +388,13 @@ impl ProcessWorld {
     }
 
     fn post(&mut self, envs: Vec<Envelope>) {
-        for env in envs {
-            self.journal.sent(&env);
-            match self.coin.fate(self.faults, false) {
-                Fate::Lost => self.journal.fault(Fault::Lost, &env),
-                Fate::Sent { copies, .. } => {
-                    if copies > 1 {
-                        self.journal.fault(Fault::Duplicated, &env);
-                        self.in_flight.push(env.clone());
-                    }
-                    self.in_flight.push(env);
-                }
-            }
-        }
+        super::post(
+            &mut self.journal,
+            &mut self.coin,
+            self.faults,
+            &mut self.in_flight,
+            envs,
+        );
     }
 
     fn check(&self) -> Result<(), RunError> {
@@ -605,18 +598,14 @@ impl Driver for ProcessWorld {
                     }
                 }
             }
-            let ix = if self.faults.reorder {
-                self.coin.pick(self.in_flight.len())
-            } else {
-                0
-            };
-            if ix != 0 {
-                let event = {
-                    let env = &self.in_flight[ix];
-                    Event::fault(Fault::Reordered, env.from, env.to, env.msg.clone())
-                };
-                self.journal.record(event);
-            }
+            let all: Vec<usize> = (0..self.in_flight.len()).collect();
+            let ix = super::next_delivery(
+                &mut self.journal,
+                &mut self.coin,
+                self.faults,
+                &self.in_flight,
+                &all,
+            );
             self.deliver(ix)?;
         }
         Err(RunError::NoQuiescence(BOUND))
