@@ -7,7 +7,7 @@
 //! state ([`armed`]), so that the Stateright adapter and the reference runtime arm the same ones.
 //! Timers exist only where `Config::timers_armed` says something can be lost.
 
-use crate::actors::{JpkiState, PartyActor, PartyState, Topology};
+use crate::actors::{JpkiState, PartyState, Topology};
 use crate::ca;
 use crate::config::{Config, Flaw, Timeouts};
 use crate::crypto::Subject;
@@ -18,7 +18,7 @@ use crate::se_tsm;
 use crate::sp_tsm;
 use crate::sp_tsm::{AbortReason, IssuanceSession, Stage};
 use crate::transition::Ctx;
-use crate::world::envelopes;
+use crate::world::{delivery_is_idle, envelopes};
 use serde::{Deserialize, Serialize};
 
 /// A party's timer.
@@ -121,18 +121,8 @@ pub fn fired_early(cfg: &Config, state: &JpkiState) -> bool {
     // owners are judged so: the timer's own firing leaves their addressees as they were, while
     // an answer to the owner may be one it ignores only because its timer fired early.
     let live = |e: &stateright::actor::Envelope<&Msg>| {
-        if matches!(topo.party(e.dst), Party::SpTsm | Party::SeTsm) {
-            return true;
-        }
-        let Some(receiver) = state.actor_states.get(usize::from(e.dst)) else {
-            return true;
-        };
-        let actor = PartyActor {
-            party: topo.party(e.dst),
-            cfg: *cfg,
-        };
-        let step = actor.deliver(receiver, topo.party(e.src), e.msg);
-        step.state != **receiver || !step.out.is_empty()
+        matches!(topo.party(e.dst), Party::SpTsm | Party::SeTsm)
+            || !delivery_is_idle(cfg, &topo, state, e)
     };
     let genuine = envelopes(&state.network).filter_map(|e| match e.msg {
         Msg::Intercepted { genuine: false, .. } => None,

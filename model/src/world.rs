@@ -70,17 +70,7 @@ impl<'a> World<'a> {
             return false;
         }
         let topo = Topology::of(cfg);
-        envelopes(&self.state.network).all(|e| {
-            let Some(receiver) = self.state.actor_states.get(usize::from(e.dst)) else {
-                return true;
-            };
-            let actor = PartyActor {
-                party: topo.party(e.dst),
-                cfg: *cfg,
-            };
-            let step = actor.deliver(receiver, topo.party(e.src), e.msg);
-            step.state == **receiver && step.out.is_empty()
-        })
+        envelopes(&self.state.network).all(|e| delivery_is_idle(cfg, &topo, self.state, &e))
     }
 
     /// Every applicant, by person.
@@ -143,6 +133,26 @@ fn inner(msg: &Msg) -> &Msg {
         Msg::Intercepted { msg, .. } => inner(msg),
         m => m,
     }
+}
+
+/// Whether delivering `e` in `state` would change nothing: its receiver's state stays as it is
+/// and nothing is sent (a stale answer, a duplicate, a request for a locked applet). Such a
+/// delivery is no step of the model; a settled world and a patient timer both look past it.
+pub fn delivery_is_idle(
+    cfg: &Config,
+    topo: &Topology,
+    state: &JpkiState,
+    e: &Envelope<&Msg>,
+) -> bool {
+    let Some(receiver) = state.actor_states.get(usize::from(e.dst)) else {
+        return true;
+    };
+    let actor = PartyActor {
+        party: topo.party(e.dst),
+        cfg: *cfg,
+    };
+    let step = actor.deliver(receiver, topo.party(e.src), e.msg);
+    step.state == **receiver && step.out.is_empty()
 }
 
 /// Every envelope in a network, each as many times as it is in flight.

@@ -78,12 +78,6 @@ pub enum ProcessError {
         /// Why, as the party process put it.
         reason: String,
     },
-    /// A party process answered with something else than what was asked.
-    #[error("{party} answered out of turn")]
-    OutOfTurn {
-        /// Who.
-        party: Party,
-    },
     /// A datagram could not be sent or received.
     #[error(transparent)]
     Datagram(#[from] DatagramError),
