@@ -57,15 +57,23 @@ pub fn armed(cfg: &Config, state: &PartyState) -> Vec<PartyTimer> {
 
 /// What a crashable party writes to its database after a step from `before` to `after`: the
 /// new state, since each party commits a step before its messages leave — except the SP-TSM
-/// with flaw `sp_tsm_answers_before_persisting`, which commits a step only when it takes the
-/// next one, so that its database lags its answers by one step.
+/// with flaw `sp_tsm_answers_before_persisting` (the matrix's `answer first`), which commits a
+/// step only when it takes the next one, so that its database lags its answers by one step. A
+/// retry is the exception: it re-sends a request the database already holds and writes only its
+/// attempt count, so it is committed as taken. (Were the count lost too, every crash after a
+/// retry would buy one more retry, and a crash-looping SP-TSM would re-send without end: a real
+/// retry storm, but one no finite check can explore.)
 pub fn durable_after<'a>(
     cfg: &Config,
     before: &'a PartyState,
     after: &'a PartyState,
 ) -> &'a PartyState {
-    match after {
-        PartyState::SpTsm(_) if cfg.flaws.has(Flaw::SpTsmAnswersBeforePersisting) => before,
+    match (before, after) {
+        (PartyState::SpTsm(b), PartyState::SpTsm(a))
+            if cfg.flaws.has(Flaw::SpTsmAnswersBeforePersisting) && !sp_tsm::is_retry(b, a) =>
+        {
+            before
+        }
         _ => after,
     }
 }

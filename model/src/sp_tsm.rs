@@ -131,6 +131,22 @@ pub struct SpTsmState {
     pub persons: Vec<PersonRecord>,
 }
 
+/// Whether the step from `before` to `after` was a retry: it changed nothing but the attempt
+/// count of a session (what the flawed SP-TSM's database writes as it is taken,
+/// `recovery::durable_after`).
+pub fn is_retry(before: &SpTsmState, after: &SpTsmState) -> bool {
+    let without_attempts = |s: &SpTsmState| {
+        let mut s = s.clone();
+        for r in &mut s.persons {
+            if let Some(session) = &mut r.in_flight {
+                session.attempts = 0;
+            }
+        }
+        s
+    };
+    before != after && without_attempts(before) == without_attempts(after)
+}
+
 /// Initial state: nothing known about anyone.
 pub fn init<C: Crypto>(ctx: &Ctx<'_, C>) -> SpTsmState {
     SpTsmState {
