@@ -30,6 +30,8 @@ fn a_design_opened_by_its_flags_shows_the_failure_the_matrix_reports() {
             "0",
             "--persons",
             "1",
+            "--crashes",
+            "1",
             "--medium",
             "gp-se",
             "--proofing",

@@ -4,7 +4,7 @@
 //! The dimensions are the ones the studies argue about pattern by pattern (see
 //! `docs/design-space.md`): the SE medium and its TSM, MNO or MVNO subscribers, where the key pair
 //! is generated, how relying parties check status, what a device change needs of the old phone,
-//! and how the applicant proves who they are. Combinations the studies rule out are pruned, each
+//! how the applicant proves who they are, and what the SP-TSM makes durable before it answers. Combinations the studies rule out are pruned, each
 //! with its reason. Each row is an exhaustive check ([`crate::check::run`]) of one design within
 //! the matrix's bounds; a violated property's cell carries the length of its shortest
 //! counterexample ([`crate::shortest`]) and the row carries the `jpkisim explore` flags that open
@@ -13,7 +13,7 @@
 use crate::check::{self, Verdict};
 use crate::html::escape;
 use jpkisim_model::config::{
-    Carrier, Config, DeviceChange, Dimension, KeyGen, Medium, Proofing, RevocationCheck,
+    Carrier, Config, DeviceChange, Dimension, Flaw, KeyGen, Medium, Proofing, RevocationCheck,
 };
 use jpkisim_model::ConfigError;
 use jpkisim_properties::catalogue::{Kind, ALL};
@@ -38,6 +38,28 @@ pub struct Design {
     pub device_change: DeviceChange,
     /// How the applicant proves their identity.
     pub proofing: Proofing,
+    /// What the SP-TSM makes durable before its requests leave.
+    pub persistence: Persistence,
+}
+
+/// When the SP-TSM commits an issuance step to its database: before or after the step's request
+/// leaves. Seen from outside both are the same protocol; they differ only when the SP-TSM crashes
+/// between the two, which is why every row is checked with a crash (`Bounds::crashes`). The CA
+/// and the SE-TSM commit first in both (docs/recovery.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    /// Write-ahead: a step is durable before anything it sends leaves.
+    CommitFirst,
+    /// The request leaves first and the step is committed when the SP-TSM takes the next one:
+    /// the model's flaw `sp_tsm_answers_before_persisting` (`jpkisim variants`), taken here as the
+    /// design choice it is in a real SP-TSM (an acknowledgement sent before an fsync).
+    AnswerFirst,
+}
+
+impl Persistence {
+    /// The flaw that makes the model's SP-TSM answer first.
+    const ANSWER_FIRST: Flaw = Flaw::SpTsmAnswersBeforePersisting;
 }
 
 /// A combination left out of the matrix, and the study that rules it out.
@@ -49,15 +71,44 @@ pub struct Pruned {
     pub reason: &'static str,
 }
 
-/// The combinations the studies rule out.
-pub const PRUNED: &[Pruned] = &[Pruned {
-    combination: "--medium gp-se --carrier mvno",
-    reason:
-        "a GP-SE is the phone's own chip, managed by its issuer's TSM (seed 004: SEI-TSM); the \
+/// The combinations the studies rule out, and the one the matrix's budget leaves out.
+pub const PRUNED: &[Pruned] = &[
+    Pruned {
+        combination: "--medium gp-se --carrier mvno",
+        reason:
+            "a GP-SE is the phone's own chip, managed by its issuer's TSM (seed 004: SEI-TSM); the \
              MNO/MVNO split is about who holds the SIM's issuer keys (seed 000: the MVNO rents the \
              SIM from the host MNO and has no TSM), so it exists only for SIMs. The GP-SE rows \
              stand for MNO and MVNO subscribers alike",
-}];
+    },
+    Pruned {
+        combination: "--flaw sp_tsm_answers_before_persisting together with --keygen center, \
+             --revocation crl, --device-change needs-old-phone or --proofing mail",
+        reason: "the answer-first SP-TSM is checked once per medium and carrier, with the other \
+             choices at their defaults: its database lags its answers, which multiplies the states \
+             a crash can leave by about fourteen (19 to 23 million for those three designs, 5 to \
+             12 minutes each on one core, against about 1.5 million in 20 to 50 s), so 48 such \
+             rows would take hours. What it breaks lies on the path of the SP-TSM's requests (the \
+             SE and its TSM: medium and carrier), not in how status is checked or the applicant \
+             proved; `jpkisim check --persons 1 --crashes 1 --flaw \
+             sp_tsm_answers_before_persisting` with any of those flags checks one",
+    },
+];
+
+/// Whether a design's choices other than medium and carrier are the defaults: the designs the
+/// answer-first SP-TSM is checked in (see [`PRUNED`]).
+fn defaults_but_medium(
+    keygen: KeyGen,
+    revocation: RevocationCheck,
+    device_change: DeviceChange,
+    proofing: Proofing,
+) -> bool {
+    let d = Config::default();
+    keygen == d.keygen
+        && revocation == d.revocation
+        && device_change == d.device_change
+        && proofing == d.proofing
+}
 
 impl Design {
     /// Every design of the matrix, in table order (the default design first), pruned.
@@ -73,14 +124,28 @@ impl Design {
                 for revocation in [RevocationCheck::Ocsp, RevocationCheck::Crl] {
                     for device_change in [DeviceChange::NewPhoneOnly, DeviceChange::NeedsOldPhone] {
                         for proofing in [Proofing::CardSignature, Proofing::Mail] {
-                            out.push(Design {
-                                medium,
-                                carrier,
-                                keygen,
-                                revocation,
-                                device_change,
-                                proofing,
-                            });
+                            for persistence in [Persistence::CommitFirst, Persistence::AnswerFirst]
+                            {
+                                if persistence == Persistence::AnswerFirst
+                                    && !defaults_but_medium(
+                                        keygen,
+                                        revocation,
+                                        device_change,
+                                        proofing,
+                                    )
+                                {
+                                    continue;
+                                }
+                                out.push(Design {
+                                    medium,
+                                    carrier,
+                                    keygen,
+                                    revocation,
+                                    device_change,
+                                    proofing,
+                                    persistence,
+                                });
+                            }
                         }
                     }
                 }
@@ -91,6 +156,10 @@ impl Design {
 
     /// This design on top of `base` (which sets the bounds: persons, budgets, network).
     pub fn config(&self, base: Config) -> Config {
+        let flaws = match self.persistence {
+            Persistence::CommitFirst => base.flaws,
+            Persistence::AnswerFirst => base.flaws.with(Persistence::ANSWER_FIRST),
+        };
         Config {
             medium: self.medium,
             carrier: self.carrier,
@@ -98,6 +167,7 @@ impl Design {
             revocation: self.revocation,
             device_change: self.device_change,
             proofing: self.proofing,
+            flaws,
             ..base
         }
     }
@@ -123,6 +193,9 @@ impl Design {
         }
         if self.proofing != d.proofing {
             parts.push(format!("--proofing {}", self.proofing.name()));
+        }
+        if self.persistence == Persistence::AnswerFirst {
+            parts.push(format!("--flaw {}", Persistence::ANSWER_FIRST.name()));
         }
         parts.join(" ")
     }
@@ -150,20 +223,32 @@ impl Design {
             Proofing::CardSignature => "card signature",
             Proofing::Mail => "mail",
         };
-        format!("{medium}, {keygen}, {revocation}, {device}, {proofing}")
+        let persistence = match self.persistence {
+            Persistence::CommitFirst => "commit first",
+            Persistence::AnswerFirst => "answer first",
+        };
+        format!("{medium}, {keygen}, {revocation}, {device}, {proofing}, {persistence}")
     }
 }
 
-/// The bounds every row is checked within: the default configuration with fewer persons.
+/// The bounds every row is checked within: the default configuration with fewer persons and
+/// one crash.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Bounds {
     /// Persons (the default configuration has 2; the matrix uses 1 unless asked otherwise).
     pub persons: u8,
+    /// Parties that may be down at once (`--crashes`). One, so that every design is checked
+    /// with its recovery (timers, retries, restarts) and the persistence dimension means
+    /// something: without a crash the two persistence orders are the same protocol.
+    pub crashes: u8,
 }
 
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { persons: 1 }
+        Bounds {
+            persons: 1,
+            crashes: 1,
+        }
     }
 }
 
@@ -172,17 +257,22 @@ impl Bounds {
     pub fn base(&self) -> Config {
         Config {
             persons: self.persons,
+            crashes: self.crashes,
             ..Config::default()
         }
     }
 
     /// The bounds as flags ("" when they are the default configuration's).
     pub fn flags(&self) -> String {
-        if self.persons == Config::default().persons {
-            String::new()
-        } else {
-            format!("--persons {}", self.persons)
+        let d = Config::default();
+        let mut parts = Vec::new();
+        if self.persons != d.persons {
+            parts.push(format!("--persons {}", self.persons));
         }
+        if self.crashes != d.crashes {
+            parts.push(format!("--crashes {}", self.crashes));
+        }
+        parts.join(" ")
     }
 }
 
@@ -621,7 +711,14 @@ mod tests {
     #[test]
     fn the_matrix_prunes_mvno_on_a_gp_se_and_keeps_everything_else() {
         let all = Design::all();
-        assert_eq!(all.len(), 48);
+        assert_eq!(all.len(), 51);
+        assert_eq!(
+            all.iter()
+                .filter(|d| d.persistence == Persistence::AnswerFirst)
+                .count(),
+            3,
+            "one answer-first row per medium and carrier"
+        );
         assert!(all
             .iter()
             .all(|d| !(d.medium == Medium::GpSe && d.carrier == Carrier::Mvno)));
@@ -640,11 +737,16 @@ mod tests {
             revocation: RevocationCheck::Crl,
             device_change: DeviceChange::NeedsOldPhone,
             proofing: Proofing::Mail,
+            persistence: Persistence::AnswerFirst,
         };
         assert_eq!(
             d.flags(),
-            "--medium gp-se --keygen center --revocation crl --device-change needs-old-phone --proofing mail"
+            "--medium gp-se --keygen center --revocation crl --device-change needs-old-phone --proofing mail --flaw sp_tsm_answers_before_persisting"
         );
+        assert!(d
+            .config(Config::default())
+            .flaws
+            .has(Flaw::SpTsmAnswersBeforePersisting));
     }
 
     fn fake_matrix() -> Matrix {

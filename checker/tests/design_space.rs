@@ -4,7 +4,7 @@
 //! the pruned list — and re-checks three designs from scratch, whose rows and failure lines must be
 //! byte-identical to the doc's.
 
-use jpkisim_checker::matrix::{self, Bounds, Design, MatrixOptions, PRUNED};
+use jpkisim_checker::matrix::{self, Bounds, Design, MatrixOptions, Persistence, PRUNED};
 use jpkisim_model::config::{Carrier, DeviceChange, KeyGen, Medium, Proofing, RevocationCheck};
 
 fn block() -> String {
@@ -61,6 +61,7 @@ fn three_designs_rechecked_from_scratch_match_the_doc() {
         revocation: RevocationCheck::Ocsp,
         device_change: DeviceChange::NeedsOldPhone,
         proofing: Proofing::Mail,
+        persistence: Persistence::CommitFirst,
     };
     let mvno_center_mail = Design {
         medium: Medium::Uicc,
@@ -69,6 +70,7 @@ fn three_designs_rechecked_from_scratch_match_the_doc() {
         revocation: RevocationCheck::Ocsp,
         device_change: DeviceChange::NewPhoneOnly,
         proofing: Proofing::Mail,
+        persistence: Persistence::CommitFirst,
     };
     let rows = matrix::run_designs(
         &[default, gp_se_old_phone_mail, mvno_center_mail],
@@ -102,4 +104,56 @@ fn three_designs_rechecked_from_scratch_match_the_doc() {
         .any(|c| matches!(c, matrix::Cell::Violated { .. })));
     assert!(rows[1].cells.contains(&matrix::Cell::Unwitnessed));
     assert!(rows[2].cells.contains(&matrix::Cell::NotApplicable));
+    // Every row is checked with a crash, so the recovery properties apply and hold.
+    let half = jpkisim_properties::catalogue::ALL
+        .iter()
+        .position(|p| p.id == "no_se_half_personalised")
+        .expect("the catalogue has no_se_half_personalised");
+    assert!(rows.iter().all(|r| r.cells[half] == matrix::Cell::Holds));
+}
+
+/// The answer-first rows take minutes each (docs/design-space.md), too long to re-check here;
+/// `--check-doc` re-checks them. What this test holds the doc to: the rows are there, each opens
+/// with the flaw's flag, and each shows the SE left half-personalised that its commit-first
+/// twin does not.
+#[test]
+fn the_doc_shows_what_answering_before_persisting_breaks() {
+    let block = block();
+    let half = jpkisim_properties::catalogue::ALL
+        .iter()
+        .position(|p| p.id == "no_se_half_personalised")
+        .expect("the catalogue has no_se_half_personalised");
+    let cell = |label: &str| -> String {
+        let line = block
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} | ")))
+            .unwrap_or_else(|| panic!("docs/design-space.md: no row '{label}'"));
+        // "| label | states | cell0 | …" split on " | ": property i is field i + 2.
+        line.split(" | ")
+            .nth(half + 2)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let answer_first: Vec<Design> = Design::all()
+        .into_iter()
+        .filter(|d| d.persistence == Persistence::AnswerFirst)
+        .collect();
+    assert_eq!(answer_first.len(), 3);
+    for d in answer_first {
+        let twin = Design {
+            persistence: Persistence::CommitFirst,
+            ..d
+        };
+        assert!(
+            cell(&d.label()).starts_with("**✗ "),
+            "docs/design-space.md: '{}' should violate no_se_half_personalised",
+            d.label()
+        );
+        assert_eq!(cell(&twin.label()), "✓", "{}", twin.label());
+        assert!(block.contains(&format!(
+            "`jpkisim explore --persons 1 --crashes 1 {}`",
+            d.flags()
+        )));
+    }
 }

@@ -80,6 +80,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let opts = MatrixOptions {
         bounds: Bounds {
             persons: args.persons,
+            ..Bounds::default()
         },
         jobs: usize::try_from(args.jobs).unwrap_or(1),
         progress: !args.quiet,
