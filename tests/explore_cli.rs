@@ -189,6 +189,42 @@ fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
 }
 
 #[test]
+fn a_recorded_trace_with_timeouts_opens_each_as_the_timer_that_fired() {
+    // A `timeout` event names its party, not the timer; the replay finds the timer after which
+    // the rest of the trace is a path (this run lost messages and the SP-TSM retried three times).
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("traces/recorded/scenario-faults-issuance-mail.ndjson");
+    let text = std::fs::read_to_string(&golden).expect("golden trace");
+    assert_eq!(
+        text.matches("\"timeout\"").count(),
+        3,
+        "the trace has three timeouts"
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
+        .args(["explore", "--bind=127.0.0.1:0", "--trace"])
+        .arg(&golden)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("jpkisim explore runs");
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().expect("piped stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.starts_with("(the Explorer"))
+        .collect();
+    // 29 model steps, the three timeouts among them.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Trace (29 steps, events 1–53): http://127.0.0.1:")),
+        "{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
 fn a_counterexample_written_by_check_opens_without_repeating_its_flags() {
     // The ITF #meta carries the configuration: no --variant, no --persons.
     check_then_explore(

@@ -8,6 +8,7 @@
 //! replayed to their indices. It does not render anything and reads no files.
 
 use crate::actors::{JpkiAction, JpkiModel, JpkiState};
+use crate::ids::Party;
 use crate::{describe, Topology};
 use stateright::Model;
 
@@ -113,6 +114,12 @@ fn allowed_list(allowed: &[String]) -> String {
         .join("\n")
 }
 
+/// The readable step of a timer of `party` that fired, as a recorded trace knows it: the trace
+/// names the party but not the timer (its `timeout` event), so [`replay`] finds which one.
+pub fn timeout_step(party: Party) -> String {
+    format!("{party} times out")
+}
+
 /// The action indices (one per step, the initial state's index not included) of the path whose
 /// readable steps are `steps`.
 ///
@@ -120,32 +127,72 @@ fn allowed_list(allowed: &[String]) -> String {
 /// action with that name that changes the state is taken, or, if none does, the first with that
 /// name. Two different actions with the same name lead to the same readable state only if the
 /// names leave nothing out; `describe` names every field that distinguishes protocol steps.
+///
+/// A step written as [`timeout_step`] (a recorded timeout, which does not say which timer fired)
+/// matches every armed timer of that party; when more than one is armed, the one the rest of the
+/// steps replay after is taken (the first in `actions()` order if several do).
 pub fn replay(model: &JpkiModel, steps: &[String]) -> Result<Vec<usize>, ReplayError> {
-    let topo = Topology::of(&model.cfg);
-    let mut state = model
+    let state = model
         .init_states()
         .into_iter()
         .next()
         .ok_or(ReplayError::NoInitialState)?;
+    replay_from(model, &Topology::of(&model.cfg), state, steps, 0)
+}
+
+/// [`replay`] of `steps` from `state`, whose first step is the trace's step `done + 1`. Recurses
+/// only where a recorded timeout leaves the timer open, so its depth is the number of such
+/// choices, not the trace's length.
+fn replay_from(
+    model: &JpkiModel,
+    topo: &Topology,
+    mut state: JpkiState,
+    steps: &[String],
+    done: usize,
+) -> Result<Vec<usize>, ReplayError> {
     let mut indices = Vec::with_capacity(steps.len());
-    for (n, step) in steps.iter().enumerate() {
+    for (k, step) in steps.iter().enumerate() {
+        let step = step.trim();
         let mut actions = Vec::new();
         model.actions(&state, &mut actions);
-        let names: Vec<String> = actions.iter().map(|a| describe::action(&topo, a)).collect();
+        let names: Vec<String> = actions.iter().map(|a| describe::action(topo, a)).collect();
+        let any_timer = format!("{step}: ");
         let matching: Vec<usize> = names
             .iter()
             .enumerate()
-            .filter(|(_, name)| *name == step.trim())
+            .filter(|(_, name)| {
+                *name == step || (step.ends_with(" times out") && name.starts_with(&any_timer))
+            })
             .map(|(i, _)| i)
             .collect();
-        let mut taken = None;
-        for &i in &matching {
-            if let Some(next) = model.next_state(&state, actions[i].clone()) {
-                taken = Some((i, next));
-                break;
+        let taken: Vec<(usize, JpkiState)> = matching
+            .iter()
+            .filter_map(|&i| model.next_state(&state, actions[i].clone()).map(|n| (i, n)))
+            .collect();
+        let distinct_timers = taken.len() > 1 && !names.iter().any(|n| n == step);
+        if distinct_timers {
+            // Which timer fired shows only in what follows: take the first that the rest of the
+            // trace replays after.
+            let mut first_error = None;
+            for (i, next) in taken {
+                match replay_from(model, topo, next, &steps[k + 1..], done + k + 1) {
+                    Ok(rest) => {
+                        indices.push(i);
+                        indices.extend(rest);
+                        return Ok(indices);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
             }
+            return Err(first_error.unwrap_or_else(|| ReplayError::NoMatch {
+                number: done + k + 1,
+                step: step.to_string(),
+                allowed: names,
+            }));
         }
-        match (taken, matching.first()) {
+        match (taken.into_iter().next(), matching.first()) {
             (Some((i, next)), _) => {
                 indices.push(i);
                 state = next;
@@ -153,8 +200,8 @@ pub fn replay(model: &JpkiModel, steps: &[String]) -> Result<Vec<usize>, ReplayE
             (None, Some(&i)) => indices.push(i),
             (None, None) => {
                 return Err(ReplayError::NoMatch {
-                    number: n + 1,
-                    step: step.clone(),
+                    number: done + k + 1,
+                    step: step.to_string(),
                     allowed: names,
                 })
             }
@@ -227,5 +274,82 @@ mod tests {
             other => panic!("expected a mismatch at step 2, got {other:?}"),
         }
         assert_eq!(explorer_path(&[3, 1]), "0/3/1");
+    }
+
+    /// A recorded timeout does not say which timer fired: with two sessions waiting, the replay
+    /// takes the timer after which the rest of the trace replays (here the second, person 1's).
+    #[test]
+    fn a_recorded_timeout_replays_as_the_timer_the_rest_of_the_trace_needs() {
+        let cfg = Config {
+            persons: 2,
+            network: crate::config::NetworkSemantics {
+                lossy: true,
+                ..Config::default().network
+            },
+            ..Config::default()
+        };
+        let m = match crate::build(cfg) {
+            Ok(m) => m,
+            Err(e) => panic!("two-person lossy model builds: {e}"),
+        };
+        let topo = Topology::of(&m.cfg);
+        // Steps chosen by what their readable names start with; each is the first match.
+        let wanted = [
+            "Applicant 0 chooses: Apply on",
+            "Applicant 0 → SP-TSM: Apply(",
+            "Applicant 1 chooses: Apply on",
+            "Applicant 1 → SP-TSM: Apply(",
+            "network loses SP-TSM → SE-TSM: InstallApplet(person 0",
+            "network loses SP-TSM → SE-TSM: InstallApplet(person 1",
+            "SP-TSM times out: issuance session of person 1",
+            "SP-TSM → SE-TSM: InstallApplet(person 1",
+        ];
+        let mut state = m.init_states().remove(0);
+        let mut names = Vec::new();
+        let mut indices = Vec::new();
+        for w in wanted {
+            let mut actions = Vec::new();
+            m.actions(&state, &mut actions);
+            let (i, name) = actions
+                .iter()
+                .map(|a| describe::action(&topo, a))
+                .enumerate()
+                .find(|(_, n)| n.starts_with(w))
+                .unwrap_or_else(|| panic!("no step '{w}' enabled"));
+            state = m
+                .next_state(&state, actions[i].clone())
+                .unwrap_or_else(|| panic!("'{name}' changes the state"));
+            names.push(name);
+            indices.push(i);
+        }
+        // Both sessions' timers are armed when one fires.
+        let mut at_timeout = Vec::new();
+        let before = follow(&m, &indices[..6]).expect("path in range");
+        m.actions(&before, &mut at_timeout);
+        let armed = at_timeout
+            .iter()
+            .filter(|a| describe::action(&topo, a).starts_with("SP-TSM times out: "))
+            .count();
+        assert_eq!(armed, 2, "two timers to choose from");
+
+        let mut recorded = names.clone();
+        recorded[6] = timeout_step(Party::SpTsm);
+        assert_eq!(recorded[6], "SP-TSM times out");
+        assert_eq!(
+            replay(&m, &recorded).expect("the recorded trace replays"),
+            indices
+        );
+        // Without the step that tells the timers apart, the first armed one is taken.
+        let first = replay(&m, &recorded[..7]).expect("a prefix replays");
+        assert_ne!(first[6], indices[6]);
+        // A timeout of a party with no timer armed is named as the mismatch.
+        let mut wrong = recorded.clone();
+        wrong[6] = timeout_step(Party::Ca);
+        match replay(&m, &wrong) {
+            Err(ReplayError::NoMatch { number, step, .. }) => {
+                assert_eq!((number, step.as_str()), (7, "CA times out"));
+            }
+            other => panic!("expected a mismatch at step 7, got {other:?}"),
+        }
     }
 }

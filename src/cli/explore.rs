@@ -231,6 +231,7 @@ fn open_trace(
                         e.kind,
                         EventKind::Deliver
                             | EventKind::Choice
+                            | EventKind::Timeout
                             | EventKind::Crash
                             | EventKind::Restart
                     ) || (e.kind == EventKind::Fault

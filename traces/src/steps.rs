@@ -1,14 +1,15 @@
 //! A recorded trace as the readable steps `jpkisim explore --trace` replays.
 //!
-//! Only a fully observed trace names every model step: its deliveries, choices, losses, crashes
-//! and restarts are the steps, in order (sends, timeouts and duplications are not steps of their
-//! own). A trace observed
+//! Only a fully observed trace names every model step: its deliveries, choices, losses, timeouts,
+//! crashes and restarts are the steps, in order (sends and duplications are not steps of their
+//! own). A timeout names its party but not the timer; the replay finds which
+//! (`jpkisim_model::path::timeout_step`). A trace observed
 //! from fewer parties has unobserved steps that the Explorer cannot guess; the conformance
 //! checker finds them, the Explorer does not.
 
 use crate::format::{Event, EventKind, Fault};
-use jpkisim_model::describe;
 use jpkisim_model::Topology;
+use jpkisim_model::{describe, path};
 use stateright::actor::{ActorModelAction, Envelope};
 
 /// The readable model steps of a trace's events, as [`describe::action`] names them.
@@ -34,6 +35,7 @@ pub fn readable_steps(topo: &Topology, events: &[Event]) -> Vec<String> {
                         msg: msg.clone(),
                     })
                 }
+                (EventKind::Timeout, ..) => return Some(path::timeout_step(e.party)),
                 (EventKind::Crash, ..) => ActorModelAction::Crash(topo.id(e.party)),
                 (EventKind::Restart, ..) => ActorModelAction::Recover(topo.id(e.party)),
                 _ => return None,
