@@ -153,12 +153,12 @@ fn a_trace_that_leaves_the_model_is_refused_at_its_first_wrong_step() {
     assert!(out.stdout.is_empty(), "nothing served");
 }
 
-#[test]
-fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
-    // The scenario's budgets (30 events) make the model far too large to search before serving;
-    // a recorded trace opens at once, in its header's configuration.
+/// Opens the recorded golden trace `name` with `jpkisim explore --trace` and returns what the
+/// Explorer printed before it started serving.
+fn open_recorded(name: &str) -> Vec<String> {
     let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("traces/recorded/scenario-issuance-mno.ndjson");
+        .join("traces/recorded")
+        .join(name);
     let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
         .args(["explore", "--bind=127.0.0.1:0", "--trace"])
         .arg(&golden)
@@ -168,11 +168,18 @@ fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
         .expect("jpkisim explore runs");
     let mut server = Server(child);
     let stdout = server.0.stdout.take().expect("piped stdout");
-    let lines: Vec<String> = BufReader::new(stdout)
+    BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
         .take_while(|l| !l.starts_with("(the Explorer"))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
+    // The scenario's budgets (30 events) make the model far too large to search before serving;
+    // a recorded trace opens at once, in its header's configuration.
+    let lines = open_recorded("scenario-issuance-mno.ndjson");
     let out = lines.join("\n");
     // 13 model steps: 2 choices and 11 deliveries (the 24 events also log the sends), numbered
     // by their events as `conform` and `run` number them.
@@ -192,28 +199,19 @@ fn a_trace_recorded_by_jpkisim_run_opens_without_the_startup_search() {
 fn a_recorded_trace_with_timeouts_opens_each_as_the_timer_that_fired() {
     // A `timeout` event names its party, not the timer; the replay finds the timer after which
     // the rest of the trace is a path (this run lost messages and the SP-TSM retried three times).
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("traces/recorded/scenario-faults-issuance-mail.ndjson");
-    let text = std::fs::read_to_string(&golden).expect("golden trace");
+    let name = "scenario-faults-issuance-mail.ndjson";
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("traces/recorded")
+            .join(name),
+    )
+    .expect("golden trace");
     assert_eq!(
         text.matches("\"timeout\"").count(),
         3,
         "the trace has three timeouts"
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_jpkisim"))
-        .args(["explore", "--bind=127.0.0.1:0", "--trace"])
-        .arg(&golden)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("jpkisim explore runs");
-    let mut server = Server(child);
-    let stdout = server.0.stdout.take().expect("piped stdout");
-    let lines: Vec<String> = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .take_while(|l| !l.starts_with("(the Explorer"))
-        .collect();
+    let lines = open_recorded(name);
     // 29 model steps, the three timeouts among them.
     assert!(
         lines

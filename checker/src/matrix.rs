@@ -4,11 +4,11 @@
 //! The dimensions are the ones the studies argue about pattern by pattern (see
 //! `docs/design-space.md`): the SE medium and its TSM, MNO or MVNO subscribers, where the key pair
 //! is generated, how relying parties check status, what a device change needs of the old phone,
-//! how the applicant proves who they are, and what the SP-TSM makes durable before it answers. Combinations the studies rule out are pruned, each
-//! with its reason. Each row is an exhaustive check ([`crate::check::run`]) of one design within
-//! the matrix's bounds; a violated property's cell carries the length of its shortest
-//! counterexample ([`crate::shortest`]) and the row carries the `jpkisim explore` flags that open
-//! it.
+//! how the applicant proves who they are, and what the SP-TSM makes durable before it answers.
+//! Combinations the studies rule out are pruned, each with its reason. Each row is an exhaustive
+//! check ([`crate::check::run`]) of one design within the matrix's bounds (one person, one
+//! crash); a violated property's cell carries the length of its shortest counterexample
+//! ([`crate::shortest`]) and the row carries the `jpkisim explore` flags that open it.
 
 use crate::check::{self, Verdict};
 use crate::html::escape;
